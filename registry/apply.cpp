@@ -1,0 +1,385 @@
+#include "registry/apply.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+namespace cairn::registry {
+namespace {
+
+constexpr std::string_view kNodesIdx = "t/nodes";
+constexpr std::string_view kServicesIdx = "t/services";
+constexpr std::string_view kChecksIdx = "t/checks";
+
+std::string indexRowKey(char kind, std::string_view name) {
+  std::string k(1, kind);
+  k.push_back('/');
+  k.append(name);
+  return k;
+}
+
+// Inserts, replaces or (value null) removes the check with id in a sorted list.
+void upsertSorted(std::vector<CheckPtr>& list, const std::string& id, const CheckPtr& value) {
+  auto it = std::lower_bound(list.begin(), list.end(), id,
+                             [](const CheckPtr& c, const std::string& k) { return c->checkId < k; });
+  bool found = it != list.end() && (*it)->checkId == id;
+  if (value) {
+    if (found) *it = value;
+    else list.insert(it, value);
+  } else if (found) {
+    list.erase(it);
+  }
+}
+
+}  // namespace
+
+void Mutation::takeChanges(std::vector<RowWrite>& rows, std::vector<std::string>& keys) {
+  for (auto& r : rows_) rows.push_back(std::move(r));
+  for (auto& k : keys_) keys.push_back(std::move(k));
+  rows_.clear();
+  keys_.clear();
+}
+
+Status Mutation::apply(const Command& cmd) {
+  if (const auto* r = std::get_if<RegisterCommand>(&cmd)) return registerCmd(*r);
+  if (const auto* d = std::get_if<DeregisterCommand>(&cmd)) return deregister(*d);
+  return checkStatus(std::get<CheckStatusCommand>(cmd));
+}
+
+void Mutation::setTableIndex(std::string_view key, uint64_t View::*field) {
+  if (w_.*field == idx_) return;
+  w_.*field = idx_;
+  rows_.push_back({Table::kIndexes, std::string(key), std::to_string(idx_)});
+  keys_.emplace_back(key == kNodesIdx      ? kNodesTableKey
+                     : key == kServicesIdx ? kServicesTableKey
+                                           : kChecksTableKey);
+}
+
+void Mutation::touchService(const std::string& name) {
+  keys_.push_back(serviceWatchKey(name));
+  const auto* g = w_.services.find(name);
+  if (!g || (*g)->index == idx_) return;
+  auto ng = std::make_shared<ServiceGroup>(**g);
+  ng->index = idx_;
+  w_.services = w_.services.set(name, std::move(ng));
+  rows_.push_back({Table::kIndexes, indexRowKey('s', name), std::to_string(idx_)});
+}
+
+void Mutation::touchNode(const std::string& name, bool withServices) {
+  keys_.push_back(nodeWatchKey(name));
+  const auto* n = w_.nodes.find(name);
+  if (!n) return;
+  if ((*n)->index != idx_) {
+    auto nn = std::make_shared<NodeEntry>(**n);
+    nn->index = idx_;
+    w_.nodes = w_.nodes.set(name, std::move(nn));
+    rows_.push_back({Table::kIndexes, indexRowKey('n', name), std::to_string(idx_)});
+  }
+  if (withServices) {
+    // A node or node-check change shows in every service on the node.
+    std::set<std::string> names;
+    w_.nodeServices.forEachPrefix(instanceKey(name, ""), [&](const std::string&, const InstancePtr& i) {
+      names.insert(i->service->name);
+      return true;
+    });
+    for (const auto& s : names) touchService(s);
+  }
+}
+
+void Mutation::putNode(Node n) {
+  const auto* old = w_.nodes.find(n.name);
+  auto e = std::make_shared<NodeEntry>();
+  if (old) {
+    e->checks = (*old)->checks;
+    n.createIndex = (*old)->node.createIndex;
+  } else {
+    n.createIndex = idx_;
+  }
+  n.modifyIndex = idx_;
+  e->node = std::move(n);
+  e->index = idx_;
+  std::string name = e->node.name;
+  rows_.push_back({Table::kNodes, name, encodeNode(e->node)});
+  rows_.push_back({Table::kIndexes, indexRowKey('n', name), std::to_string(idx_)});
+  w_.nodes = w_.nodes.set(name, std::move(e));
+  setTableIndex(kNodesIdx, &View::nodesIndex);
+  touchNode(name, true);
+}
+
+void Mutation::setOwnerCheck(const Check& c, const CheckPtr& value) {
+  if (c.serviceId.empty()) {
+    const auto* n = w_.nodes.find(c.node);
+    if (!n) return;
+    auto e = std::make_shared<NodeEntry>(**n);
+    upsertSorted(e->checks, c.checkId, value);
+    w_.nodes = w_.nodes.set(c.node, std::move(e));
+    touchNode(c.node, true);
+    return;
+  }
+  std::string key = instanceKey(c.node, c.serviceId);
+  const auto* inst = w_.nodeServices.find(key);
+  if (!inst) return;
+  auto ni = std::make_shared<Instance>(**inst);
+  upsertSorted(ni->checks, c.checkId, value);
+  const std::string& svc = ni->service->name;
+  const auto* g = w_.services.find(svc);
+  CAIRN_CHECK(g != nullptr, "an instance's service group exists");
+  auto ng = std::make_shared<ServiceGroup>(**g);
+  ng->instances = ng->instances.set(key, ni);
+  w_.services = w_.services.set(svc, std::move(ng));
+  w_.nodeServices = w_.nodeServices.set(key, std::move(ni));
+  touchService(svc);
+  touchNode(c.node, false);
+}
+
+void Mutation::putCheck(CheckPtr c) {
+  std::string key = instanceKey(c->node, c->checkId);
+  rows_.push_back({Table::kChecks, key, encodeCheck(*c)});
+  w_.checks = w_.checks.set(key, c);
+  setOwnerCheck(*c, c);
+  setTableIndex(kChecksIdx, &View::checksIndex);
+}
+
+void Mutation::removeCheck(const std::string& node, const std::string& checkId) {
+  std::string key = instanceKey(node, checkId);
+  const auto* c = w_.checks.find(key);
+  if (!c) return;
+  CheckPtr old = *c;
+  w_.checks = w_.checks.erase(key);
+  rows_.push_back({Table::kChecks, key, {}, true});
+  setOwnerCheck(*old, nullptr);
+  setTableIndex(kChecksIdx, &View::checksIndex);
+}
+
+void Mutation::removeService(const std::string& node, const std::string& id) {
+  std::string key = instanceKey(node, id);
+  const auto* found = w_.nodeServices.find(key);
+  if (!found) return;
+  InstancePtr inst = *found;
+  for (const auto& c : inst->checks) {
+    std::string ck = instanceKey(node, c->checkId);
+    w_.checks = w_.checks.erase(ck);
+    rows_.push_back({Table::kChecks, ck, {}, true});
+    setTableIndex(kChecksIdx, &View::checksIndex);
+  }
+  w_.nodeServices = w_.nodeServices.erase(key);
+  rows_.push_back({Table::kServices, key, {}, true});
+  const std::string& name = inst->service->name;
+  const auto* g = w_.services.find(name);
+  CAIRN_CHECK(g != nullptr, "an instance's service group exists");
+  auto ng = std::make_shared<ServiceGroup>(**g);
+  ng->instances = ng->instances.erase(key);
+  if (ng->instances.empty()) {
+    w_.services = w_.services.erase(name);
+    rows_.push_back({Table::kIndexes, indexRowKey('s', name), {}, true});
+    keys_.push_back(serviceWatchKey(name));
+  } else {
+    w_.services = w_.services.set(name, std::move(ng));
+    touchService(name);
+  }
+  setTableIndex(kServicesIdx, &View::servicesIndex);
+  touchNode(node, false);
+}
+
+Status Mutation::registerCmd(const RegisterCommand& c) {
+  if (c.node.name.empty()) return invalidArgument("Must provide node");
+  const auto* existing = w_.nodes.find(c.node.name);
+  if (!existing) {
+    if (c.node.address.empty() && !c.skipNodeUpdate) return invalidArgument("Must provide address");
+    putNode(c.node);
+  } else if (!c.skipNodeUpdate && !(*existing)->node.sameContent(c.node)) {
+    putNode(c.node);
+  }
+  const std::string& node = c.node.name;
+
+  if (c.service) {
+    Service s = *c.service;
+    s.node = node;
+    if (s.id.empty()) s.id = s.name;
+    if (s.name.empty()) return invalidArgument("Must provide service name");
+    std::string key = instanceKey(node, s.id);
+    const auto* old = w_.nodeServices.find(key);
+    if (!old || !(*old)->service->sameContent(s)) {
+      s.createIndex = old ? (*old)->service->createIndex : idx_;
+      s.modifyIndex = idx_;
+      std::vector<CheckPtr> keptChecks;
+      if (old) {
+        keptChecks = (*old)->checks;
+        if ((*old)->service->name != s.name) {
+          // Renamed: leave the old group; the checks follow the instance.
+          std::string oldName = (*old)->service->name;
+          const auto* og = w_.services.find(oldName);
+          auto ng = std::make_shared<ServiceGroup>(**og);
+          ng->instances = ng->instances.erase(key);
+          if (ng->instances.empty()) {
+            w_.services = w_.services.erase(oldName);
+            rows_.push_back({Table::kIndexes, indexRowKey('s', oldName), {}, true});
+            keys_.push_back(serviceWatchKey(oldName));
+          } else {
+            w_.services = w_.services.set(oldName, std::move(ng));
+            touchService(oldName);
+          }
+        }
+      }
+      auto inst = std::make_shared<Instance>();
+      inst->service = std::make_shared<const Service>(s);
+      inst->checks = std::move(keptChecks);
+      rows_.push_back({Table::kServices, key, encodeService(s)});
+      w_.nodeServices = w_.nodeServices.set(key, inst);
+      const auto* g = w_.services.find(s.name);
+      auto ng = g ? std::make_shared<ServiceGroup>(**g) : std::make_shared<ServiceGroup>();
+      ng->instances = ng->instances.set(key, inst);
+      ng->index = 0;  // set by touchService below
+      w_.services = w_.services.set(s.name, std::move(ng));
+      touchService(s.name);
+      setTableIndex(kServicesIdx, &View::servicesIndex);
+      touchNode(node, false);
+    }
+  }
+
+  for (const auto& in : c.checks) {
+    Check ck = in;
+    ck.node = node;
+    if (ck.checkId.empty()) ck.checkId = ck.name;
+    if (ck.checkId.empty()) return invalidArgument("Must provide check ID or name");
+    if (!ck.serviceId.empty()) {
+      const auto* inst = w_.nodeServices.find(instanceKey(node, ck.serviceId));
+      if (!inst) return notFound("Missing service: \"" + ck.serviceId + "\" for check \"" + ck.checkId + "\"");
+      ck.serviceName = (*inst)->service->name;
+      ck.serviceTags = (*inst)->service->tags;
+    } else {
+      ck.serviceName.clear();
+      ck.serviceTags.clear();
+    }
+    const auto* old = w_.checks.find(instanceKey(node, ck.checkId));
+    if (old && (*old)->sameContent(ck)) continue;
+    if (old && (*old)->serviceId != ck.serviceId) setOwnerCheck(**old, nullptr);
+    ck.createIndex = old ? (*old)->createIndex : idx_;
+    ck.modifyIndex = idx_;
+    putCheck(std::make_shared<const Check>(std::move(ck)));
+  }
+  return {};
+}
+
+Status Mutation::deregister(const DeregisterCommand& c) {
+  if (c.node.empty()) return invalidArgument("Must provide node");
+  if (!c.checkId.empty()) {
+    removeCheck(c.node, c.checkId);
+    return {};
+  }
+  if (!c.serviceId.empty()) {
+    removeService(c.node, c.serviceId);
+    return {};
+  }
+  if (!w_.nodes.find(c.node)) return {};
+  std::vector<std::string> ids;
+  w_.nodeServices.forEachPrefix(instanceKey(c.node, ""), [&](const std::string&, const InstancePtr& i) {
+    ids.push_back(i->service->id);
+    return true;
+  });
+  for (const auto& id : ids) removeService(c.node, id);
+  std::vector<std::string> checkIds;
+  for (const auto& ck : (*w_.nodes.find(c.node))->checks) checkIds.push_back(ck->checkId);
+  for (const auto& id : checkIds) removeCheck(c.node, id);
+  w_.nodes = w_.nodes.erase(c.node);
+  rows_.push_back({Table::kNodes, c.node, {}, true});
+  rows_.push_back({Table::kIndexes, indexRowKey('n', c.node), {}, true});
+  keys_.push_back(nodeWatchKey(c.node));
+  setTableIndex(kNodesIdx, &View::nodesIndex);
+  return {};
+}
+
+Status Mutation::checkStatus(const CheckStatusCommand& c) {
+  const auto* old = w_.checks.find(instanceKey(c.node, c.checkId));
+  if (!old) return notFound("Unknown check ID \"" + c.checkId + "\"");
+  if ((*old)->status == c.status && (*old)->output == c.output) return {};
+  auto ck = std::make_shared<Check>(**old);
+  ck->status = c.status;
+  ck->output = c.output;
+  ck->modifyIndex = idx_;
+  putCheck(std::move(ck));
+  return {};
+}
+
+namespace {
+
+uint64_t parseIndex(std::string_view v) {
+  uint64_t x = 0;
+  std::from_chars(v.data(), v.data() + v.size(), x);
+  return x;
+}
+
+}  // namespace
+
+Result<View> loadView(CatalogStore& store) {
+  View v;
+  auto applied = store.appliedIndex();
+  if (!applied.ok()) return applied.error();
+  v.index = *applied;
+  Status bad;
+  auto fail = [&](const Error& e) {
+    if (bad.ok()) bad = e;
+  };
+  std::map<std::string, std::shared_ptr<NodeEntry>> nodes;
+  std::map<std::string, std::shared_ptr<Instance>> instances;
+  Status st = store.scan(Table::kNodes, [&](std::string_view, std::string_view val) {
+    auto n = decodeNode(val);
+    if (!n.ok()) return fail(n.error());
+    auto e = std::make_shared<NodeEntry>();
+    e->node = std::move(n).value();
+    nodes[e->node.name] = e;
+  });
+  if (!st.ok()) return st.error();
+  st = store.scan(Table::kServices, [&](std::string_view key, std::string_view val) {
+    auto s = decodeService(val);
+    if (!s.ok()) return fail(s.error());
+    auto i = std::make_shared<Instance>();
+    i->service = std::make_shared<const Service>(std::move(s).value());
+    instances[std::string(key)] = i;
+  });
+  if (!st.ok()) return st.error();
+  st = store.scan(Table::kChecks, [&](std::string_view key, std::string_view val) {
+    auto c = decodeCheck(val);
+    if (!c.ok()) return fail(c.error());
+    auto cp = std::make_shared<const Check>(std::move(c).value());
+    v.checks = v.checks.set(std::string(key), cp);
+    if (cp->serviceId.empty()) {
+      auto it = nodes.find(cp->node);
+      if (it != nodes.end()) upsertSorted(it->second->checks, cp->checkId, cp);
+    } else {
+      auto it = instances.find(instanceKey(cp->node, cp->serviceId));
+      if (it != instances.end()) upsertSorted(it->second->checks, cp->checkId, cp);
+    }
+  });
+  if (!st.ok()) return st.error();
+  std::map<std::string, uint64_t> serviceIdx, nodeIdx;
+  st = store.scan(Table::kIndexes, [&](std::string_view key, std::string_view val) {
+    uint64_t x = parseIndex(val);
+    if (key == kNodesIdx) v.nodesIndex = x;
+    else if (key == kServicesIdx) v.servicesIndex = x;
+    else if (key == kChecksIdx) v.checksIndex = x;
+    else if (key.starts_with("s/")) serviceIdx[std::string(key.substr(2))] = x;
+    else if (key.starts_with("n/")) nodeIdx[std::string(key.substr(2))] = x;
+  });
+  if (!st.ok()) return st.error();
+  if (!bad.ok()) return bad.error();
+
+  for (auto& [name, e] : nodes) {
+    e->index = nodeIdx[name];
+    v.nodes = v.nodes.set(name, e);
+  }
+  std::map<std::string, std::shared_ptr<ServiceGroup>> groups;
+  for (auto& [key, inst] : instances) {
+    v.nodeServices = v.nodeServices.set(key, inst);
+    auto& g = groups[inst->service->name];
+    if (!g) g = std::make_shared<ServiceGroup>();
+    g->instances = g->instances.set(key, inst);
+  }
+  for (auto& [name, g] : groups) {
+    g->index = serviceIdx[name];
+    v.services = v.services.set(name, g);
+  }
+  return v;
+}
+
+}  // namespace cairn::registry

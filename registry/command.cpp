@@ -1,0 +1,241 @@
+#include "registry/command.hpp"
+
+#include "registry/registry.pb.h"
+
+namespace cairn::registry {
+namespace {
+
+void toPb(const Node& n, pb::NodeRec* p) {
+  p->set_name(n.name);
+  p->set_id(n.id);
+  p->set_address(n.address);
+  p->set_datacenter(n.datacenter);
+  for (const auto& [k, v] : n.taggedAddresses) (*p->mutable_tagged_addresses())[k] = v;
+  for (const auto& [k, v] : n.meta) (*p->mutable_meta())[k] = v;
+  p->set_create_index(n.createIndex);
+  p->set_modify_index(n.modifyIndex);
+}
+
+Node fromPb(const pb::NodeRec& p) {
+  Node n;
+  n.name = p.name();
+  n.id = p.id();
+  n.address = p.address();
+  n.datacenter = p.datacenter();
+  n.taggedAddresses.insert(p.tagged_addresses().begin(), p.tagged_addresses().end());
+  n.meta.insert(p.meta().begin(), p.meta().end());
+  n.createIndex = p.create_index();
+  n.modifyIndex = p.modify_index();
+  return n;
+}
+
+void toPb(const Service& s, pb::ServiceRec* p) {
+  p->set_node(s.node);
+  p->set_id(s.id);
+  p->set_name(s.name);
+  for (const auto& t : s.tags) p->add_tags(t);
+  p->set_address(s.address);
+  for (const auto& [k, v] : s.taggedAddresses) {
+    auto& a = (*p->mutable_tagged_addresses())[k];
+    a.set_address(v.address);
+    a.set_port(v.port);
+  }
+  p->set_port(s.port);
+  for (const auto& [k, v] : s.meta) (*p->mutable_meta())[k] = v;
+  p->set_weight_passing(s.weights.passing);
+  p->set_weight_warning(s.weights.warning);
+  p->set_enable_tag_override(s.enableTagOverride);
+  p->set_kind(s.kind);
+  p->set_create_index(s.createIndex);
+  p->set_modify_index(s.modifyIndex);
+}
+
+Service fromPb(const pb::ServiceRec& p) {
+  Service s;
+  s.node = p.node();
+  s.id = p.id();
+  s.name = p.name();
+  s.tags.assign(p.tags().begin(), p.tags().end());
+  s.address = p.address();
+  for (const auto& [k, v] : p.tagged_addresses()) s.taggedAddresses[k] = {v.address(), v.port()};
+  s.port = p.port();
+  s.meta.insert(p.meta().begin(), p.meta().end());
+  s.weights = {p.weight_passing(), p.weight_warning()};
+  s.enableTagOverride = p.enable_tag_override();
+  s.kind = p.kind();
+  s.createIndex = p.create_index();
+  s.modifyIndex = p.modify_index();
+  return s;
+}
+
+HealthStatus statusFromPb(int32_t v) {
+  if (v == 0) return HealthStatus::kPassing;
+  if (v == 1) return HealthStatus::kWarning;
+  return HealthStatus::kCritical;
+}
+
+void toPb(const Check& c, pb::CheckRec* p) {
+  p->set_node(c.node);
+  p->set_check_id(c.checkId);
+  p->set_name(c.name);
+  p->set_status(static_cast<int32_t>(c.status));
+  p->set_notes(c.notes);
+  p->set_output(c.output);
+  p->set_service_id(c.serviceId);
+  p->set_service_name(c.serviceName);
+  for (const auto& t : c.serviceTags) p->add_service_tags(t);
+  p->set_type(c.type);
+  auto* d = p->mutable_definition();
+  const auto& def = c.definition;
+  d->set_http(def.http);
+  d->set_method(def.method);
+  for (const auto& [k, vs] : def.header) {
+    auto& hv = (*d->mutable_header())[k];
+    for (const auto& v : vs) hv.add_values(v);
+  }
+  d->set_body(def.body);
+  d->set_tcp(def.tcp);
+  for (const auto& a : def.args) d->add_args(a);
+  d->set_interval(def.interval);
+  d->set_timeout(def.timeout);
+  d->set_ttl(def.ttl);
+  d->set_deregister_critical_service_after(def.deregisterCriticalServiceAfter);
+  d->set_tls_skip_verify(def.tlsSkipVerify);
+  d->set_tls_server_name(def.tlsServerName);
+  d->set_success_before_passing(def.successBeforePassing);
+  d->set_failures_before_warning(def.failuresBeforeWarning);
+  d->set_failures_before_critical(def.failuresBeforeCritical);
+  p->set_create_index(c.createIndex);
+  p->set_modify_index(c.modifyIndex);
+}
+
+Check fromPb(const pb::CheckRec& p) {
+  Check c;
+  c.node = p.node();
+  c.checkId = p.check_id();
+  c.name = p.name();
+  c.status = statusFromPb(p.status());
+  c.notes = p.notes();
+  c.output = p.output();
+  c.serviceId = p.service_id();
+  c.serviceName = p.service_name();
+  c.serviceTags.assign(p.service_tags().begin(), p.service_tags().end());
+  c.type = p.type();
+  const auto& d = p.definition();
+  auto& def = c.definition;
+  def.http = d.http();
+  def.method = d.method();
+  for (const auto& [k, hv] : d.header()) def.header[k].assign(hv.values().begin(), hv.values().end());
+  def.body = d.body();
+  def.tcp = d.tcp();
+  def.args.assign(d.args().begin(), d.args().end());
+  def.interval = d.interval();
+  def.timeout = d.timeout();
+  def.ttl = d.ttl();
+  def.deregisterCriticalServiceAfter = d.deregister_critical_service_after();
+  def.tlsSkipVerify = d.tls_skip_verify();
+  def.tlsServerName = d.tls_server_name();
+  def.successBeforePassing = d.success_before_passing();
+  def.failuresBeforeWarning = d.failures_before_warning();
+  def.failuresBeforeCritical = d.failures_before_critical();
+  c.createIndex = p.create_index();
+  c.modifyIndex = p.modify_index();
+  return c;
+}
+
+template <typename P>
+std::string serialize(const P& p) {
+  std::string out;
+  p.SerializeToString(&out);
+  return out;
+}
+
+}  // namespace
+
+std::string encodeCommand(const Command& cmd) {
+  pb::Command p;
+  p.set_version(kCommandVersion);
+  if (const auto* r = std::get_if<RegisterCommand>(&cmd)) {
+    auto* pr = p.mutable_register_();
+    toPb(r->node, pr->mutable_node());
+    pr->set_skip_node_update(r->skipNodeUpdate);
+    if (r->service) {
+      pr->set_with_service(true);
+      toPb(*r->service, pr->mutable_service());
+    }
+    for (const auto& c : r->checks) toPb(c, pr->add_checks());
+  } else if (const auto* d = std::get_if<DeregisterCommand>(&cmd)) {
+    auto* pd = p.mutable_deregister();
+    pd->set_node(d->node);
+    pd->set_service_id(d->serviceId);
+    pd->set_check_id(d->checkId);
+  } else if (const auto* s = std::get_if<CheckStatusCommand>(&cmd)) {
+    auto* ps = p.mutable_check_status();
+    ps->set_node(s->node);
+    ps->set_check_id(s->checkId);
+    ps->set_status(static_cast<int32_t>(s->status));
+    ps->set_output(s->output);
+  }
+  return serialize(p);
+}
+
+Result<Command> decodeCommand(std::string_view bytes) {
+  pb::Command p;
+  if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return corruption("command does not parse");
+  if (p.version() > kCommandVersion)
+    return corruption("command version " + std::to_string(p.version()) +
+                      " is newer than this binary understands (" +
+                      std::to_string(kCommandVersion) + ")");
+  switch (p.cmd_case()) {
+    case pb::Command::kRegister: {
+      RegisterCommand r;
+      r.node = fromPb(p.register_().node());
+      r.skipNodeUpdate = p.register_().skip_node_update();
+      if (p.register_().with_service()) r.service = fromPb(p.register_().service());
+      for (const auto& c : p.register_().checks()) r.checks.push_back(fromPb(c));
+      return Command(std::move(r));
+    }
+    case pb::Command::kDeregister:
+      return Command(DeregisterCommand{p.deregister().node(), p.deregister().service_id(),
+                                       p.deregister().check_id()});
+    case pb::Command::kCheckStatus:
+      return Command(CheckStatusCommand{p.check_status().node(), p.check_status().check_id(),
+                                        statusFromPb(p.check_status().status()),
+                                        p.check_status().output()});
+    default:
+      return corruption("command of unknown kind");
+  }
+}
+
+std::string encodeNode(const Node& n) {
+  pb::NodeRec p;
+  toPb(n, &p);
+  return serialize(p);
+}
+std::string encodeService(const Service& s) {
+  pb::ServiceRec p;
+  toPb(s, &p);
+  return serialize(p);
+}
+std::string encodeCheck(const Check& c) {
+  pb::CheckRec p;
+  toPb(c, &p);
+  return serialize(p);
+}
+
+template <typename P, typename T>
+static Result<T> decodeAs(std::string_view bytes, const char* what) {
+  P p;
+  if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return corruption(std::string(what) + " row does not parse");
+  return fromPb(p);
+}
+
+Result<Node> decodeNode(std::string_view b) { return decodeAs<pb::NodeRec, Node>(b, "node"); }
+Result<Service> decodeService(std::string_view b) {
+  return decodeAs<pb::ServiceRec, Service>(b, "service");
+}
+Result<Check> decodeCheck(std::string_view b) { return decodeAs<pb::CheckRec, Check>(b, "check"); }
+
+}  // namespace cairn::registry

@@ -1,0 +1,57 @@
+// Commands: the only way the catalog changes. Each is encoded to bytes
+// (protobuf inside, not visible here), replicated, and applied in log order.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/result.hpp"
+#include "registry/model.hpp"
+
+namespace cairn::registry {
+
+// Current encoding version; a decoder refuses newer ones.
+inline constexpr uint32_t kCommandVersion = 1;
+
+// Upserts a node, and optionally one service on it and checks on either.
+// Indexes in the records are ignored; apply assigns them.
+struct RegisterCommand {
+  Node node;
+  bool skipNodeUpdate = false;  // keep the node's existing fields if it exists
+  std::optional<Service> service;
+  std::vector<Check> checks;
+};
+
+// Removes a check (checkId set), a service and its checks (serviceId set),
+// or a whole node with everything on it (neither set).
+struct DeregisterCommand {
+  std::string node;
+  std::string serviceId;
+  std::string checkId;
+};
+
+// Sets a check's status and output (TTL reports, check results).
+struct CheckStatusCommand {
+  std::string node;
+  std::string checkId;
+  HealthStatus status = HealthStatus::kCritical;
+  std::string output;
+};
+
+using Command = std::variant<RegisterCommand, DeregisterCommand, CheckStatusCommand>;
+
+std::string encodeCommand(const Command& cmd);
+Result<Command> decodeCommand(std::string_view bytes);
+
+// Record encodings used by the store rows.
+std::string encodeNode(const Node& n);
+std::string encodeService(const Service& s);
+std::string encodeCheck(const Check& c);
+Result<Node> decodeNode(std::string_view bytes);
+Result<Service> decodeService(std::string_view bytes);
+Result<Check> decodeCheck(std::string_view bytes);
+
+}  // namespace cairn::registry

@@ -1,0 +1,103 @@
+// The catalog's records: nodes, service instances and checks, as Consul
+// models them. Plain value types; every field is Consul's, named in camelCase.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cairn::registry {
+
+enum class HealthStatus : uint8_t { kPassing, kWarning, kCritical };
+
+std::string_view toString(HealthStatus s);
+// Accepts "passing", "warning", "critical" (any case).
+std::optional<HealthStatus> parseHealthStatus(std::string_view s);
+
+struct Node {
+  std::string name;
+  std::string id;  // optional UUID, as Consul's node ID
+  std::string address;
+  std::string datacenter;
+  std::map<std::string, std::string> taggedAddresses;
+  std::map<std::string, std::string> meta;
+  uint64_t createIndex = 0;
+  uint64_t modifyIndex = 0;
+
+  // Equal ignoring the indexes.
+  bool sameContent(const Node& o) const;
+};
+
+struct ServiceAddress {
+  std::string address;
+  int port = 0;
+  bool operator==(const ServiceAddress&) const = default;
+};
+
+struct Weights {
+  int passing = 1;
+  int warning = 1;
+  bool operator==(const Weights&) const = default;
+};
+
+struct Service {
+  std::string node;
+  std::string id;
+  std::string name;
+  std::vector<std::string> tags;
+  std::string address;
+  std::map<std::string, ServiceAddress> taggedAddresses;
+  int port = 0;
+  std::map<std::string, std::string> meta;
+  Weights weights;
+  bool enableTagOverride = false;
+  std::string kind;  // "" for a typical service, or "connect-proxy", ...
+  uint64_t createIndex = 0;
+  uint64_t modifyIndex = 0;
+
+  bool sameContent(const Service& o) const;
+};
+
+// How a check is run. Empty fields mean "not this kind"; durations are kept
+// as the Go duration strings the user gave.
+struct CheckDefinition {
+  std::string http;
+  std::string method;
+  std::map<std::string, std::vector<std::string>> header;
+  std::string body;
+  std::string tcp;
+  std::vector<std::string> args;
+  std::string interval;
+  std::string timeout;
+  std::string ttl;
+  std::string deregisterCriticalServiceAfter;
+  bool tlsSkipVerify = false;
+  std::string tlsServerName;
+  int successBeforePassing = 0;
+  int failuresBeforeWarning = 0;
+  int failuresBeforeCritical = 0;
+  bool operator==(const CheckDefinition&) const = default;
+};
+
+struct Check {
+  std::string node;
+  std::string checkId;
+  std::string name;
+  HealthStatus status = HealthStatus::kCritical;
+  std::string notes;
+  std::string output;
+  std::string serviceId;
+  std::string serviceName;
+  std::vector<std::string> serviceTags;
+  std::string type;  // "http", "tcp", "ttl", "script", "" (external)
+  CheckDefinition definition;
+  uint64_t createIndex = 0;
+  uint64_t modifyIndex = 0;
+
+  bool sameContent(const Check& o) const;
+};
+
+}  // namespace cairn::registry

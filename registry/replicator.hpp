@@ -1,0 +1,30 @@
+// Replicator: how a write reaches the catalog. The HTTP layer proposes an
+// encoded command and is told, once the command is applied on this server,
+// whether it succeeded. One-server and Raft implementations live in server/.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace cairn::registry {
+
+class Replicator {
+ public:
+  virtual ~Replicator() = default;
+
+  // Called once, on a replicator thread, when the command has been applied
+  // on this server (or has failed). The value is the command's log index.
+  using Done = std::function<void(Result<uint64_t>)>;
+
+  // Proposes an encoded command. Thread-safe. `done` must not block.
+  virtual void propose(std::string command, Done done) = 0;
+
+  // Leader address ("ip:port") or "" when there is none known.
+  virtual std::string leader() const = 0;
+  virtual std::vector<std::string> peers() const = 0;
+};
+
+}  // namespace cairn::registry

@@ -1,0 +1,215 @@
+#include "storage/db.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/write_batch.h>
+
+#include <array>
+
+namespace cairn::storage {
+namespace {
+
+constexpr std::array<const char*, 7> kFamilies = {"default",
+                                                  "log",
+                                                  "nodes",
+                                                  "services",
+                                                  "checks",
+                                                  "indexes",
+                                                  "meta"};
+enum Cf { kDefault, kLog, kNodes, kServices, kChecks, kIndexes, kMeta };
+
+std::string bigEndian(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    s[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return s;
+}
+
+uint64_t fromBigEndian(std::string_view s) {
+  uint64_t v = 0;
+  for (unsigned char c : s.substr(0, 8)) v = (v << 8) | c;
+  return v;
+}
+
+Error fromStatus(const rocksdb::Status& s, const std::string& what) {
+  return ioError(what + ": " + s.ToString());
+}
+
+constexpr std::string_view kAppliedKey = "applied_index";
+constexpr std::string_view kFormatKey = "format_version";
+
+}  // namespace
+
+struct Db::Impl final : registry::CatalogStore {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+
+  ~Impl() override {
+    for (auto* h : cfs) db->DestroyColumnFamilyHandle(h);
+    cfs.clear();
+    if (db) db->Close().PermitUncheckedError();
+  }
+
+  rocksdb::ColumnFamilyHandle* tableCf(registry::Table t) {
+    switch (t) {
+      case registry::Table::kNodes:
+        return cfs[kNodes];
+      case registry::Table::kServices:
+        return cfs[kServices];
+      case registry::Table::kChecks:
+        return cfs[kChecks];
+      case registry::Table::kIndexes:
+        return cfs[kIndexes];
+    }
+    return cfs[kDefault];
+  }
+
+  Status commit(const std::vector<registry::RowWrite>& rows, uint64_t appliedIndex) override {
+    rocksdb::WriteBatch batch;
+    for (const auto& r : rows) {
+      auto* cf = tableCf(r.table);
+      if (r.erase) batch.Delete(cf, r.key);
+      else batch.Put(cf, r.key, r.value);
+    }
+    batch.Put(cfs[kMeta], rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()),
+              bigEndian(appliedIndex));
+    auto s = db->Write(rocksdb::WriteOptions(), &batch);
+    if (!s.ok()) return fromStatus(s, "catalog commit");
+    return {};
+  }
+
+  Result<uint64_t> appliedIndex() override {
+    std::string v;
+    auto s = db->Get(rocksdb::ReadOptions(), cfs[kMeta],
+                     rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()), &v);
+    if (s.IsNotFound()) return uint64_t{0};
+    if (!s.ok()) return fromStatus(s, "read applied index");
+    return fromBigEndian(v);
+  }
+
+  Status scan(registry::Table t,
+              const std::function<void(std::string_view, std::string_view)>& fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), tableCf(t)));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      fn(std::string_view(it->key().data(), it->key().size()),
+         std::string_view(it->value().data(), it->value().size()));
+    if (!it->status().ok()) return fromStatus(it->status(), "catalog scan");
+    return {};
+  }
+};
+
+Db::Db(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Db::~Db() = default;
+
+Result<std::unique_ptr<Db>> Db::open(const std::string& dir) {
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  opts.create_missing_column_families = true;
+  opts.max_background_jobs = 2;
+  opts.keep_log_file_num = 2;
+  opts.max_manifest_file_size = 16 << 20;
+  opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const char* name : kFamilies) {
+    rocksdb::ColumnFamilyOptions cfo;
+    cfo.write_buffer_size = 16 << 20;
+    descs.emplace_back(name, cfo);
+  }
+  auto impl = std::make_unique<Impl>();
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(rocksdb::DBOptions(opts), dir, descs, &impl->cfs, &raw);
+  if (!s.ok()) return fromStatus(s, "open data dir " + dir);
+  impl->db.reset(raw);
+  std::unique_ptr<Db> db(new Db(std::move(impl)));
+  auto fmt = db->getMeta(kFormatKey);
+  if (!fmt.ok()) return fmt.error();
+  if (fmt->empty()) {
+    auto st = db->putMeta(kFormatKey, std::to_string(kFormatVersion));
+    if (!st.ok()) return st.error();
+  } else if (std::stoul(*fmt) > kFormatVersion) {
+    return corruption("data dir " + dir + " has format version " + *fmt +
+                      ", newer than this binary supports (" + std::to_string(kFormatVersion) +
+                      "); upgrade cairn");
+  }
+  return db;
+}
+
+registry::CatalogStore& Db::catalogStore() { return *impl_; }
+
+Status Db::appendLog(const std::vector<LogEntry>& entries) {
+  rocksdb::WriteBatch batch;
+  for (const auto& e : entries) {
+    std::string v = bigEndian(e.term);
+    v += e.data;
+    batch.Put(impl_->cfs[kLog], bigEndian(e.index), v);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return fromStatus(s, "log append");
+  return {};
+}
+
+Result<std::vector<LogEntry>> Db::readLog(uint64_t from, uint64_t to) {
+  std::vector<LogEntry> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cfs[kLog]));
+  for (it->Seek(bigEndian(from)); it->Valid(); it->Next()) {
+    uint64_t idx = fromBigEndian(std::string_view(it->key().data(), it->key().size()));
+    if (idx > to) break;
+    if (it->value().size() < 8) return corruption("log entry " + std::to_string(idx) + " is short");
+    std::string_view v(it->value().data(), it->value().size());
+    out.push_back({idx, fromBigEndian(v.substr(0, 8)), std::string(v.substr(8))});
+  }
+  if (!it->status().ok()) return fromStatus(it->status(), "log read");
+  return out;
+}
+
+Result<uint64_t> Db::lastLogIndex() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cfs[kLog]));
+  it->SeekToLast();
+  if (!it->status().ok()) return fromStatus(it->status(), "log seek");
+  if (!it->Valid()) return uint64_t{0};
+  return fromBigEndian(std::string_view(it->key().data(), it->key().size()));
+}
+
+Status Db::truncateLogPrefix(uint64_t upTo) {
+  auto s = impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->cfs[kLog], bigEndian(0),
+                                  bigEndian(upTo + 1));
+  if (!s.ok()) return fromStatus(s, "log truncate");
+  return {};
+}
+
+Status Db::syncCatalog() {
+  auto s = impl_->db->SyncWAL();
+  if (!s.ok()) return fromStatus(s, "sync wal");
+  return {};
+}
+
+Result<std::string> Db::getMeta(std::string_view key) {
+  std::string v;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cfs[kMeta],
+                          rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return std::string();
+  if (!s.ok()) return fromStatus(s, "read meta");
+  return v;
+}
+
+Status Db::putMeta(std::string_view key, std::string_view value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = impl_->db->Put(wo, impl_->cfs[kMeta], rocksdb::Slice(key.data(), key.size()),
+                          rocksdb::Slice(value.data(), value.size()));
+  if (!s.ok()) return fromStatus(s, "write meta");
+  return {};
+}
+
+}  // namespace cairn::storage

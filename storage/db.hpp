@@ -1,0 +1,62 @@
+// The server's RocksDB database: the replicated log, the catalog's tables
+// and metadata, each in its own column family. RocksDB types stay in db.cpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "registry/store.hpp"
+
+namespace cairn::storage {
+
+// Version of the on-disk layout. A binary refuses a data dir written by a
+// newer layout it does not know.
+inline constexpr uint32_t kFormatVersion = 1;
+
+struct LogEntry {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  std::string data;
+};
+
+class Db {
+ public:
+  // Opens (creating if needed) the database in `dir`. Fails with a clear
+  // message if the directory is locked by another process or was written by
+  // a newer format.
+  static Result<std::unique_ptr<Db>> open(const std::string& dir);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // The catalog's store (rows + applied index). Lives as long as the Db.
+  registry::CatalogStore& catalogStore();
+
+  // Appends entries to the log in one synced batch. Thread: the caller must
+  // serialise appends.
+  Status appendLog(const std::vector<LogEntry>& entries);
+  // Entries with index in [from, to], in order.
+  Result<std::vector<LogEntry>> readLog(uint64_t from, uint64_t to);
+  // Highest log index stored, 0 when empty.
+  Result<uint64_t> lastLogIndex();
+  // Deletes log entries with index <= upTo. The caller guarantees they are
+  // durably applied (syncs the catalog first, see syncCatalog()).
+  Status truncateLogPrefix(uint64_t upTo);
+  // Makes every catalog commit so far durable (fsync of the WAL).
+  Status syncCatalog();
+
+  // Small metadata values (node ID, cluster ID, ...).
+  Result<std::string> getMeta(std::string_view key);  // "" when absent
+  Status putMeta(std::string_view key, std::string_view value);
+
+ private:
+  struct Impl;
+  explicit Db(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cairn::storage
