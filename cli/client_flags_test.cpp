@@ -1,0 +1,55 @@
+#include "cli/client_flags.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cairn::cli {
+namespace {
+
+TEST(ClientFlagsTest, AcceptsConsulSpellingsAnywhere) {
+  auto f = parseClientFlags(
+      {"-http-addr=a:1", "catalog", "--format", "json", "service", "web", "-passing"});
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->httpAddr, "a:1");
+  EXPECT_EQ(f->format, OutputFormat::kJson);
+  EXPECT_TRUE(f->passing);
+  EXPECT_TRUE(f->passingGiven);
+  EXPECT_EQ(f->positionals, (std::vector<std::string>{"catalog", "service", "web"}));
+
+  auto g = parseClientFlags({"--http-addr", "b:2", "-format=table", "--passing=false"});
+  ASSERT_TRUE(g.ok()) << g.error().message;
+  EXPECT_EQ(g->httpAddr, "b:2");
+  EXPECT_EQ(g->format, OutputFormat::kTable);
+  EXPECT_FALSE(g->passing);
+  EXPECT_TRUE(g->passingGiven);
+}
+
+TEST(ClientFlagsTest, DashIsAnArgumentAndDoubleDashEndsFlags) {
+  auto f = parseClientFlags({"services", "register", "-", "--", "-odd-name"});
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->positionals, (std::vector<std::string>{"services", "register", "-", "-odd-name"}));
+}
+
+TEST(ClientFlagsTest, ErrorsNameTheFlagAsTyped) {
+  auto unknown = parseClientFlags({"--nope=1"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message, "unknown flag \"--nope\"");
+  auto empty = parseClientFlags({"-http-addr="});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().message, "flag -http-addr needs a value");
+  auto format = parseClientFlags({"--format", "yaml"});
+  ASSERT_FALSE(format.ok());
+  EXPECT_EQ(format.error().message, "invalid value \"yaml\" for flag --format: want table or json");
+  auto passing = parseClientFlags({"-passing=maybe"});
+  ASSERT_FALSE(passing.ok());
+  EXPECT_NE(passing.error().message.find("-passing"), std::string::npos);
+  EXPECT_FALSE(parseClientFlags({"-help=1"}).ok());
+}
+
+TEST(ClientFlagsTest, Help) {
+  auto f = parseClientFlags({"catalog", "-h"});
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->help);
+}
+
+}  // namespace
+}  // namespace cairn::cli

@@ -1,0 +1,28 @@
+// Where the client connects: parsing of Consul-style HTTP addresses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace cairn::client {
+
+inline constexpr std::string_view kDefaultAddress = "127.0.0.1:8500";
+inline constexpr std::string_view kAddressEnv = "CAIRN_HTTP_ADDR";
+
+struct Endpoint {
+  std::string host;  // a name or an IP literal, without IPv6 brackets
+  std::uint16_t port = 0;
+  std::string display;  // "host:port" ("[::1]:8500"), for messages and Host
+};
+
+// Accepts "host:port", "host" (port 8500), "http://host:port[/]" and IPv6 as
+// "[::1]:8500". Refuses https (not supported yet), paths, and bad ports.
+Result<Endpoint> parseAddress(std::string_view address);
+
+// $CAIRN_HTTP_ADDR when set and not empty, else kDefaultAddress.
+std::string defaultAddress();
+
+}  // namespace cairn::client

@@ -1,0 +1,91 @@
+// Client: a small synchronous client for Cairn's (Consul-compatible) HTTP API.
+//
+//   auto client = cairn::Client::create({.address = "127.0.0.1:8500"});
+//   if (!client) { ...client.error().message... }
+//   auto nodes = (*client)->catalogNodes();
+//
+// One keep-alive connection, opened on the first request and reused; every
+// method blocks the calling thread until the answer arrives or a timeout
+// fires. Not thread-safe: use one Client per thread.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/types.hpp"
+#include "common/result.hpp"
+
+namespace cairn::client {
+
+class Transport;
+
+struct ClientConfig {
+  // "host:port", "host", "http://host:port" or "[::1]:port". Empty means
+  // $CAIRN_HTTP_ADDR, else 127.0.0.1:8500.
+  std::string address;
+  std::chrono::milliseconds connectTimeout{5000};
+  // Bounds one request: writing it plus reading the whole response.
+  std::chrono::milliseconds timeout{30000};
+};
+
+class Client {
+ public:
+  // Fails (kInvalidArgument, naming the field) on a malformed address or a
+  // non-positive timeout. Does not connect.
+  static Result<std::unique_ptr<Client>> create(ClientConfig config);
+  // For tests and embedding: drives the API over `transport`.
+  static std::unique_ptr<Client> createWithTransport(std::string address,
+                                                     std::unique_ptr<Transport> transport);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // The server's address as "host:port".
+  const std::string& address() const { return address_; }
+
+  // Sends `method target` and returns the response whatever its status.
+  // Errors only when no response arrived; messages name the address.
+  Result<Response> request(std::string_view method, std::string_view target,
+                           std::string_view body = {});
+  // GET `target`; returns the body of a 2xx response, else an Error holding
+  // the status and the body's text.
+  Result<std::string> get(std::string_view target);
+
+  // PUT /v1/agent/service/register with a service definition (a JSON object
+  // as Consul's agent API takes it), sent as is.
+  Status registerService(std::string_view definitionJson);
+  Status deregisterService(std::string_view serviceId);
+
+  // Service name -> tags.
+  Result<std::map<std::string, std::vector<std::string>>> catalogServices();
+  Result<std::vector<CatalogNode>> catalogNodes();
+  Result<std::vector<CatalogServiceInstance>> catalogService(std::string_view name);
+  // With `passingOnly`, the server drops instances with any non-passing check.
+  Result<std::vector<HealthServiceEntry>> healthService(std::string_view name, bool passingOnly);
+
+  // Sets a TTL check's status; `note` becomes its output (may be empty).
+  Status checkPass(std::string_view checkId, std::string_view note = {});
+  Status checkWarn(std::string_view checkId, std::string_view note = {});
+  Status checkFail(std::string_view checkId, std::string_view note = {});
+
+ private:
+  Client(std::string address, std::unique_ptr<Transport> transport);
+  // request() that turns a non-2xx status into an Error.
+  Result<Response> call(std::string_view method, std::string_view target,
+                        std::string_view body = {});
+  Status updateCheck(std::string_view status, std::string_view checkId, std::string_view note);
+
+  std::string address_;
+  std::unique_ptr<Transport> transport_;
+};
+
+}  // namespace cairn::client
+
+namespace cairn {
+using client::Client;
+using client::ClientConfig;
+}  // namespace cairn

@@ -1,0 +1,41 @@
+// Transport: one HTTP/1.1 exchange at a time with one server. An interface so
+// that the socket code (Beast, in http_transport.cpp) stays out of every
+// header and Client can be driven by something else.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string_view>
+
+#include "client/address.hpp"
+#include "client/types.hpp"
+#include "common/result.hpp"
+
+namespace cairn::client {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Sends one request and reads the whole response, whatever its status.
+  // `target` is the path and query, already encoded. Fails (kUnavailable)
+  // when the server cannot be reached, times out, or closes the connection
+  // early; the message names the server's address. Not thread-safe.
+  virtual Result<Response> roundTrip(std::string_view method, std::string_view target,
+                                     std::string_view body) = 0;
+};
+
+struct HttpTransportOptions {
+  std::chrono::milliseconds connectTimeout{5000};
+  // Bounds the write of a request plus the read of its whole response.
+  std::chrono::milliseconds requestTimeout{30000};
+  std::size_t maxResponseBytes = 64 * 1024 * 1024;
+};
+
+// A Beast client over plain TCP that keeps its connection alive between
+// requests and reconnects (retrying once) when the server has closed an idle
+// one. Connects lazily, on the first request. Owns a private io_context and
+// runs it on the calling thread only while a request is in flight.
+std::unique_ptr<Transport> makeHttpTransport(Endpoint endpoint, HttpTransportOptions options);
+
+}  // namespace cairn::client

@@ -1,0 +1,226 @@
+// /v1/agent/*: services and checks that belong to this server's node.
+#include <boost/json.hpp>
+
+#include "http/api.hpp"
+#include "http/decode.hpp"
+#include "http/encode.hpp"
+#include "http/json_fields.hpp"
+
+namespace cairn::http {
+namespace json = boost::json;
+using registry::instanceKey;
+
+namespace {
+
+bool isLoopback(const std::string& addr) {
+  return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.empty();
+}
+
+Response okEmpty(uint64_t) { return Response::json(""); }
+
+Result<json::object> bodyObject(const Request& req) {
+  auto v = parseJson(req.body);
+  if (!v.ok()) return v.error();
+  if (!v->is_object()) return invalidArgument("Request decode failed: expected a JSON object");
+  return std::move(v->get_object());
+}
+
+}  // namespace
+
+Outcome Api::agentSelf(const Request&, const std::string&) {
+  json::object cfg{{"Datacenter", self_.datacenter},
+                   {"NodeName", self_.nodeName},
+                   {"NodeID", self_.nodeId},
+                   {"Server", true},
+                   {"Version", self_.version},
+                   {"Revision", ""}};
+  json::object member{{"Name", self_.nodeName},
+                      {"Addr", self_.address},
+                      {"Port", self_.serverPort},
+                      {"Tags", json::object{{"role", "consul"},
+                                            {"dc", self_.datacenter},
+                                            {"port", std::to_string(self_.serverPort)},
+                                            {"id", self_.nodeId},
+                                            {"vsn", "2"}}},
+                      {"Status", 1}};
+  json::object out{{"Config", std::move(cfg)},
+                   {"Member", std::move(member)},
+                   {"Meta", json::object()},
+                   {"Coord", nullptr},
+                   {"Stats", json::object()}};
+  return Response::json(serialize(out));
+}
+
+Outcome Api::agentMembers(const Request&, const std::string&) {
+  json::array out;
+  for (const auto& p : replicator_.peers()) {
+    auto colon = p.rfind(':');
+    json::object m{{"Name", p == replicator_.leader() ? self_.nodeName : p},
+                   {"Addr", p.substr(0, colon)},
+                   {"Port", colon == std::string::npos ? 0 : std::atoi(p.c_str() + colon + 1)},
+                   {"Tags", json::object{{"role", "consul"}, {"dc", self_.datacenter}}},
+                   {"Status", 1}};
+    out.push_back(std::move(m));
+  }
+  return Response::json(serialize(out));
+}
+
+Outcome Api::agentServices(const Request& req, const std::string&) {
+  return query(
+      req, {registry::nodeWatchKey(self_.nodeName)},
+      [this](const View& v) { return v.nodeIndex(self_.nodeName); },
+      [this](const View& v) {
+        json::object out;
+        v.nodeServices.forEachPrefix(instanceKey(self_.nodeName, ""),
+                                     [&](const std::string&, const registry::InstancePtr& i) {
+                                       out[i->service->id] =
+                                           agentServiceJson(*i->service, self_.datacenter);
+                                       return true;
+                                     });
+        return Response::json(serialize(out));
+      });
+}
+
+Outcome Api::agentService(const Request& req, const std::string& id) {
+  return query(
+      req, {registry::nodeWatchKey(self_.nodeName)},
+      [this](const View& v) { return v.nodeIndex(self_.nodeName); },
+      [this, id](const View& v) {
+        const auto* inst = v.nodeServices.find(instanceKey(self_.nodeName, id));
+        if (!inst) return Response::text(404, "unknown service ID: " + id);
+        auto o = agentServiceJson(*(*inst)->service, self_.datacenter);
+        o["ContentHash"] = std::to_string((*inst)->service->modifyIndex);
+        return Response::json(serialize(o));
+      });
+}
+
+Outcome Api::agentServiceRegister(const Request& req, const std::string&) {
+  auto obj = bodyObject(req);
+  if (!obj.ok()) return errorResponse(obj.error());
+  auto reg = decodeServiceDefinition(*obj);
+  if (!reg.ok()) return errorResponse(reg.error());
+  registry::RegisterCommand cmd;
+  cmd.node.name = self_.nodeName;
+  cmd.skipNodeUpdate = true;
+  // No per-VM agent: the caller is the service's host, unless it is local.
+  if (reg->service.address.empty() && !isLoopback(req.remoteAddr))
+    reg->service.address = req.remoteAddr;
+  // Re-registering keeps the current status of an unchanged check, as the
+  // instance's health should not flap because its definition was re-sent.
+  auto view = hub_.view();
+  for (auto& c : reg->checks) {
+    const auto* old = view->checks.find(instanceKey(self_.nodeName, c.checkId));
+    if (old && (*old)->definition == c.definition) {
+      c.status = (*old)->status;
+      c.output = (*old)->output;
+    }
+  }
+  cmd.service = reg->service;
+  cmd.checks = reg->checks;
+  return write(cmd, okEmpty);
+}
+
+Outcome Api::agentServiceDeregister(const Request&, const std::string& id) {
+  if (!hub_.view()->nodeServices.find(instanceKey(self_.nodeName, id)))
+    return Response::text(404, "Unknown service ID \"" + id + "\". Ensure that the service ID is passed, not the service name.");
+  return write(registry::DeregisterCommand{self_.nodeName, id, ""}, okEmpty);
+}
+
+Outcome Api::agentServiceMaintenance(const Request& req, const std::string& id) {
+  const auto* enable = req.param("enable");
+  if (!enable) return Response::text(400, "Missing value for enable");
+  if (*enable != "true" && *enable != "false")
+    return Response::text(400, "Invalid value for enable: \"" + *enable + "\"");
+  if (!hub_.view()->nodeServices.find(instanceKey(self_.nodeName, id)))
+    return Response::text(404, "Unknown service ID \"" + id + "\"");
+  std::string checkId = "_service_maintenance:" + id;
+  if (*enable == "false") return write(registry::DeregisterCommand{self_.nodeName, "", checkId}, okEmpty);
+  registry::RegisterCommand cmd;
+  cmd.node.name = self_.nodeName;
+  cmd.skipNodeUpdate = true;
+  registry::Check c;
+  c.checkId = checkId;
+  c.name = "Service Maintenance Mode";
+  const auto* reason = req.param("reason");
+  c.notes = reason && !reason->empty() ? *reason : "Maintenance mode is enabled for this service, "
+                                                   "but no reason was provided. This is a default "
+                                                   "message.";
+  c.serviceId = id;
+  c.status = registry::HealthStatus::kCritical;
+  c.type = "maintenance";
+  cmd.checks.push_back(c);
+  return write(cmd, okEmpty);
+}
+
+Outcome Api::agentChecks(const Request& req, const std::string&) {
+  return query(
+      req, {registry::nodeWatchKey(self_.nodeName)},
+      [this](const View& v) { return v.nodeIndex(self_.nodeName); },
+      [this](const View& v) {
+        json::object out;
+        v.checks.forEachPrefix(instanceKey(self_.nodeName, ""),
+                               [&](const std::string&, const registry::CheckPtr& c) {
+                                 const registry::Service* svc = nullptr;
+                                 if (!c->serviceId.empty())
+                                   if (const auto* i = v.nodeServices.find(
+                                           instanceKey(c->node, c->serviceId)))
+                                     svc = (*i)->service.get();
+                                 out[c->checkId] = checkJson(*c, svc);
+                                 return true;
+                               });
+        return Response::json(serialize(out));
+      });
+}
+
+Outcome Api::agentCheckRegister(const Request& req, const std::string&) {
+  auto obj = bodyObject(req);
+  if (!obj.ok()) return errorResponse(obj.error());
+  auto c = decodeCheckDefinition(*obj, "", true);
+  if (!c.ok()) return errorResponse(c.error());
+  if (c->name.empty()) return Response::text(400, "Missing check name");
+  if (c->checkId.empty()) c->checkId = c->name;
+  if (!c->serviceId.empty() &&
+      !hub_.view()->nodeServices.find(instanceKey(self_.nodeName, c->serviceId)))
+    return Response::text(400, "ServiceID \"" + c->serviceId + "\" does not exist");
+  registry::RegisterCommand cmd;
+  cmd.node.name = self_.nodeName;
+  cmd.skipNodeUpdate = true;
+  cmd.checks.push_back(std::move(*c));
+  return write(cmd, okEmpty);
+}
+
+Outcome Api::agentCheckDeregister(const Request&, const std::string& id) {
+  if (!hub_.view()->checks.find(instanceKey(self_.nodeName, id)))
+    return Response::text(404, "Unknown check ID \"" + id + "\"");
+  return write(registry::DeregisterCommand{self_.nodeName, "", id}, okEmpty);
+}
+
+Outcome Api::agentCheckTtl(const Request& req, const std::string& id, registry::HealthStatus s) {
+  const auto* c = hub_.view()->checks.find(instanceKey(self_.nodeName, id));
+  if (!c) return Response::text(404, "Unknown check ID \"" + id + "\"");
+  if ((*c)->type != "ttl")
+    return Response::text(400, "CheckID \"" + id + "\" does not have associated TTL");
+  const auto* note = req.param("note");
+  std::string output = note ? *note : "";
+  if (output.size() > 4096) output.resize(4096);
+  return write(registry::CheckStatusCommand{self_.nodeName, id, s, output}, okEmpty);
+}
+
+Outcome Api::agentCheckUpdate(const Request& req, const std::string& id) {
+  auto obj = bodyObject(req);
+  if (!obj.ok()) return errorResponse(obj.error());
+  Fields f(*obj);
+  std::string status, output;
+  if (Status st = f.str("Status", status); !st.ok()) return errorResponse(st.error());
+  if (Status st = f.str("Output", output); !st.ok()) return errorResponse(st.error());
+  auto parsed = registry::parseHealthStatus(status);
+  if (!parsed) return Response::text(400, "Invalid check status: \"" + status + "\"");
+  const auto* c = hub_.view()->checks.find(instanceKey(self_.nodeName, id));
+  if (!c) return Response::text(404, "Unknown check ID \"" + id + "\"");
+  if ((*c)->type != "ttl")
+    return Response::text(400, "CheckID \"" + id + "\" does not have associated TTL");
+  if (output.size() > 4096) output.resize(4096);
+  return write(registry::CheckStatusCommand{self_.nodeName, id, *parsed, output}, okEmpty);
+}
+
+}  // namespace cairn::http

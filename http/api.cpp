@@ -1,0 +1,206 @@
+#include "http/api.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/duration.hpp"
+
+namespace cairn::http {
+
+Response errorResponse(const Error& e) {
+  int status = 500;
+  switch (e.code) {
+    case ErrorCode::kInvalidArgument:
+      status = 400;
+      break;
+    case ErrorCode::kNotFound:
+      status = 404;
+      break;
+    case ErrorCode::kPermissionDenied:
+      status = 403;
+      break;
+    default:
+      status = 500;
+  }
+  return Response::text(status, e.message);
+}
+
+Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentity self,
+         ApiOptions opts)
+    : hub_(hub),
+      replicator_(replicator),
+      self_(std::move(self)),
+      opts_(opts),
+      rng_(opts.jitterSeed ? opts.jitterSeed
+                           : static_cast<uint64_t>(
+                                 std::chrono::steady_clock::now().time_since_epoch().count())) {
+  using S = registry::HealthStatus;
+  const std::vector<std::string> get{"GET"}, put{"PUT"}, putGet{"PUT", "GET"};
+  routes_ = {
+      {"/v1/agent/self", false, get, "/v1/agent/self", &Api::agentSelf},
+      {"/v1/agent/members", false, get, "/v1/agent/members", &Api::agentMembers},
+      {"/v1/agent/services", false, get, "/v1/agent/services", &Api::agentServices},
+      {"/v1/agent/service/register", false, put, "/v1/agent/service/register",
+       &Api::agentServiceRegister},
+      {"/v1/agent/service/deregister/", true, putGet, "/v1/agent/service/deregister/:id",
+       &Api::agentServiceDeregister},
+      {"/v1/agent/service/maintenance/", true, put, "/v1/agent/service/maintenance/:id",
+       &Api::agentServiceMaintenance},
+      {"/v1/agent/service/", true, get, "/v1/agent/service/:id", &Api::agentService},
+      {"/v1/agent/checks", false, get, "/v1/agent/checks", &Api::agentChecks},
+      {"/v1/agent/check/register", false, put, "/v1/agent/check/register",
+       &Api::agentCheckRegister},
+      {"/v1/agent/check/deregister/", true, putGet, "/v1/agent/check/deregister/:id",
+       &Api::agentCheckDeregister},
+      {"/v1/agent/check/update/", true, put, "/v1/agent/check/update/:id", &Api::agentCheckUpdate},
+      {"/v1/catalog/register", false, put, "/v1/catalog/register", &Api::catalogRegister},
+      {"/v1/catalog/deregister", false, put, "/v1/catalog/deregister", &Api::catalogDeregister},
+      {"/v1/catalog/services", false, get, "/v1/catalog/services", &Api::catalogServices},
+      {"/v1/catalog/service/", true, get, "/v1/catalog/service/:name", &Api::catalogService},
+      {"/v1/catalog/nodes", false, get, "/v1/catalog/nodes", &Api::catalogNodes},
+      {"/v1/catalog/node/", true, get, "/v1/catalog/node/:node", &Api::catalogNode},
+      {"/v1/catalog/datacenters", false, get, "/v1/catalog/datacenters",
+       &Api::catalogDatacenters},
+      {"/v1/health/service/", true, get, "/v1/health/service/:name", &Api::healthService},
+      {"/v1/health/checks/", true, get, "/v1/health/checks/:name", &Api::healthChecks},
+      {"/v1/health/node/", true, get, "/v1/health/node/:node", &Api::healthNode},
+      {"/v1/health/state/", true, get, "/v1/health/state/:state", &Api::healthState},
+      {"/v1/status/leader", false, get, "/v1/status/leader", &Api::statusLeader},
+      {"/v1/status/peers", false, get, "/v1/status/peers", &Api::statusPeers},
+      {"/metrics", false, get, "/metrics", &Api::metricsPage},
+      {"/v1/agent/metrics", false, get, "/v1/agent/metrics", &Api::metricsPage},
+  };
+  // TTL updates: one route per status, sharing a handler.
+  struct Ttl {
+    const char* verb;
+    S status;
+  };
+  for (auto [verb, status] : {Ttl{"pass", S::kPassing}, Ttl{"warn", S::kWarning},
+                              Ttl{"fail", S::kCritical}}) {
+    (void)status;
+    routes_.push_back({std::string("/v1/agent/check/") + verb + "/", true, putGet,
+                       std::string("/v1/agent/check/") + verb + "/:id", nullptr});
+  }
+}
+
+const Api::Route* Api::match(const std::string& path, std::string& arg) const {
+  for (const auto& r : routes_) {
+    if (!r.takesArg) {
+      if (path == r.path) return &r;
+      continue;
+    }
+    if (path.size() > r.path.size() && path.compare(0, r.path.size(), r.path) == 0) {
+      arg = path.substr(r.path.size());
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+Outcome Api::handle(const Request& req) {
+  std::string arg;
+  const Route* r = match(req.path, arg);
+  if (!r) return Response::text(404, "Invalid URL path: not a recognized HTTP API endpoint: " + req.path);
+  if (std::find(r->methods.begin(), r->methods.end(), req.method) == r->methods.end()) {
+    std::string allowed;
+    for (const auto& m : r->methods) allowed += (allowed.empty() ? "" : ", ") + m;
+    auto res = Response::text(405, "method " + req.method + " not allowed on " + r->name +
+                                       "; use " + allowed);
+    res.headers.emplace_back("Allow", allowed);
+    return res;
+  }
+  if (req.flag("stale") && req.flag("consistent"))
+    return Response::text(400, "Cannot specify ?stale with ?consistent, conflicting semantics.");
+  if (const auto* dc = req.param("dc"); dc && !dc->empty() && *dc != self_.datacenter)
+    return Response::text(500, "No path to datacenter");
+  if (arg.find('/') != std::string::npos)
+    return Response::text(404, "Invalid URL path: unexpected '/' in " + r->name);
+  if (r->fn) return (this->*(r->fn))(req, arg);
+  // The TTL routes: the verb is the path segment after /v1/agent/check/.
+  std::string verb = r->path.substr(std::string("/v1/agent/check/").size());
+  verb.pop_back();
+  auto status = verb == "pass"   ? registry::HealthStatus::kPassing
+                : verb == "warn" ? registry::HealthStatus::kWarning
+                                 : registry::HealthStatus::kCritical;
+  return agentCheckTtl(req, arg, status);
+}
+
+void Api::observe(const Request& req, int status, std::chrono::microseconds latency) {
+  std::string arg;
+  const Route* r = match(req.path, arg);
+  metrics_.observe(r ? r->name : "other", status, latency);
+}
+
+void Api::addIndexHeaders(Response& r, uint64_t index) const {
+  r.headers.emplace_back("X-Consul-Index", std::to_string(std::max<uint64_t>(index, 1)));
+  bool known = !replicator_.leader().empty();
+  r.headers.emplace_back("X-Consul-KnownLeader", known ? "true" : "false");
+  r.headers.emplace_back("X-Consul-LastContact", "0");
+}
+
+Outcome Api::query(const Request& req, std::vector<std::string> keys,
+                   std::function<uint64_t(const View&)> indexOf,
+                   std::function<Response(const View&)> render) {
+  auto answer = [this, indexOf, render](const View& v) {
+    Response r = render(v);
+    addIndexHeaders(r, indexOf(v));
+    return r;
+  };
+  const std::string* indexParam = req.param("index");
+  uint64_t minIndex = 0;
+  if (indexParam && !indexParam->empty()) {
+    auto [p, ec] = std::from_chars(indexParam->data(), indexParam->data() + indexParam->size(),
+                                   minIndex);
+    if (ec != std::errc() || p != indexParam->data() + indexParam->size())
+      return Response::text(400, "Invalid index: \"" + *indexParam + "\" is not a number");
+  }
+  auto wait = opts_.defaultWait;
+  if (const auto* w = req.param("wait")) {
+    auto d = parseDuration(*w);
+    if (!d.ok()) return Response::text(400, "Invalid wait time: " + d.error().message);
+    wait = std::min(*d, opts_.maxWait);
+  }
+  auto view = hub_.view();
+  if (minIndex == 0) return answer(*view);
+  {
+    // Consul adds up to wait/16 of jitter so many watchers do not return together.
+    std::lock_guard lock(rngMu_);
+    auto span = wait.count() / 16;
+    if (span > 0) wait += std::chrono::milliseconds(rng_() % static_cast<uint64_t>(span));
+  }
+  Blocking b;
+  b.keys = std::move(keys);
+  b.ready = [indexOf, minIndex](const View& v) { return indexOf(v) != minIndex; };
+  b.wait = wait;
+  b.render = [this, answer] { return answer(*hub_.view()); };
+  return b;
+}
+
+Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk) {
+  std::string bytes = registry::encodeCommand(cmd);
+  return Deferred{[this, bytes = std::move(bytes), onOk = std::move(onOk)](
+                      std::function<void(Response)> respond) mutable {
+    replicator_.propose(std::move(bytes), [respond = std::move(respond), onOk](Result<uint64_t> r) {
+      if (!r.ok()) return respond(errorResponse(r.error()));
+      respond(onOk(*r));
+    });
+  }};
+}
+
+Outcome Api::statusLeader(const Request&, const std::string&) {
+  return Response::json("\"" + replicator_.leader() + "\"");
+}
+
+Outcome Api::statusPeers(const Request&, const std::string&) {
+  std::string body = "[";
+  for (const auto& p : replicator_.peers()) body += (body.size() > 1 ? ",\"" : "\"") + p + "\"";
+  return Response::json(body + "]");
+}
+
+Outcome Api::metricsPage(const Request&, const std::string&) {
+  auto r = Response::text(200, metrics_.render(*hub_.view(), hub_));
+  r.contentType = "text/plain; version=0.0.4";
+  return r;
+}
+
+}  // namespace cairn::http

@@ -1,0 +1,111 @@
+// Api: Consul's /v1 HTTP API over the catalog. Pure request -> Outcome
+// logic: reads come from the current registry View, writes are proposed
+// through the Replicator. No sockets here (see server.hpp).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <random>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "http/metrics.hpp"
+#include "http/types.hpp"
+#include "registry/command.hpp"
+#include "registry/replicator.hpp"
+#include "registry/watch.hpp"
+
+namespace cairn::http {
+
+// Who this server is, for /v1/agent/* answers.
+struct AgentIdentity {
+  std::string nodeName;
+  std::string nodeId;
+  std::string datacenter = "dc1";
+  std::string address;  // the node's address
+  int serverPort = 8300;
+  std::string version;
+};
+
+struct ApiOptions {
+  std::chrono::milliseconds defaultWait{5 * 60 * 1000};
+  std::chrono::milliseconds maxWait{10 * 60 * 1000};
+  uint64_t jitterSeed = 0;  // 0: seeded from the clock
+};
+
+class Api final : public Handler {
+ public:
+  Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentity self,
+      ApiOptions opts = {});
+
+  Outcome handle(const Request& req) override;
+  void observe(const Request& req, int status, std::chrono::microseconds latency) override;
+  registry::WatchHub& watches() override { return hub_; }
+
+  const Metrics& metrics() const { return metrics_; }
+
+ private:
+  using View = registry::View;
+  struct Route {
+    std::string path;       // exact path, or a prefix ending in '/' when takesArg
+    bool takesArg = false;  // the rest of the path is the argument (:id, :name)
+    std::vector<std::string> methods;
+    std::string name;  // the pattern reported in metrics
+    Outcome (Api::*fn)(const Request&, const std::string&) = nullptr;
+  };
+
+  // A read: answers at once, or blocks when ?index is given.
+  Outcome query(const Request& req, std::vector<std::string> keys,
+                std::function<uint64_t(const View&)> indexOf,
+                std::function<Response(const View&)> render);
+  // A write: proposes cmd and answers with onOk once applied here.
+  Outcome write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk);
+  void addIndexHeaders(Response& r, uint64_t index) const;
+
+  // agent_endpoints.cpp
+  Outcome agentSelf(const Request& req, const std::string& arg);
+  Outcome agentServices(const Request& req, const std::string& arg);
+  Outcome agentService(const Request& req, const std::string& arg);
+  Outcome agentServiceRegister(const Request& req, const std::string& arg);
+  Outcome agentServiceDeregister(const Request& req, const std::string& arg);
+  Outcome agentServiceMaintenance(const Request& req, const std::string& arg);
+  Outcome agentChecks(const Request& req, const std::string& arg);
+  Outcome agentCheckRegister(const Request& req, const std::string& arg);
+  Outcome agentCheckDeregister(const Request& req, const std::string& arg);
+  Outcome agentCheckTtl(const Request& req, const std::string& arg, registry::HealthStatus s);
+  Outcome agentCheckUpdate(const Request& req, const std::string& arg);
+  Outcome agentMembers(const Request& req, const std::string& arg);
+  // catalog_endpoints.cpp
+  Outcome catalogRegister(const Request& req, const std::string& arg);
+  Outcome catalogDeregister(const Request& req, const std::string& arg);
+  Outcome catalogServices(const Request& req, const std::string& arg);
+  Outcome catalogService(const Request& req, const std::string& arg);
+  Outcome catalogNodes(const Request& req, const std::string& arg);
+  Outcome catalogNode(const Request& req, const std::string& arg);
+  Outcome catalogDatacenters(const Request& req, const std::string& arg);
+  // health_endpoints.cpp
+  Outcome healthService(const Request& req, const std::string& arg);
+  Outcome healthChecks(const Request& req, const std::string& arg);
+  Outcome healthNode(const Request& req, const std::string& arg);
+  Outcome healthState(const Request& req, const std::string& arg);
+  Outcome statusLeader(const Request& req, const std::string& arg);
+  Outcome statusPeers(const Request& req, const std::string& arg);
+  Outcome metricsPage(const Request& req, const std::string& arg);
+
+  const Route* match(const std::string& path, std::string& arg) const;
+
+  registry::WatchHub& hub_;
+  registry::Replicator& replicator_;
+  AgentIdentity self_;
+  ApiOptions opts_;
+  Metrics metrics_;
+  std::vector<Route> routes_;
+  std::mutex rngMu_;
+  std::mt19937_64 rng_;
+};
+
+// Maps an error to Consul's status code and a text body.
+Response errorResponse(const Error& e);
+
+}  // namespace cairn::http

@@ -1,0 +1,348 @@
+#include "http/server.hpp"
+
+#include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include "common/log.hpp"
+#include "http/url.hpp"
+
+namespace cairn::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Handler& handler, const ServerConfig& cfg,
+          std::atomic<size_t>& open, std::atomic<size_t>& writes)
+      : stream_(std::move(socket)),
+        timer_(stream_.get_executor()),
+        readTimer_(stream_.get_executor()),
+        handler_(handler),
+        cfg_(cfg),
+        open_(open),
+        writes_(writes) {
+    ++open_;
+  }
+  ~Session() { --open_; }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->readRequest(); });
+  }
+
+ private:
+  void readRequest() {
+    parser_.emplace();
+    parser_->body_limit(cfg_.maxBodyBytes);
+    parser_->header_limit(static_cast<uint32_t>(cfg_.maxHeaderBytes));
+    // Before the first byte: idle timeout. Once bytes arrive the remaining
+    // read is bounded by readTimeout (checked in onRead via got_some).
+    stream_.expires_never();
+    armReadTimer(buffer_.size() ? cfg_.readTimeout : cfg_.idleTimeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               self->onHeader(ec);
+                             });
+  }
+
+  void onHeader(beast::error_code ec) {
+    if (ec) return onReadError(ec);
+    armReadTimer(cfg_.readTimeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->onRead(ec);
+                      });
+  }
+
+  // A timer apart from the stream's own expiry: that one closes the socket,
+  // and a client that stalls mid-request should still be told 408.
+  void armReadTimer(std::chrono::milliseconds d) {
+    readTimer_.expires_after(d);
+    readTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->timedOut_ = true;
+      beast::error_code ignore;
+      self->stream_.socket().cancel(ignore);
+    });
+  }
+
+  void onReadError(beast::error_code ec) {
+    readTimer_.cancel();
+    if (timedOut_) {
+      timedOut_ = false;
+      if (parser_ && parser_->got_some())
+        return sendError(408, "Request timeout: the request did not arrive in time");
+      return close();
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof)
+      return close();
+    if (ec == beast::error::timeout) {
+      if (parser_ && parser_->got_some())
+        return sendError(408, "Request timeout: the request did not arrive in time");
+      return close();
+    }
+    if (ec == bhttp::error::body_limit)
+      return sendError(413, "Request body too large: limit is " +
+                                std::to_string(cfg_.maxBodyBytes) + " bytes");
+    if (ec == bhttp::error::header_limit)
+      return sendError(431, "Request headers too large");
+    return sendError(400, "Bad request: " + ec.message());
+  }
+
+  void sendError(int status, std::string msg) {
+    keepAlive_ = false;
+    Request dummy;
+    dummy.method = "?";
+    dummy.path = "?";
+    write(Response::text(status, std::move(msg)), dummy, std::chrono::steady_clock::now());
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec) return onReadError(ec);
+    readTimer_.cancel();
+    auto started = std::chrono::steady_clock::now();
+    auto& msg = parser_->get();
+    keepAlive_ = msg.keep_alive();
+    Request req;
+    req.method = std::string(msg.method_string());
+    auto target = parseTarget(std::string_view(msg.target().data(), msg.target().size()));
+    if (!target.ok()) return sendError(400, target.error().message);
+    req.path = std::move(target->path);
+    req.query = std::move(target->query);
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers[name] = std::string(f.value());
+    }
+    req.body = std::move(msg.body());
+    beast::error_code rec;
+    auto ep = stream_.socket().remote_endpoint(rec);
+    if (!rec) {
+      auto addr = ep.address();
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+      req.remoteAddr = addr.to_string();
+    }
+    stream_.expires_never();
+    Outcome out = handler_.handle(req);
+    dispatchOutcome(std::move(out), std::move(req), started);
+  }
+
+  void dispatchOutcome(Outcome out, Request req, std::chrono::steady_clock::time_point started) {
+    if (auto* r = std::get_if<Response>(&out)) return write(std::move(*r), req, started);
+    if (auto* d = std::get_if<Deferred>(&out)) {
+      auto self = shared_from_this();
+      auto reqp = std::make_shared<Request>(std::move(req));
+      ++writes_;
+      d->start([self, reqp, started](Response r) {
+        asio::post(self->stream_.get_executor(), [self, reqp, started, r = std::move(r)]() mutable {
+          --self->writes_;
+          self->write(std::move(r), *reqp, started);
+        });
+      });
+      return;
+    }
+    auto b = std::get<Blocking>(std::move(out));
+    blockOn(std::move(b), std::move(req), started);
+  }
+
+  void blockOn(Blocking b, Request req, std::chrono::steady_clock::time_point started) {
+    auto self = shared_from_this();
+    auto state = std::make_shared<BlockState>();
+    state->render = std::move(b.render);
+    state->req = std::move(req);
+    state->started = started;
+    auto finish = [self, state] {
+      if (state->done) return;
+      state->done = true;
+      self->timer_.cancel();
+      if (state->watchId) self->handler_.watches().cancel(state->watchId);
+      self->write(state->render(), state->req, state->started);
+    };
+    // fire() runs on the publishing thread: hop onto this session's strand.
+    state->watchId = handler_.watches().watch(b.keys, b.ready, [self, finish] {
+      asio::post(self->stream_.get_executor(), finish);
+    });
+    if (state->watchId == 0) return finish();
+    timer_.expires_after(b.wait);
+    timer_.async_wait([finish](beast::error_code ec) {
+      if (!ec) finish();
+    });
+    // Notice a client that hangs up while we wait, so the watch is released.
+    stream_.socket().async_wait(tcp::socket::wait_read, [self, state](beast::error_code ec) {
+      if (state->done) return;
+      char probe;
+      beast::error_code pec;
+      auto n = self->stream_.socket().receive(asio::buffer(&probe, 1), tcp::socket::message_peek,
+                                              pec);
+      if (!ec && n > 0) return;  // pipelined data: answer first, read later
+      state->done = true;
+      self->timer_.cancel();
+      if (state->watchId) self->handler_.watches().cancel(state->watchId);
+      self->close();
+    });
+  }
+
+  struct BlockState {
+    bool done = false;
+    uint64_t watchId = 0;
+    std::function<Response()> render;
+    Request req;
+    std::chrono::steady_clock::time_point started;
+  };
+
+  void write(Response r, const Request& req, std::chrono::steady_clock::time_point started) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(r.status));
+    res->set(bhttp::field::content_type, r.contentType);
+    for (const auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keepAlive_);
+    res->prepare_payload();
+    int status = r.status;
+    auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    handler_.observe(req, status, latency);
+    stream_.expires_after(cfg_.readTimeout);
+    bhttp::async_write(stream_, *res,
+                       [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                         if (ec || !self->keepAlive_) return self->close();
+                         self->readRequest();
+                       });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  asio::steady_timer timer_;
+  asio::steady_timer readTimer_;
+  bool timedOut_ = false;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Handler& handler_;
+  const ServerConfig& cfg_;
+  std::atomic<size_t>& open_;
+  std::atomic<size_t>& writes_;
+  bool keepAlive_ = true;
+};
+
+class HttpServerImpl final : public HttpServer {
+ public:
+  HttpServerImpl(const ServerConfig& cfg, Handler& handler)
+      : cfg_(cfg), handler_(handler), ioc_(cfg.threads), acceptor_(asio::make_strand(ioc_)) {}
+
+  ~HttpServerImpl() override { stop(); }
+
+  Status listen() {
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(cfg_.address, ec);
+    if (ec) return invalidArgument("bad HTTP listen address \"" + cfg_.address + "\"");
+    tcp::endpoint ep(addr, cfg_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return ioError("cannot listen for HTTP on " + cfg_.address + ":" +
+                     std::to_string(cfg_.port) + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    accept();
+    for (int i = 0; i < std::max(1, cfg_.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+    return {};
+  }
+
+  uint16_t port() const override { return port_; }
+  size_t openConnections() const override { return open_.load(); }
+
+  void stopAccepting() override {
+    std::promise<void> done;
+    asio::post(acceptor_.get_executor(), [this, &done] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+      done.set_value();
+    });
+    done.get_future().wait_for(std::chrono::seconds(2));
+  }
+
+  bool waitForWrites(std::chrono::milliseconds limit) override {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (writes_.load() > 0) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    // Let the answers just queued reach their sockets.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return true;
+  }
+
+  void stop() override {
+    if (stopped_.exchange(true)) return;
+    asio::post(acceptor_.get_executor(), [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        if (open_.load() >= cfg_.maxConnections) {
+          beast::error_code ignore;
+          s.close(ignore);
+        } else {
+          s.set_option(tcp::no_delay(true), ec);
+          std::make_shared<Session>(std::move(s), handler_, cfg_, open_, writes_)->start();
+        }
+      } else {
+        log::get("http")->warn("accept failed: {}", ec.message());
+      }
+      accept();
+    });
+  }
+
+  ServerConfig cfg_;
+  Handler& handler_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> open_{0};
+  std::atomic<size_t> writes_{0};
+  std::atomic<bool> stopped_{false};
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::create(const ServerConfig& cfg, Handler& handler) {
+  auto s = std::make_unique<HttpServerImpl>(cfg, handler);
+  Status st = s->listen();
+  if (!st.ok()) return st.error();
+  return std::unique_ptr<HttpServer>(std::move(s));
+}
+
+}  // namespace cairn::http

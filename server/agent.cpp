@@ -1,0 +1,271 @@
+#include "server/agent.hpp"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+#include <iostream>
+#include <random>
+
+#ifdef CAIRN_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "common/log.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "registry/catalog.hpp"
+#include "server/config.hpp"
+#include "server/config_services.hpp"
+#include "server/local_replicator.hpp"
+#include "storage/db.hpp"
+
+#ifndef CAIRN_VERSION
+#define CAIRN_VERSION "0.0.0"
+#endif
+
+namespace cairn::server {
+namespace {
+
+void notifySystemd(const char* state) {
+#ifdef CAIRN_HAVE_SYSTEMD
+  sd_notify(0, state);
+#else
+  (void)state;
+#endif
+}
+
+std::string newUuid() {
+  std::random_device rd;
+  std::mt19937_64 g((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  uint64_t a = g(), b = g();
+  char buf[37];
+  snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+           static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0x0fff) | 0x4000,
+           static_cast<unsigned>((b >> 48) & 0x3fff) | 0x8000,
+           static_cast<unsigned long long>(b & 0xffffffffffffull));
+  return buf;
+}
+
+Result<uint64_t> proposeSync(registry::Replicator& r, const registry::Command& cmd) {
+  std::promise<Result<uint64_t>> p;
+  auto f = p.get_future();
+  r.propose(registry::encodeCommand(cmd), [&p](Result<uint64_t> res) { p.set_value(std::move(res)); });
+  return f.get();
+}
+
+class Agent {
+ public:
+  Agent(std::vector<std::string> args, ParsedAgentArgs parsed)
+      : args_(std::move(args)), cfg_(std::move(parsed.config)), sources_(parsed.sources) {}
+
+  int run() {
+    auto logger = log::get("agent");
+    if (cfg_.dataDir.empty()) {
+      char tmpl[] = "/tmp/cairn-dev-XXXXXX";
+      if (!mkdtemp(tmpl)) {
+        std::cerr << "cairn agent: cannot create a temp data dir\n";
+        return 1;
+      }
+      cfg_.dataDir = tmpl;
+      tempDir_ = true;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(cfg_.dataDir, ec);
+    auto db = storage::Db::open(cfg_.dataDir);
+    if (!db.ok()) return fail(db.error().message);
+    db_ = std::move(*db);
+    auto cat = registry::Catalog::open(db_->catalogStore());
+    if (!cat.ok()) return fail(cat.error().message);
+    catalog_ = std::move(*cat);
+    auto nodeId = db_->getMeta("node_id");
+    if (!nodeId.ok()) return fail(nodeId.error().message);
+    if (cfg_.nodeId.empty()) cfg_.nodeId = nodeId->empty() ? newUuid() : *nodeId;
+    if (*nodeId != cfg_.nodeId) {
+      Status st = db_->putMeta("node_id", cfg_.nodeId);
+      if (!st.ok()) return fail(st.error().message);
+    }
+    std::string advertise = cfg_.advertiseAddr + ":" + std::to_string(cfg_.serverPort);
+    auto rep = LocalReplicator::create(*db_, *catalog_, advertise);
+    if (!rep.ok()) return fail(rep.error().message);
+    replicator_ = std::move(*rep);
+
+    if (Status st = registerSelf(); !st.ok()) return fail(st.error().message);
+    if (Status st = syncConfigDefinitions(); !st.ok()) return fail(st.error().message);
+
+    http::AgentIdentity id{cfg_.nodeName, cfg_.nodeId, cfg_.datacenter, cfg_.advertiseAddr,
+                           cfg_.serverPort, CAIRN_VERSION};
+    api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id);
+    http::ServerConfig hc;
+    hc.address = cfg_.clientAddr;
+    hc.port = static_cast<uint16_t>(cfg_.httpPort);
+    hc.threads = cfg_.httpThreads;
+    hc.maxBodyBytes = cfg_.httpMaxBodyBytes;
+    auto hs = http::HttpServer::create(hc, *api_);
+    if (!hs.ok()) return fail(hs.error().message);
+    http_ = std::move(*hs);
+    logger->info("cairn agent running node={} datacenter={} data_dir={} http={}:{} "
+                 "applied_index={}",
+                 cfg_.nodeName, cfg_.datacenter, cfg_.dataDir, cfg_.clientAddr, http_->port(),
+                 catalog_->appliedIndex());
+    // A machine-readable line for scripts and tests that start many agents.
+    std::cout << "cairn: listening http=" << cfg_.clientAddr << ":" << http_->port() << std::endl;
+    notifySystemd("READY=1");
+    waitForSignals();
+    shutdown();
+    return 0;
+  }
+
+ private:
+  int fail(const std::string& msg) {
+    std::cerr << "cairn agent: " << msg << "\n";
+    shutdown();
+    return 1;
+  }
+
+  Status registerSelf() {
+    registry::RegisterCommand cmd;
+    cmd.node.name = cfg_.nodeName;
+    cmd.node.id = cfg_.nodeId;
+    cmd.node.address = cfg_.advertiseAddr;
+    cmd.node.datacenter = cfg_.datacenter;
+    cmd.node.taggedAddresses = {{"lan", cfg_.advertiseAddr}, {"wan", cfg_.advertiseAddr}};
+    cmd.node.meta = {{"cairn-version", CAIRN_VERSION}};
+    registry::Check serf;
+    serf.checkId = "serfHealth";
+    serf.name = "Serf Health Status";
+    serf.status = registry::HealthStatus::kPassing;
+    serf.output = "Agent alive and reachable";
+    cmd.checks.push_back(serf);
+    auto r = proposeSync(*replicator_, cmd);
+    if (!r.ok()) return r.error();
+    return {};
+  }
+
+  // Registers the config's services and checks, and deregisters the ones
+  // that an earlier config had and this one does not.
+  Status syncConfigDefinitions() {
+    auto defs = decodeConfigDefinitions(cfg_.services, cfg_.checks, cfg_.nodeName);
+    if (!defs.ok()) return defs.error();
+    for (const auto& cmd : defs->registrations) {
+      auto r = proposeSync(*replicator_, cmd);
+      if (!r.ok()) return r.error();
+    }
+    auto oldSvc = db_->getMeta("config_services");
+    auto oldChk = db_->getMeta("config_checks");
+    if (!oldSvc.ok()) return oldSvc.error();
+    if (!oldChk.ok()) return oldChk.error();
+    for (const auto& id : decodeIdSet(*oldSvc))
+      if (!defs->serviceIds.count(id))
+        if (auto r = proposeSync(*replicator_, registry::DeregisterCommand{cfg_.nodeName, id, ""}); !r.ok())
+          return r.error();
+    for (const auto& id : decodeIdSet(*oldChk))
+      if (!defs->checkIds.count(id))
+        if (auto r = proposeSync(*replicator_, registry::DeregisterCommand{cfg_.nodeName, "", id}); !r.ok())
+          return r.error();
+    if (Status st = db_->putMeta("config_services", encodeIdSet(defs->serviceIds)); !st.ok()) return st;
+    return db_->putMeta("config_checks", encodeIdSet(defs->checkIds));
+  }
+
+  void reload() {
+    auto logger = log::get("agent");
+    auto parsed = parseAgentArgs(args_);
+    if (!parsed.ok()) {
+      logger->error("reload failed, keeping the running config: {}", parsed.error().message);
+      return;
+    }
+    cfg_.logLevel = parsed->config.logLevel;
+    log::setLevel(cfg_.logLevel);
+    cfg_.services = parsed->config.services;
+    cfg_.checks = parsed->config.checks;
+    Status st = syncConfigDefinitions();
+    if (!st.ok()) logger->error("reload: {}", st.error().message);
+    else logger->info("reloaded log_level={} services={} checks={}", cfg_.logLevel,
+                      cfg_.services.size(), cfg_.checks.size());
+  }
+
+  void waitForSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    while (true) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        reload();
+        continue;
+      }
+      log::get("agent")->info("caught signal={}, shutting down", sig);
+      return;
+    }
+  }
+
+  void shutdown() {
+    notifySystemd("STOPPING=1");
+    // Stop taking new requests, finish the writes already accepted, answer
+    // them, then close everything.
+    if (http_) http_->stopAccepting();
+    if (replicator_) replicator_->shutdown();
+    if (http_) {
+      http_->waitForWrites(std::chrono::seconds(5));
+      http_->stop();
+    }
+    http_.reset();
+    api_.reset();
+    replicator_.reset();
+    catalog_.reset();
+    if (db_) (void)db_->syncCatalog();
+    db_.reset();
+    if (tempDir_) {
+      std::error_code ec;
+      std::filesystem::remove_all(cfg_.dataDir, ec);
+    }
+  }
+
+  std::vector<std::string> args_;
+  AgentConfig cfg_;
+  ConfigSources sources_;
+  bool tempDir_ = false;
+  std::unique_ptr<storage::Db> db_;
+  std::unique_ptr<registry::Catalog> catalog_;
+  std::unique_ptr<LocalReplicator> replicator_;
+  std::unique_ptr<http::Api> api_;
+  std::unique_ptr<http::HttpServer> http_;
+};
+
+}  // namespace
+
+int runAgent(const std::vector<std::string>& args) {
+  // Signals are taken by sigwait in this thread only: block them before any
+  // thread starts so every thread inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto parsed = parseAgentArgs(args);
+  if (!parsed.ok()) {
+    std::cerr << "cairn agent: " << parsed.error().message << "\n";
+    return 1;
+  }
+  if (parsed->help) {
+    std::cout << parsed->helpText;
+    return 0;
+  }
+  if (!log::setLevel(parsed->config.logLevel)) {
+    std::cerr << "cairn agent: bad log level\n";
+    return 1;
+  }
+  log::setJson(parsed->config.logJson);
+  Agent agent(args, std::move(parsed).value());
+  return agent.run();
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,304 @@
+#include "server/config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "common/duration.hpp"
+#include "common/log.hpp"
+
+namespace cairn::server {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+json::value tomlToJson(const toml::node& n) {
+  if (auto* t = n.as_table()) {
+    json::object o;
+    for (const auto& [k, v] : *t) o[std::string(k.str())] = tomlToJson(v);
+    return o;
+  }
+  if (auto* a = n.as_array()) {
+    json::array arr;
+    for (const auto& v : *a) arr.push_back(tomlToJson(v));
+    return arr;
+  }
+  if (auto* s = n.as_string()) return json::value(s->get());
+  if (auto* i = n.as_integer()) return json::value(i->get());
+  if (auto* f = n.as_floating_point()) return json::value(f->get());
+  if (auto* b = n.as_boolean()) return json::value(b->get());
+  std::ostringstream os;
+  if (auto* d = n.as_date()) os << d->get();
+  else if (auto* t = n.as_time()) os << t->get();
+  else if (auto* dt = n.as_date_time()) os << dt->get();
+  return json::value(os.str());
+}
+
+class Applier {
+ public:
+  Applier(AgentConfig& c, std::string file) : c_(c), file_(std::move(file)) {}
+
+  Status apply(const json::object& top) {
+    for (const auto& kv : top) {
+      std::string key(kv.key());
+      Status st = one(key, kv.value());
+      if (!st.ok()) return st;
+    }
+    return {};
+  }
+
+ private:
+  Error bad(const std::string& key, const std::string& what) {
+    return invalidArgument("config file " + file_ + ": key \"" + key + "\": " + what);
+  }
+  Status str(const std::string& key, const json::value& v, std::string& out) {
+    if (!v.is_string()) return bad(key, "expected a string");
+    out = std::string(v.get_string());
+    return {};
+  }
+  Status integer(const std::string& key, const json::value& v, int& out) {
+    if (v.is_int64()) out = static_cast<int>(v.get_int64());
+    else if (v.is_uint64()) out = static_cast<int>(v.get_uint64());
+    else if (v.is_string()) {
+      try {
+        size_t pos = 0;
+        out = std::stoi(std::string(v.get_string()), &pos);
+        if (pos != v.get_string().size()) return bad(key, "expected an integer");
+      } catch (...) {
+        return bad(key, "expected an integer");
+      }
+    } else
+      return bad(key, "expected an integer");
+    return {};
+  }
+  Status boolean(const std::string& key, const json::value& v, bool& out) {
+    if (!v.is_bool()) return bad(key, "expected true or false");
+    out = v.get_bool();
+    return {};
+  }
+  Status strList(const std::string& key, const json::value& v, std::vector<std::string>& out) {
+    if (v.is_string()) {
+      out = {std::string(v.get_string())};
+      return {};
+    }
+    if (!v.is_array()) return bad(key, "expected a list of strings");
+    out.clear();
+    for (const auto& e : v.get_array()) {
+      if (!e.is_string()) return bad(key, "expected a list of strings");
+      out.emplace_back(e.get_string());
+    }
+    return {};
+  }
+  Status duration(const std::string& key, const json::value& v, std::string& out) {
+    if (!v.is_string()) return bad(key, "expected a duration such as \"10s\"");
+    auto d = parseDuration(v.get_string());
+    if (!d.ok()) return bad(key, d.error().message);
+    out = std::string(v.get_string());
+    return {};
+  }
+  Status objects(const std::string& key, const json::value& v, std::vector<std::string>& out) {
+    if (v.is_object()) {
+      out.push_back(json::serialize(v));
+      return {};
+    }
+    if (!v.is_array()) return bad(key, "expected an object or a list of objects");
+    for (const auto& e : v.get_array()) {
+      if (!e.is_object()) return bad(key, "expected a list of objects");
+      out.push_back(json::serialize(e));
+    }
+    return {};
+  }
+
+  Status ports(const json::value& v) {
+    if (!v.is_object()) return bad("ports", "expected a table");
+    for (const auto& kv : v.get_object()) {
+      std::string k = "ports." + std::string(kv.key());
+      int p = 0;
+      Status st = integer(k, kv.value(), p);
+      if (!st.ok()) return st;
+      if (kv.key() == "http") c_.httpPort = p;
+      else if (kv.key() == "dns") c_.dnsPort = p;
+      else if (kv.key() == "server") c_.serverPort = p;
+      else if (kv.key() == "https" || kv.key() == "grpc" || kv.key() == "grpc_tls" ||
+               kv.key() == "serf_lan" || kv.key() == "serf_wan")
+        log::get("config")->warn("{}: {} is accepted but not used", file_, k);
+      else
+        return bad(k, "unknown port name");
+    }
+    return {};
+  }
+
+  Status dnsConfig(const json::value& v) {
+    if (!v.is_object()) return bad("dns_config", "expected a table");
+    for (const auto& kv : v.get_object()) {
+      std::string k = "dns_config." + std::string(kv.key());
+      Status st;
+      if (kv.key() == "allow_stale") st = boolean(k, kv.value(), c_.dns.allowStale);
+      else if (kv.key() == "node_ttl") st = duration(k, kv.value(), c_.dns.nodeTtl);
+      else if (kv.key() == "service_ttl") {
+        if (kv.value().is_object()) c_.dns.serviceTtl = json::serialize(kv.value());
+        else st = duration(k, kv.value(), c_.dns.serviceTtl);
+      } else if (kv.key() == "only_passing") st = boolean(k, kv.value(), c_.dns.onlyPassing);
+      else if (kv.key() == "udp_answer_limit") st = integer(k, kv.value(), c_.dns.udpAnswerLimit);
+      else if (kv.key() == "a_record_limit") st = integer(k, kv.value(), c_.dns.aRecordLimit);
+      else if (kv.key() == "enable_truncate" || kv.key() == "max_stale" ||
+               kv.key() == "use_cache" || kv.key() == "recursor_timeout" ||
+               kv.key() == "enable_additional_node_meta_txt" || kv.key() == "soa" ||
+               kv.key() == "disable_compression" || kv.key() == "cache_max_age")
+        log::get("config")->warn("{}: {} is accepted but not used yet", file_, k);
+      else
+        return bad(k, "unknown key");
+      if (!st.ok()) return st;
+    }
+    return {};
+  }
+
+  Status one(const std::string& key, const json::value& v) {
+    static const std::set<std::string> kIgnored = {
+        "ui",         "ui_config",          "telemetry",        "encrypt",
+        "acl",        "connect",            "performance",      "leave_on_terminate",
+        "rejoin_after_leave", "skip_leave_on_interrupt", "disable_update_check",
+        "enable_debug", "primary_datacenter", "server_name",    "addresses",
+        "enable_local_script_checks", "limits", "autopilot", "raft_protocol"};
+    if (key == "server") return boolean(key, v, c_.server);
+    if (key == "bootstrap") {
+      bool b = false;
+      Status st = boolean(key, v, b);
+      if (b) c_.bootstrapExpect = 1;
+      return st;
+    }
+    if (key == "bootstrap_expect") return integer(key, v, c_.bootstrapExpect);
+    if (key == "node_name") return str(key, v, c_.nodeName);
+    if (key == "node_id") return str(key, v, c_.nodeId);
+    if (key == "datacenter") return str(key, v, c_.datacenter);
+    if (key == "data_dir") return str(key, v, c_.dataDir);
+    if (key == "client_addr") return str(key, v, c_.clientAddr);
+    if (key == "bind_addr") return str(key, v, c_.bindAddr);
+    if (key == "advertise_addr") return str(key, v, c_.advertiseAddr);
+    if (key == "ports") return ports(v);
+    if (key == "retry_join") return strList(key, v, c_.retryJoin);
+    if (key == "log_level") return str(key, v, c_.logLevel);
+    if (key == "log_json") return boolean(key, v, c_.logJson);
+    if (key == "domain") return str(key, v, c_.domain);
+    if (key == "alt_domain") return str(key, v, c_.altDomain);
+    if (key == "recursors") return strList(key, v, c_.recursors);
+    if (key == "dns_config") return dnsConfig(v);
+    if (key == "enable_script_checks") return boolean(key, v, c_.enableScriptChecks);
+    if (key == "service" || key == "services") return objects(key, v, c_.services);
+    if (key == "check" || key == "checks") return objects(key, v, c_.checks);
+    if (key == "http_config") {
+      if (!v.is_object()) return bad(key, "expected a table");
+      for (const auto& kv : v.get_object()) {
+        std::string k = "http_config." + std::string(kv.key());
+        if (kv.key() == "max_body_bytes") {
+          int n = 0;
+          Status st = integer(k, kv.value(), n);
+          if (!st.ok()) return st;
+          if (n <= 0) return bad(k, "must be > 0");
+          c_.httpMaxBodyBytes = static_cast<uint64_t>(n);
+        } else if (kv.key() == "threads") {
+          Status st = integer(k, kv.value(), c_.httpThreads);
+          if (!st.ok()) return st;
+        } else {
+          return bad(k, "unknown key");
+        }
+      }
+      return {};
+    }
+    if (kIgnored.count(key)) {
+      log::get("config")->warn("{}: key \"{}\" is accepted but not used yet", file_, key);
+      return {};
+    }
+    return bad(key, "unknown key");
+  }
+
+  AgentConfig& c_;
+  std::string file_;
+};
+
+Status applyFile(const fs::path& path, AgentConfig& cfg) {
+  std::ifstream in(path);
+  if (!in) return invalidArgument("cannot read config file " + path.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  json::value top;
+  auto ext = path.extension().string();
+  if (ext == ".json") {
+    boost::system::error_code ec;
+    top = json::parse(text, ec);
+    if (ec) return invalidArgument("config file " + path.string() + ": invalid JSON: " + ec.message());
+  } else if (ext == ".toml") {
+    try {
+      top = tomlToJson(toml::parse(text, path.string()));
+    } catch (const toml::parse_error& e) {
+      std::ostringstream os;
+      os << "config file " << path.string() << ": invalid TOML at line "
+         << e.source().begin.line << ": " << e.description();
+      return invalidArgument(os.str());
+    }
+  } else {
+    return invalidArgument("config file " + path.string() +
+                           ": unknown format (use a .toml or .json file)");
+  }
+  if (!top.is_object()) return invalidArgument("config file " + path.string() + ": expected an object");
+  return Applier(cfg, path.string()).apply(top.get_object());
+}
+
+}  // namespace
+
+Status AgentConfig::validate() const {
+  auto port = [](const char* name, int p, bool allowDisable) -> Status {
+    if ((p < 0 && !(allowDisable && p == -1)) || p > 65535)
+      return invalidArgument(std::string(name) + ": port " + std::to_string(p) +
+                             " is out of range 0-65535");
+    return {};
+  };
+  for (auto st : {port("ports.http", httpPort, false), port("ports.dns", dnsPort, true),
+                  port("ports.server", serverPort, true)})
+    if (!st.ok()) return st;
+  if (!dev && dataDir.empty()) return invalidArgument("data_dir: required (or run with -dev)");
+  if (datacenter.empty() || datacenter.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") !=
+                                std::string::npos)
+    return invalidArgument("datacenter: \"" + datacenter +
+                           "\" must be lower-case letters, digits, '-' or '_'");
+  if (nodeName.size() > 128 || nodeName.find_first_of("/\0 ", 0, 3) != std::string::npos)
+    return invalidArgument("node_name: \"" + nodeName + "\" is not a valid node name");
+  if (bootstrapExpect < 0) return invalidArgument("bootstrap_expect: must not be negative");
+  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "warning", "error", "off"};
+  if (!levels.count(logLevel))
+    return invalidArgument("log_level: \"" + logLevel + "\" is not one of trace, debug, info, warn, error");
+  if (httpThreads < 1 || httpThreads > 64) return invalidArgument("http_config.threads: must be 1-64");
+  return {};
+}
+
+Result<AgentConfig> loadConfigFiles(const ConfigSources& src, AgentConfig cfg) {
+  for (const auto& f : src.files) {
+    Status st = applyFile(f, cfg);
+    if (!st.ok()) return st.error();
+  }
+  for (const auto& d : src.dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) return invalidArgument("config dir " + d + " is not a directory");
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(d, ec)) {
+      auto ext = e.path().extension().string();
+      if (e.is_regular_file() && (ext == ".json" || ext == ".toml")) files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      Status st = applyFile(f, cfg);
+      if (!st.ok()) return st.error();
+    }
+  }
+  return cfg;
+}
+
+}  // namespace cairn::server

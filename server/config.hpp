@@ -1,0 +1,77 @@
+// AgentConfig: every setting of `cairn agent`, with its default in one place.
+// Filled from config files (TOML or JSON, Consul's key names), then flags.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace cairn::server {
+
+struct DnsConfig {
+  bool allowStale = true;
+  std::string nodeTtl = "0s";
+  std::string serviceTtl = "0s";
+  bool onlyPassing = false;
+  int udpAnswerLimit = 0;
+  int aRecordLimit = 0;
+};
+
+struct AgentConfig {
+  bool dev = false;
+  bool server = false;
+  std::string nodeName;  // default: the host name
+  std::string nodeId;    // default: generated once and kept in the data dir
+  std::string datacenter = "dc1";
+  std::string dataDir;  // required unless dev (dev: a temp dir)
+  std::string clientAddr = "127.0.0.1";
+  std::string bindAddr = "0.0.0.0";
+  std::string advertiseAddr;  // default: bindAddr, or 127.0.0.1 when that is 0.0.0.0
+  int httpPort = 8500;
+  int dnsPort = 8600;
+  int serverPort = 8300;
+  int bootstrapExpect = 0;
+  std::vector<std::string> retryJoin;
+  std::string logLevel = "info";
+  bool logJson = false;
+  std::string domain = "cairn.";
+  std::string altDomain = "consul.";
+  std::vector<std::string> recursors;
+  DnsConfig dns;
+  bool enableScriptChecks = false;
+  int httpThreads = 2;
+  uint64_t httpMaxBodyBytes = 1 << 20;
+  // Service definitions from config files, each a JSON object as the agent
+  // API takes it (kept as JSON text; decoded by the HTTP layer's decoder).
+  std::vector<std::string> services;
+  std::vector<std::string> checks;
+
+  // Names the first bad field.
+  Status validate() const;
+};
+
+// Sources of configuration, in the order they apply (later wins).
+struct ConfigSources {
+  std::vector<std::string> files;
+  std::vector<std::string> dirs;  // every *.json, *.toml, *.hcl is refused
+};
+
+// Reads the files (and the files of the dirs, in name order) over `base`.
+// Errors name the file and the key.
+Result<AgentConfig> loadConfigFiles(const ConfigSources& src, AgentConfig base);
+
+// Parses `cairn agent` arguments (argv after "agent"). Accepts -flag, --flag,
+// -flag=value and -flag value. Returns the config (files applied first,
+// flags over them) and the sources used, for SIGHUP reloads.
+struct ParsedAgentArgs {
+  AgentConfig config;
+  ConfigSources sources;
+  bool help = false;
+  std::string helpText;
+};
+Result<ParsedAgentArgs> parseAgentArgs(const std::vector<std::string>& args);
+
+}  // namespace cairn::server

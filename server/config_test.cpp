@@ -1,0 +1,107 @@
+#include "server/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace cairn::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("cairn_cfg_" + std::to_string(::getpid()) + "_" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string write(const std::string& name, const std::string& text) {
+    auto p = dir / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  fs::path dir;
+};
+
+TEST_F(ConfigTest, DevDefaults) {
+  auto p = parseAgentArgs({"-dev"});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_TRUE(p->config.dev);
+  EXPECT_EQ(p->config.httpPort, 8500);
+  EXPECT_EQ(p->config.clientAddr, "127.0.0.1");
+  EXPECT_EQ(p->config.datacenter, "dc1");
+}
+
+TEST_F(ConfigTest, AllFlagSpellings) {
+  auto p = parseAgentArgs({"-dev", "--http-port", "0", "-dns-port=0", "--node=n1", "-datacenter", "east"});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.httpPort, 0);
+  EXPECT_EQ(p->config.dnsPort, 0);
+  EXPECT_EQ(p->config.nodeName, "n1");
+  EXPECT_EQ(p->config.datacenter, "east");
+}
+
+TEST_F(ConfigTest, TomlAndJsonWithConsulKeysFlagsWin) {
+  auto toml = write("a.toml", R"(
+data_dir = "/tmp/x"
+datacenter = "west"
+client_addr = "127.0.0.2"
+[ports]
+http = 9500
+dns = 9600
+[dns_config]
+only_passing = true
+[[services]]
+name = "web"
+port = 80
+)");
+  auto jsonf = write("b.json", R"({"node_name": "j1", "retry_join": ["a:8300"]})");
+  auto p = parseAgentArgs({"-config-file", toml, "-config-file", jsonf, "-http-port", "9999"});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.dataDir, "/tmp/x");
+  EXPECT_EQ(p->config.datacenter, "west");
+  EXPECT_EQ(p->config.httpPort, 9999);
+  EXPECT_EQ(p->config.dnsPort, 9600);
+  EXPECT_TRUE(p->config.dns.onlyPassing);
+  EXPECT_EQ(p->config.nodeName, "j1");
+  EXPECT_EQ(p->config.retryJoin.size(), 1u);
+  ASSERT_EQ(p->config.services.size(), 1u);
+}
+
+TEST_F(ConfigTest, ConfigDirReadsFilesInOrder) {
+  write("10-a.json", R"({"datacenter": "one"})");
+  write("20-b.toml", "datacenter = \"two\"\n");
+  write("README", "ignored");
+  auto p = parseAgentArgs({"-dev", "-config-dir", dir.string()});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.datacenter, "two");
+}
+
+TEST_F(ConfigTest, ErrorsNameTheKeyOrFlag) {
+  auto msg = [&](std::vector<std::string> args) {
+    auto p = parseAgentArgs(args);
+    EXPECT_FALSE(p.ok());
+    return p.ok() ? std::string() : p.error().message;
+  };
+  EXPECT_NE(msg({"-dev", "-nope"}).find("-nope"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-http-port", "abc"}).find("http-port"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-http-port", "70000"}).find("ports.http"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-http-port"}).find("needs a value"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-config-file", write("x.toml", "ports = 5\n")}).find("ports"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-config-file", write("y.toml", "bogus_key = 1\n")}).find("bogus_key"),
+            std::string::npos);
+  EXPECT_NE(msg({"-dev", "-config-file", write("z.toml", "[ports\n")}).find("line"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-config-file", write("w.json", "{\"ports\": {\"http\": \"x\"}}")})
+                .find("ports.http"),
+            std::string::npos);
+  EXPECT_NE(msg({"-server"}).find("data_dir"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-log-level", "loud"}).find("log_level"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-datacenter", "Bad DC"}).find("datacenter"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cairn::server
