@@ -49,18 +49,20 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(cfg_.maxBodyBytes);
     parser_->header_limit(static_cast<uint32_t>(cfg_.maxHeaderBytes));
-    // Before the first byte: idle timeout. Once bytes arrive the remaining
-    // read is bounded by readTimeout (checked in onRead via got_some).
     stream_.expires_never();
-    armReadTimer(buffer_.size() ? cfg_.readTimeout : cfg_.idleTimeout);
+    idleSince_ = std::chrono::steady_clock::now();
+    armReadTimer(cfg_.readTimeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {
                                self->onHeader(ec);
                              });
   }
 
+  bool requestStarted() const { return buffer_.size() > 0 || (parser_ && parser_->got_some()); }
+
   void onHeader(beast::error_code ec) {
     if (ec) return onReadError(ec);
+    headerDone_ = true;
     armReadTimer(cfg_.readTimeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -70,10 +72,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // A timer apart from the stream's own expiry: that one closes the socket,
   // and a client that stalls mid-request should still be told 408.
+  // Ticks every readTimeout: a request that has begun must be complete by
+  // the next tick; a connection with no request at all may idle for
+  // idleTimeout.
   void armReadTimer(std::chrono::milliseconds d) {
     readTimer_.expires_after(d);
     readTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec) return;
+      bool idleOk = std::chrono::steady_clock::now() - self->idleSince_ < self->cfg_.idleTimeout;
+      if (!self->requestStarted() && !self->headerDone_ && idleOk)
+        return self->armReadTimer(self->cfg_.readTimeout);
       self->timedOut_ = true;
       beast::error_code ignore;
       self->stream_.socket().cancel(ignore);
@@ -84,7 +92,8 @@ class Session : public std::enable_shared_from_this<Session> {
     readTimer_.cancel();
     if (timedOut_) {
       timedOut_ = false;
-      if (parser_ && parser_->got_some())
+      headerDone_ = false;
+      if (requestStarted())
         return sendError(408, "Request timeout: the request did not arrive in time");
       return close();
     }
@@ -115,6 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void onRead(beast::error_code ec) {
     if (ec) return onReadError(ec);
     readTimer_.cancel();
+    headerDone_ = false;
     auto started = std::chrono::steady_clock::now();
     auto& msg = parser_->get();
     keepAlive_ = msg.keep_alive();
@@ -237,6 +247,8 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer timer_;
   asio::steady_timer readTimer_;
   bool timedOut_ = false;
+  bool headerDone_ = false;
+  std::chrono::steady_clock::time_point idleSince_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Handler& handler_;

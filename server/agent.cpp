@@ -1,6 +1,7 @@
 #include "server/agent.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "common/duration.hpp"
 #include "common/log.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
@@ -103,6 +105,7 @@ class Agent {
     hc.port = static_cast<uint16_t>(cfg_.httpPort);
     hc.threads = cfg_.httpThreads;
     hc.maxBodyBytes = cfg_.httpMaxBodyBytes;
+    hc.readTimeout = parseDuration(cfg_.httpReadTimeout).value();
     auto hs = http::HttpServer::create(hc, *api_);
     if (!hs.ok()) return fail(hs.error().message);
     http_ = std::move(*hs);
@@ -249,6 +252,12 @@ int runAgent(const std::vector<std::string>& args) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Every open connection and blocking query holds a descriptor.
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   auto parsed = parseAgentArgs(args);
   if (!parsed.ok()) {

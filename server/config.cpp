@@ -203,6 +203,9 @@ class Applier {
           if (!st.ok()) return st;
           if (n <= 0) return bad(k, "must be > 0");
           c_.httpMaxBodyBytes = static_cast<uint64_t>(n);
+        } else if (kv.key() == "read_timeout") {
+          Status st = duration(k, kv.value(), c_.httpReadTimeout);
+          if (!st.ok()) return st;
         } else if (kv.key() == "threads") {
           Status st = integer(k, kv.value(), c_.httpThreads);
           if (!st.ok()) return st;
