@@ -17,7 +17,7 @@ namespace {
 
 namespace paths = client::paths;
 
-constexpr std::size_t kMaxDefinitionBytes = 1024 * 1024;
+constexpr std::size_t kMaxDefinitionBytes = std::size_t{1} << 20;
 
 constexpr std::string_view kUsage =
     "Usage:\n"
@@ -92,7 +92,7 @@ Result<std::string> readDefinitionFile(const std::string& path, std::istream& in
     }
     source = &file;
   }
-  std::array<char, 64 * 1024> chunk;
+  std::array<char, std::size_t{16} << 10> chunk;
   while (source->read(chunk.data(), chunk.size()) || source->gcount() > 0) {
     text.append(chunk.data(), static_cast<std::size_t>(source->gcount()));
     if (text.size() > kMaxDefinitionBytes) {

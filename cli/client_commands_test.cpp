@@ -22,7 +22,7 @@ struct Outcome {
   std::string err;
 };
 
-Outcome run(std::vector<std::string> args, const std::string& stdinText = "") {
+Outcome run(const std::vector<std::string>& args, const std::string& stdinText = "") {
   std::istringstream in(stdinText);
   std::ostringstream out, err;
   Outcome r;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string_view>
 
@@ -29,7 +30,7 @@ struct HttpTransportOptions {
   std::chrono::milliseconds connectTimeout{5000};
   // Bounds the write of a request plus the read of its whole response.
   std::chrono::milliseconds requestTimeout{30000};
-  std::size_t maxResponseBytes = 64 * 1024 * 1024;
+  std::size_t maxResponseBytes = std::size_t{64} << 20;
 };
 
 // A Beast client over plain TCP that keeps its connection alive between
