@@ -214,7 +214,15 @@ void Raft::handleAppendResponse(const Message& m, Progress& pr) {
     return;
   }
   bool wasPaused = pr.isPaused();
-  if (!pr.maybeUpdate(m.index)) return;
+  if (!pr.maybeUpdate(m.index)) {
+    // The peer may already hold everything the pending snapshot covers (an
+    // earlier copy completed): leave snapshot state or it stalls forever.
+    if (pr.state == ProgressState::kSnapshot && pr.match >= pr.pendingSnapshot) {
+      pr.becomeProbe();
+      sendAppend(m.from);
+    }
+    return;
+  }
   if (pr.state == ProgressState::kProbe) {
     pr.becomeReplicate();
   } else if (pr.state == ProgressState::kSnapshot && pr.match >= pr.pendingSnapshot) {
@@ -246,7 +254,10 @@ void Raft::handleHeartbeatResponse(const Message& m, Progress& pr) {
     // A lost MsgApp would otherwise stall a full window forever.
     pr.inflights.reset();
   }
-  if (pr.state == ProgressState::kSnapshot) {
+  if (pr.state == ProgressState::kSnapshot && pr.match >= pr.pendingSnapshot) {
+    pr.becomeProbe();
+    sendAppend(m.from);
+  } else if (pr.state == ProgressState::kSnapshot) {
     sendSnapshotChunk(m.from, pr);  // resend where the peer last was
   } else if (pr.match < log_.lastIndex()) {
     sendAppend(m.from);

@@ -95,6 +95,7 @@ class Simulation {
       heal();
       int64_t healEnd = faultEnd + opts_.healTicks * kTick;
       while (!queue_.empty() && queue_.top().time <= healEnd && !settled()) step();
+      if (!settled() && opts_.verbose) dumpState();
       if (!settled())
         throw Violation{"liveness: cluster did not recover within " +
                         std::to_string(opts_.healTicks) + " ticks after faults stopped (" +
@@ -257,6 +258,14 @@ class Simulation {
     n.busy = false;
     // 1. Persist.
     if (rd.hardState) checkHardState(n, *rd.hardState);
+    if (rd.hardState && n.raft->raft().role() == Role::kLeader &&
+        rd.hardState->commit > n.disk.hardState().commit &&
+        n.raft->raft().log().term(rd.hardState->commit) != rd.hardState->term)
+      // Thesis 3.6.2 (Figure 8): a leader commits by counting replicas only
+      // an entry of its own term.
+      throw Violation{"commit rule: leader " + std::to_string(n.id) + " of term " +
+                      std::to_string(rd.hardState->term) + " committed index " +
+                      std::to_string(rd.hardState->commit) + " of an earlier term"};
     if (!rd.snapshot.empty()) {
       (void)n.disk.applySnapshot(rd.snapshot);
       ++cov_.snapshotInstalls;
@@ -330,6 +339,32 @@ class Simulation {
     (void)n.disk.createSnapshot(n.applied, n.raft->raft().conf(), n.kv.serialize());
     if (n.applied > kKeepAfterSnapshot && n.applied - kKeepAfterSnapshot > n.disk.firstIndex())
       (void)n.disk.compact(n.applied - kKeepAfterSnapshot);
+  }
+
+  void dumpState() {
+    for (auto& [id, n] : nodes_) {
+      if (!n.up) {
+        std::printf("node %llu down\n", (unsigned long long)id);
+        continue;
+      }
+      const Raft& r = n.raft->raft();
+      std::printf(
+          "node %llu role=%s term=%llu lead=%llu first=%llu last=%llu commit=%llu applied=%llu "
+          "simApplied=%llu busy=%d removed=%d\n",
+          (unsigned long long)id, toString(r.role()), (unsigned long long)r.term(),
+          (unsigned long long)r.lead(), (unsigned long long)r.log().firstIndex(),
+          (unsigned long long)r.log().lastIndex(), (unsigned long long)r.log().committed(),
+          (unsigned long long)r.log().applied(), (unsigned long long)n.applied, int(n.busy),
+          int(n.removed));
+      if (r.role() == Role::kLeader)
+        for (const auto& [pid, pr] : const_cast<ProgressTracker&>(r.tracker()).all())
+          std::printf(
+              "  peer %llu match=%llu next=%llu state=%d probeSent=%d pendingSnap=%llu "
+              "inflight=%zu\n",
+              (unsigned long long)pid, (unsigned long long)pr.match, (unsigned long long)pr.next,
+              int(pr.state), int(pr.probeSent), (unsigned long long)pr.pendingSnapshot,
+              pr.inflights.count());
+    }
   }
 
   template <typename... A>
