@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "common/duration.hpp"
+#include "dns/load_table.hpp"
 
 namespace cairn::http {
 
@@ -33,7 +34,9 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
       opts_(opts),
       rng_(opts.jitterSeed ? opts.jitterSeed
                            : static_cast<uint64_t>(
-                                 std::chrono::steady_clock::now().time_since_epoch().count())) {
+                                 std::chrono::steady_clock::now().time_since_epoch().count())),
+      ownLoads_(opts.loads ? nullptr : std::make_shared<dns::LoadTable>()),
+      loads_(opts.loads ? opts.loads : ownLoads_.get()) {
   using S = registry::HealthStatus;
   const std::vector<std::string> get{"GET"}, put{"PUT"}, putGet{"PUT", "GET"};
   routes_ = {
@@ -46,6 +49,7 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
        &Api::agentServiceDeregister},
       {"/v1/agent/service/maintenance/", true, put, "/v1/agent/service/maintenance/:id",
        &Api::agentServiceMaintenance},
+      {"/v1/agent/service/load/", true, put, "/v1/agent/service/load/:id", &Api::agentServiceLoad},
       {"/v1/agent/service/", true, get, "/v1/agent/service/:id", &Api::agentService},
       {"/v1/agent/checks", false, get, "/v1/agent/checks", &Api::agentChecks},
       {"/v1/agent/check/register", false, put, "/v1/agent/check/register",

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <random>
 #include <mutex>
 #include <string>
@@ -15,6 +16,11 @@
 #include "registry/command.hpp"
 #include "registry/replicator.hpp"
 #include "registry/watch.hpp"
+
+namespace cairn::dns {
+class LoadTable;
+enum class Order : uint8_t;
+}  // namespace cairn::dns
 
 namespace cairn::http {
 
@@ -32,6 +38,9 @@ struct ApiOptions {
   std::chrono::milliseconds defaultWait{5 * 60 * 1000};
   std::chrono::milliseconds maxWait{10 * 60 * 1000};
   uint64_t jitterSeed = 0;  // 0: seeded from the clock
+  // Soft-state instance loads (PUT /v1/agent/service/load/:id, and
+  // ?order=least-loaded). Null: the Api keeps a table of its own.
+  dns::LoadTable* loads = nullptr;
 };
 
 class Api final : public Handler {
@@ -76,6 +85,13 @@ class Api final : public Handler {
   Outcome agentCheckTtl(const Request& req, const std::string& arg, registry::HealthStatus s);
   Outcome agentCheckUpdate(const Request& req, const std::string& arg);
   Outcome agentMembers(const Request& req, const std::string& arg);
+  // load_endpoint.cpp
+  Outcome agentServiceLoad(const Request& req, const std::string& arg);
+  // For ?order= on /v1/health/service: a permutation of `instances` by
+  // weighted random choice or by reported load (see dns/order.hpp).
+  std::vector<size_t> instanceOrder(const View& v,
+                                    const std::vector<const registry::Instance*>& instances,
+                                    dns::Order order);
   // catalog_endpoints.cpp
   Outcome catalogRegister(const Request& req, const std::string& arg);
   Outcome catalogDeregister(const Request& req, const std::string& arg);
@@ -103,6 +119,8 @@ class Api final : public Handler {
   std::vector<Route> routes_;
   std::mutex rngMu_;
   std::mt19937_64 rng_;
+  std::shared_ptr<dns::LoadTable> ownLoads_;
+  dns::LoadTable* loads_;
 };
 
 // Maps an error to Consul's status code and a text body.

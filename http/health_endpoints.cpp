@@ -1,6 +1,8 @@
 // /v1/health/*: instances with their checks, and checks by state.
 #include <boost/json.hpp>
+#include <optional>
 
+#include "dns/order.hpp"
 #include "http/api.hpp"
 #include "http/encode.hpp"
 #include "http/filters.hpp"
@@ -23,11 +25,19 @@ Outcome Api::healthService(const Request& req, const std::string& name) {
   auto filter = parseInstanceFilter(req);
   if (!filter.ok()) return errorResponse(filter.error());
   bool passing = req.flag("passing");
+  // Cairn extension: ?order=weighted|least-loaded (without it, the stable order).
+  std::optional<dns::Order> order;
+  if (const auto* o = req.param("order"); o && !o->empty()) {
+    order = dns::parseOrder(*o);
+    if (!order || *order == dns::Order::kRoundRobin)
+      return Response::text(400, "Invalid order \"" + *o + "\": use weighted or least-loaded");
+  }
   return query(
       req, {registry::serviceWatchKey(name)},
       [name](const View& v) { return v.serviceIndex(name); },
-      [name, passing, f = *filter](const View& v) {
+      [this, name, passing, order, f = *filter](const View& v) {
         json::array out;
+        std::vector<const registry::Instance*> shown;
         forEachInstance(v, name, f, [&](const registry::NodeEntry& n, const registry::Instance& i) {
           if (passing) {
             for (const auto& c : n.checks)
@@ -41,7 +51,13 @@ Outcome Api::healthService(const Request& req, const std::string& name) {
           out.push_back(json::object{{"Node", nodeJson(n.node)},
                                      {"Service", healthServiceJson(*i.service)},
                                      {"Checks", std::move(checks)}});
+          shown.push_back(&i);
         });
+        if (order) {
+          json::array sorted;
+          for (size_t k : instanceOrder(v, shown, *order)) sorted.push_back(std::move(out[k]));
+          out = std::move(sorted);
+        }
         return Response::json(serialize(out));
       });
 }

@@ -97,12 +97,14 @@ TEST_F(ServerTest, BlockingQueryReturnsSoonAfterRelevantChangeOnly) {
   int fd = testing::connectTo(port);
   ASSERT_TRUE(testing::sendAll(fd, "GET /v1/health/service/web?index=" + std::to_string(index) +
                                        "&wait=30s HTTP/1.1\r\nHost: x\r\n\r\n"));
-  std::this_thread::sleep_for(100ms);
-  // An irrelevant write must not wake it.
+  for (int i = 0; i < 500 && rep.catalog().watches().waiting() == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(rep.catalog().watches().waiting(), 1u);
+  // An irrelevant write must not wake it. Watchers fire before the write is
+  // acknowledged, so the count is final once the write returns.
   auto other = roundTrip(port, "PUT /v1/agent/service/register HTTP/1.1\r\nHost: x\r\n"
                               "Content-Length: 14\r\n\r\n{\"Name\":\"db\"}\n");
   ASSERT_EQ(statusOf(other), 200) << other;
-  std::this_thread::sleep_for(300ms);
   EXPECT_EQ(rep.catalog().watches().waiting(), 1u) << "still blocked after an unrelated write";
   auto changed = std::chrono::steady_clock::now();
   auto reg = roundTrip(port, "PUT /v1/agent/service/register HTTP/1.1\r\nHost: x\r\n"

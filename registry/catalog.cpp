@@ -50,4 +50,14 @@ Status Catalog::flush() {
   return {};
 }
 
+Status Catalog::reload() {
+  auto loaded = loadView(store_);
+  if (!loaded.ok()) return loaded.error();
+  next_ = std::move(loaded).value();
+  rows_.clear();
+  changedKeys_.clear();
+  hub_.publishAll(std::make_shared<const View>(next_));
+  return {};
+}
+
 }  // namespace cairn::registry

@@ -36,6 +36,17 @@ class Catalog {
   // returned and nothing is published.
   Status flush();
 
+  // Consumes a log index that carries no catalog command (an empty entry
+  // of a new term, a membership change).
+  void skip(uint64_t index) {
+    CAIRN_CHECK(index > next_.index, "catalog skips indexes in increasing order");
+    next_.index = index;
+  }
+
+  // Reloads everything from the store (after a snapshot was written into
+  // it) and publishes it, waking every watcher.
+  Status reload();
+
   uint64_t appliedIndex() const { return next_.index; }
   ViewPtr view() const { return hub_.view(); }
   WatchHub& watches() { return hub_; }

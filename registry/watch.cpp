@@ -58,6 +58,19 @@ void WatchHub::publish(ViewPtr next, const std::vector<std::string>& changedKeys
   for (auto& f : toFire) f();
 }
 
+void WatchHub::publishAll(ViewPtr next) {
+  std::vector<Fire> toFire;
+  {
+    std::lock_guard lock(mu_);
+    current_.store(std::move(next), std::memory_order_release);
+    for (auto& [id, w] : waiters_) toFire.push_back(std::move(w.fire));
+    waiters_.clear();
+    byKey_.clear();
+  }
+  woken_.fetch_add(toFire.size(), std::memory_order_relaxed);
+  for (auto& f : toFire) f();
+}
+
 size_t WatchHub::waiting() const {
   std::lock_guard lock(mu_);
   return waiters_.size();

@@ -40,6 +40,9 @@ class WatchHub {
   // Publishes `next` and fires the watchers of `changedKeys`.
   void publish(ViewPtr next, const std::vector<std::string>& changedKeys);
 
+  // Publishes `next` and fires every watcher (the whole catalog was replaced).
+  void publishAll(ViewPtr next);
+
   uint64_t wokenTotal() const { return woken_.load(std::memory_order_relaxed); }
   size_t waiting() const;
 

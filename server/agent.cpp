@@ -9,6 +9,7 @@
 #include <future>
 #include <iostream>
 #include <random>
+#include <thread>
 
 #ifdef CAIRN_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -16,12 +17,15 @@
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
+#include "dns/load_table.hpp"
+#include "dns/server.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "registry/catalog.hpp"
 #include "server/config.hpp"
 #include "server/config_services.hpp"
 #include "server/local_replicator.hpp"
+#include "server/raft_replicator.hpp"
 #include "storage/db.hpp"
 
 #ifndef CAIRN_VERSION
@@ -89,17 +93,22 @@ class Agent {
       Status st = db_->putMeta("node_id", cfg_.nodeId);
       if (!st.ok()) return fail(st.error().message);
     }
-    std::string advertise = cfg_.advertiseAddr + ":" + std::to_string(cfg_.serverPort);
-    auto rep = LocalReplicator::create(*db_, *catalog_, advertise);
-    if (!rep.ok()) return fail(rep.error().message);
-    replicator_ = std::move(*rep);
-
-    if (Status st = registerSelf(); !st.ok()) return fail(st.error().message);
-    if (Status st = syncConfigDefinitions(); !st.ok()) return fail(st.error().message);
+    if (Status st = startReplication(); !st.ok()) return fail(st.error().message);
+    if (local_) {
+      // One server: writes are immediate, so the node is there before HTTP opens.
+      if (Status st = registerSelf(); !st.ok()) return fail(st.error().message);
+      if (Status st = syncConfigDefinitions(); !st.ok()) return fail(st.error().message);
+    } else {
+      // A cluster may not have a leader yet: register in the background.
+      registrar_ = std::thread([this] { registerWhenPossible(); });
+    }
 
     http::AgentIdentity id{cfg_.nodeName, cfg_.nodeId, cfg_.datacenter, cfg_.advertiseAddr,
                            cfg_.serverPort, CAIRN_VERSION};
-    api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id);
+    loads_ = std::make_unique<dns::LoadTable>();
+    http::ApiOptions apiOpts;
+    apiOpts.loads = loads_.get();
+    api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id, apiOpts);
     http::ServerConfig hc;
     hc.address = cfg_.clientAddr;
     hc.port = static_cast<uint16_t>(cfg_.httpPort);
@@ -109,12 +118,16 @@ class Agent {
     auto hs = http::HttpServer::create(hc, *api_);
     if (!hs.ok()) return fail(hs.error().message);
     http_ = std::move(*hs);
+    if (Status st = startDns(); !st.ok()) return fail(st.error().message);
     logger->info("cairn agent running node={} datacenter={} data_dir={} http={}:{} "
                  "applied_index={}",
                  cfg_.nodeName, cfg_.datacenter, cfg_.dataDir, cfg_.clientAddr, http_->port(),
                  catalog_->appliedIndex());
     // A machine-readable line for scripts and tests that start many agents.
-    std::cout << "cairn: listening http=" << cfg_.clientAddr << ":" << http_->port() << std::endl;
+    std::cout << "cairn: listening http=" << cfg_.clientAddr << ":" << http_->port();
+    if (dns_) std::cout << " dns=" << cfg_.clientAddr << ":" << dns_->port();
+    if (raft_) std::cout << " server=" << cfg_.advertiseAddr << ":" << serverPort_;
+    std::cout << std::endl;
     notifySystemd("READY=1");
     waitForSignals();
     shutdown();
@@ -126,6 +139,70 @@ class Agent {
     std::cerr << "cairn agent: " << msg << "\n";
     shutdown();
     return 1;
+  }
+
+  // DNS on the client address (dnsPort -1: off). Order, workers and seed
+  // come from CAIRN_DNS_* until the config has keys for them.
+  Status startDns() {
+    if (cfg_.dnsPort < 0) return {};
+    dns::DnsOptions o;
+    o.address = cfg_.clientAddr;
+    o.port = cfg_.dnsPort;
+    o.zone = {cfg_.domain, cfg_.altDomain, cfg_.datacenter};
+    o.nodeName = cfg_.nodeName;
+    o.recursors = cfg_.recursors;
+    o.nodeTtl = cfg_.dns.nodeTtl;
+    o.serviceTtl = cfg_.dns.serviceTtl;
+    o.onlyPassing = cfg_.dns.onlyPassing;
+    o.udpAnswerLimit = cfg_.dns.udpAnswerLimit;
+    o.aRecordLimit = cfg_.dns.aRecordLimit;
+    if (Status st = dns::applyEnvironment(o); !st.ok()) return st;
+    auto s = dns::DnsServer::create(o, catalog_->watches(), loads_.get());
+    if (!s.ok()) return s.error();
+    dns_ = std::move(*s);
+    return {};
+  }
+
+  // `-dev` uses the one-server log; `-server` runs Raft over the server port.
+  Status startReplication() {
+    if (cfg_.dev || !cfg_.server) {
+      std::string advertise = cfg_.advertiseAddr + ":" + std::to_string(cfg_.serverPort);
+      auto rep = LocalReplicator::create(*db_, *catalog_, advertise);
+      if (!rep.ok()) return rep.error();
+      local_ = std::move(*rep);
+      replicator_ = local_.get();
+      return {};
+    }
+    RaftReplicatorConfig rc;
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : cfg_.nodeId) h = (h ^ c) * 1099511628211ull;
+    rc.raftId = h ? h : 1;
+    rc.nodeName = cfg_.nodeName;
+    rc.advertise = cfg_.advertiseAddr;
+    if (cfg_.serverPort != 0) rc.advertise += ":" + std::to_string(cfg_.serverPort);
+    rc.bindAddress = cfg_.bindAddr;
+    rc.port = static_cast<uint16_t>(cfg_.serverPort);
+    rc.retryJoin = cfg_.retryJoin;
+    rc.bootstrapExpect = cfg_.bootstrapExpect;
+    rc.snapshotEvery = cfg_.raftSnapshotThreshold;
+    rc.keepAfterSnapshot = cfg_.raftTrailingLogs;
+    auto rep = RaftReplicator::create(rc, *db_, *catalog_);
+    if (!rep.ok()) return rep.error();
+    raft_ = std::move(*rep);
+    replicator_ = raft_.get();
+    serverPort_ = raft_->port();
+    return {};
+  }
+
+  void registerWhenPossible() {
+    auto logger = log::get("agent");
+    for (int attempt = 0; !stopRegistrar_; ++attempt) {
+      Status st = registerSelf();
+      if (st.ok()) st = syncConfigDefinitions();
+      if (st.ok()) return;
+      if (attempt % 10 == 0) logger->info("waiting for the cluster to register this node: {}", st.error().message);
+      for (int i = 0; i < 10 && !stopRegistrar_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
   Status registerSelf() {
@@ -209,17 +286,24 @@ class Agent {
 
   void shutdown() {
     notifySystemd("STOPPING=1");
+    dns_.reset();
     // Stop taking new requests, finish the writes already accepted, answer
     // them, then close everything.
     if (http_) http_->stopAccepting();
-    if (replicator_) replicator_->shutdown();
+    stopRegistrar_ = true;
+    if (local_) local_->shutdown();
+    if (raft_) raft_->shutdown();
+    if (registrar_.joinable()) registrar_.join();
     if (http_) {
       http_->waitForWrites(std::chrono::seconds(5));
       http_->stop();
     }
     http_.reset();
     api_.reset();
-    replicator_.reset();
+    loads_.reset();
+    replicator_ = nullptr;
+    local_.reset();
+    raft_.reset();
     catalog_.reset();
     if (db_) (void)db_->syncCatalog();
     db_.reset();
@@ -235,7 +319,14 @@ class Agent {
   bool tempDir_ = false;
   std::unique_ptr<storage::Db> db_;
   std::unique_ptr<registry::Catalog> catalog_;
-  std::unique_ptr<LocalReplicator> replicator_;
+  std::unique_ptr<LocalReplicator> local_;
+  std::unique_ptr<RaftReplicator> raft_;
+  registry::Replicator* replicator_ = nullptr;
+  uint16_t serverPort_ = 0;
+  std::thread registrar_;
+  std::atomic<bool> stopRegistrar_{false};
+  std::unique_ptr<dns::LoadTable> loads_;
+  std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Api> api_;
   std::unique_ptr<http::HttpServer> http_;
 };

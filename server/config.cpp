@@ -175,6 +175,14 @@ class Applier {
       return st;
     }
     if (key == "bootstrap_expect") return integer(key, v, c_.bootstrapExpect);
+    if (key == "raft_snapshot_threshold" || key == "raft_trailing_logs") {
+      int n = 0;
+      Status st = integer(key, v, n);
+      if (!st.ok()) return st;
+      if (n < 1) return bad(key, "must be > 0");
+      (key == "raft_snapshot_threshold" ? c_.raftSnapshotThreshold : c_.raftTrailingLogs) = static_cast<uint64_t>(n);
+      return {};
+    }
     if (key == "node_name") return str(key, v, c_.nodeName);
     if (key == "node_id") return str(key, v, c_.nodeId);
     if (key == "datacenter") return str(key, v, c_.datacenter);

@@ -34,6 +34,8 @@ struct AgentConfig {
   int dnsPort = 8600;
   int serverPort = 8300;
   int bootstrapExpect = 0;
+  uint64_t raftSnapshotThreshold = 10'000;  // applied entries between snapshots
+  uint64_t raftTrailingLogs = 1'000;        // entries kept after a snapshot
   std::vector<std::string> retryJoin;
   std::string logLevel = "info";
   bool logJson = false;

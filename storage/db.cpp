@@ -1,5 +1,7 @@
 #include "storage/db.hpp"
 
+#include "storage/db_impl.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
@@ -12,14 +14,9 @@
 namespace cairn::storage {
 namespace {
 
-constexpr std::array<const char*, 7> kFamilies = {"default",
-                                                  "log",
-                                                  "nodes",
-                                                  "services",
-                                                  "checks",
-                                                  "indexes",
-                                                  "meta"};
-enum Cf { kDefault, kLog, kNodes, kServices, kChecks, kIndexes, kMeta };
+constexpr std::string_view kFormatKey = "format_version";
+
+}  // namespace
 
 std::string bigEndian(uint64_t v) {
   std::string s(8, '\0');
@@ -39,69 +36,6 @@ uint64_t fromBigEndian(std::string_view s) {
 Error fromStatus(const rocksdb::Status& s, const std::string& what) {
   return ioError(what + ": " + s.ToString());
 }
-
-constexpr std::string_view kAppliedKey = "applied_index";
-constexpr std::string_view kFormatKey = "format_version";
-
-}  // namespace
-
-struct Db::Impl final : registry::CatalogStore {
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
-
-  ~Impl() override {
-    for (auto* h : cfs) db->DestroyColumnFamilyHandle(h);
-    cfs.clear();
-    if (db) db->Close().PermitUncheckedError();
-  }
-
-  rocksdb::ColumnFamilyHandle* tableCf(registry::Table t) {
-    switch (t) {
-      case registry::Table::kNodes:
-        return cfs[kNodes];
-      case registry::Table::kServices:
-        return cfs[kServices];
-      case registry::Table::kChecks:
-        return cfs[kChecks];
-      case registry::Table::kIndexes:
-        return cfs[kIndexes];
-    }
-    return cfs[kDefault];
-  }
-
-  Status commit(const std::vector<registry::RowWrite>& rows, uint64_t appliedIndex) override {
-    rocksdb::WriteBatch batch;
-    for (const auto& r : rows) {
-      auto* cf = tableCf(r.table);
-      if (r.erase) batch.Delete(cf, r.key);
-      else batch.Put(cf, r.key, r.value);
-    }
-    batch.Put(cfs[kMeta], rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()),
-              bigEndian(appliedIndex));
-    auto s = db->Write(rocksdb::WriteOptions(), &batch);
-    if (!s.ok()) return fromStatus(s, "catalog commit");
-    return {};
-  }
-
-  Result<uint64_t> appliedIndex() override {
-    std::string v;
-    auto s = db->Get(rocksdb::ReadOptions(), cfs[kMeta],
-                     rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()), &v);
-    if (s.IsNotFound()) return uint64_t{0};
-    if (!s.ok()) return fromStatus(s, "read applied index");
-    return fromBigEndian(v);
-  }
-
-  Status scan(registry::Table t,
-              const std::function<void(std::string_view, std::string_view)>& fn) override {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), tableCf(t)));
-    for (it->SeekToFirst(); it->Valid(); it->Next())
-      fn(std::string_view(it->key().data(), it->key().size()),
-         std::string_view(it->value().data(), it->value().size()));
-    if (!it->status().ok()) return fromStatus(it->status(), "catalog scan");
-    return {};
-  }
-};
 
 Db::Db(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Db::~Db() = default;
@@ -191,6 +125,27 @@ Status Db::truncateLogPrefix(uint64_t upTo) {
 Status Db::syncCatalog() {
   auto s = impl_->db->SyncWAL();
   if (!s.ok()) return fromStatus(s, "sync wal");
+  return {};
+}
+
+Status Db::replaceCatalog(const std::vector<registry::RowWrite>& rows, uint64_t appliedIndex) {
+  rocksdb::WriteBatch batch;
+  for (int cf : {kNodes, kServices, kChecks, kIndexes}) {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cfs[cf]));
+    it->SeekToFirst();
+    if (!it->Valid()) continue;
+    std::string first = it->key().ToString();
+    it->SeekToLast();
+    std::string last = it->key().ToString() + '\xff';
+    batch.DeleteRange(impl_->cfs[cf], first, last);
+    batch.Delete(impl_->cfs[cf], it->key());
+  }
+  for (const auto& r : rows) batch.Put(impl_->tableCf(r.table), r.key, r.value);
+  batch.Put(impl_->cfs[kMeta], rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()), bigEndian(appliedIndex));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return fromStatus(s, "replace catalog");
   return {};
 }
 

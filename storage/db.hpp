@@ -49,12 +49,19 @@ class Db {
   // Makes every catalog commit so far durable (fsync of the WAL).
   Status syncCatalog();
 
+  // Deletes every catalog row and writes `rows` and the applied index, in
+  // one batch (installing a Raft snapshot).
+  Status replaceCatalog(const std::vector<registry::RowWrite>& rows, uint64_t appliedIndex);
+
   // Small metadata values (node ID, cluster ID, ...).
   Result<std::string> getMeta(std::string_view key);  // "" when absent
   Status putMeta(std::string_view key, std::string_view value);
 
- private:
   struct Impl;
+  // Internal to storage/ (Impl is defined in db_impl.hpp).
+  Impl& impl() { return *impl_; }
+
+ private:
   explicit Db(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

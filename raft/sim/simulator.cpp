@@ -275,7 +275,9 @@ class Simulation {
     if (!rd.entries.empty()) checkAppend(n, rd);
     n.disk.append(rd.entries);
     if (rd.hardState) n.disk.setHardState(*rd.hardState);
-    // 2. Send.
+    // 2. Send. Figure 2: a server updates stable storage before responding
+    // to RPCs: a granted vote and acknowledged entries are on disk now.
+    for (const auto& m : rd.messages) checkDurableBeforeReply(n, m);
     for (auto& m : rd.messages) send(std::move(m));
     if (rd.softState) onSoftState(n, *rd.softState);
     // 3. Apply.
@@ -406,6 +408,20 @@ class Simulation {
     if (hs.term == old.term && old.vote != kNone && hs.vote != old.vote)
       throw Violation{"vote changed within term " + std::to_string(hs.term) + " on node " +
                       std::to_string(n.id)};
+  }
+
+  void checkDurableBeforeReply(SimNode& n, const Message& m) {
+    if (m.type == MsgType::kVoteResp && !m.reject) {
+      const HardState& hs = n.disk.hardState();
+      if (hs.term != m.term || hs.vote != m.to)
+        throw Violation{"node " + std::to_string(n.id) + " granted its vote in term " +
+                        std::to_string(m.term) + " to " + std::to_string(m.to) +
+                        " without persisting it"};
+    }
+    if (m.type == MsgType::kAppResp && !m.reject && m.index > n.disk.lastIndex() &&
+        m.index > n.disk.snapshot()->meta.index)
+      throw Violation{"node " + std::to_string(n.id) + " acknowledged entry " +
+                      std::to_string(m.index) + " that is not on its disk"};
   }
 
   void checkAppend(SimNode& n, const Ready& rd) {

@@ -30,13 +30,15 @@ class Agent:
         self.node = node
         self.proc = None
         self.port = None
+        self.dns_port = None  # None when the agent runs without DNS
         self.log_path = os.path.join(self.data_dir, "..", os.path.basename(self.data_dir) + ".log")
 
-    def start(self, timeout=15):
-        args = [CAIRN, "agent", "-dev", "-http-port", "0", "-data-dir", self.data_dir,
-                "-node", self.node] + self.extra_args
+    def start(self, timeout=15, env=None):
+        args = [CAIRN, "agent", "-dev", "-http-port", "0", "-dns-port", "0",
+                "-data-dir", self.data_dir, "-node", self.node] + self.extra_args
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     env=dict(os.environ, **(env or {})))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
@@ -45,6 +47,8 @@ class Agent:
             m = re.search(r"listening http=([\d.]+):(\d+)", line)
             if m:
                 self.port = int(m.group(2))
+                d = re.search(r" dns=([\d.]+):(\d+)", line)
+                self.dns_port = int(d.group(2)) if d else None
                 return self
         raise RuntimeError("agent did not start; exit=%s log=%s" % (self.proc.poll(), self.read_log()))
 

@@ -7,7 +7,7 @@ import unittest
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
 import consul  # noqa: E402  (Debian's python3-consul 0.7.1)
 
-from cairn_agent import Agent  # noqa: E402
+from cairn_agent import Agent, wait_until  # noqa: E402
 
 
 class PythonConsulTest(unittest.TestCase):
@@ -76,12 +76,14 @@ class PythonConsulTest(unittest.TestCase):
             result["index"] = idx
             result["nodes"] = nodes
 
+        waiting = self.agent.metric("cairn_watch_waiting")
         t = threading.Thread(target=block)
         t.start()
-        time.sleep(0.3)
-        # An irrelevant write: another service.
+        self.assertTrue(wait_until(lambda: self.agent.metric("cairn_watch_waiting") == waiting + 1))
+        # An irrelevant write: another service. Watchers are woken before a
+        # write is acknowledged, so once it returns the count is final.
         c.agent.service.register("unrelated", service_id="unrelated-1", port=2)
-        time.sleep(0.5)
+        self.assertEqual(self.agent.metric("cairn_watch_waiting"), waiting + 1)
         self.assertTrue(t.is_alive(), "blocking query returned on an unrelated change")
         changed_at = time.monotonic()
         c.agent.service.register("watched", service_id="watched-2", port=3)

@@ -1,0 +1,111 @@
+#include "server/raft_codec.hpp"
+
+#include "server/raft_wire.pb.h"
+
+namespace cairn::server {
+namespace {
+
+void toPb(const raft::ConfState& c, pb::ConfState* p) {
+  for (auto v : c.voters) p->add_voters(v);
+  for (auto l : c.learners) p->add_learners(l);
+}
+
+raft::ConfState fromPb(const pb::ConfState& p) {
+  return {{p.voters().begin(), p.voters().end()}, {p.learners().begin(), p.learners().end()}};
+}
+
+}  // namespace
+
+std::string encodeFrame(const Frame& f) {
+  pb::Frame frame;
+  frame.set_version(kWireVersion);
+  if (const auto* h = std::get_if<PeerHello>(&f)) {
+    auto* p = frame.mutable_hello();
+    p->set_raft_id(h->raftId);
+    p->set_address(h->address);
+    p->set_cluster_id(h->clusterId);
+    p->set_node_name(h->nodeName);
+  } else {
+    const auto& m = std::get<raft::Message>(f);
+    auto* p = frame.mutable_raft();
+    p->set_type(static_cast<uint32_t>(m.type));
+    p->set_from(m.from);
+    p->set_to(m.to);
+    p->set_term(m.term);
+    p->set_log_term(m.logTerm);
+    p->set_index(m.index);
+    for (const auto& e : m.entries) {
+      auto* pe = p->add_entries();
+      pe->set_term(e.term);
+      pe->set_index(e.index);
+      pe->set_type(static_cast<uint32_t>(e.type));
+      pe->set_data(e.data);
+    }
+    p->set_commit(m.commit);
+    p->set_reject(m.reject);
+    p->set_reject_hint(m.rejectHint);
+    auto* sm = p->mutable_snap_meta();
+    sm->set_index(m.snapMeta.index);
+    sm->set_term(m.snapMeta.term);
+    toPb(m.snapMeta.conf, sm->mutable_conf());
+    p->set_snap_offset(m.snapOffset);
+    p->set_snap_size(m.snapSize);
+    p->set_snap_chunk(m.snapChunk);
+    p->set_transfer(m.transfer);
+    p->set_context(m.context);
+  }
+  std::string body;
+  frame.SerializeToString(&body);
+  std::string out(4, '\0');
+  uint32_t n = static_cast<uint32_t>(body.size());
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((n >> (24 - 8 * i)) & 0xff);
+  return out + body;
+}
+
+Result<Frame> decodeFrame(std::string_view body) {
+  pb::Frame frame;
+  if (!frame.ParseFromArray(body.data(), static_cast<int>(body.size())))
+    return invalidArgument("frame does not parse");
+  if (frame.version() > kWireVersion)
+    return invalidArgument("peer speaks wire version " + std::to_string(frame.version()) +
+                           ", newer than this server's " + std::to_string(kWireVersion));
+  if (frame.has_hello()) {
+    const auto& h = frame.hello();
+    if (h.raft_id() == 0 || h.address().empty() || h.address().size() > 256)
+      return invalidArgument("hello without a valid id or address");
+    return Frame(PeerHello{h.raft_id(), h.address(), h.cluster_id(), h.node_name()});
+  }
+  if (!frame.has_raft()) return invalidArgument("frame without a body");
+  const auto& p = frame.raft();
+  if (p.type() > static_cast<uint32_t>(raft::MsgType::kReadIndexResp))
+    return invalidArgument("unknown raft message type " + std::to_string(p.type()));
+  raft::Message m;
+  m.type = static_cast<raft::MsgType>(p.type());
+  if (m.type == raft::MsgType::kHup || m.type == raft::MsgType::kBeat ||
+      m.type == raft::MsgType::kCheckQuorum)
+    return invalidArgument("local raft message type on the wire");
+  m.from = p.from();
+  m.to = p.to();
+  if (m.from == 0 || m.to == 0) return invalidArgument("raft message without from/to");
+  m.term = p.term();
+  m.logTerm = p.log_term();
+  m.index = p.index();
+  for (const auto& e : p.entries()) {
+    if (e.type() > 1) return invalidArgument("unknown entry type");
+    m.entries.push_back({e.term(), e.index(), static_cast<raft::EntryType>(e.type()), e.data()});
+  }
+  m.commit = p.commit();
+  m.reject = p.reject();
+  m.rejectHint = p.reject_hint();
+  m.snapMeta = {p.snap_meta().index(), p.snap_meta().term(), fromPb(p.snap_meta().conf())};
+  m.snapOffset = p.snap_offset();
+  m.snapSize = p.snap_size();
+  m.snapChunk = p.snap_chunk();
+  if (m.snapOffset > m.snapSize || m.snapChunk.size() > m.snapSize - m.snapOffset)
+    return invalidArgument("snapshot chunk out of bounds");
+  m.transfer = p.transfer();
+  m.context = p.context();
+  return Frame(std::move(m));
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,54 @@
+#include "server/raft_codec.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cairn::server {
+namespace {
+
+std::string body(const std::string& frame) { return frame.substr(4); }
+
+TEST(RaftCodec, RoundTripsMessagesAndHellos) {
+  raft::Message m;
+  m.type = raft::MsgType::kApp;
+  m.from = 1;
+  m.to = 2;
+  m.term = 5;
+  m.index = 9;
+  m.logTerm = 4;
+  m.commit = 8;
+  m.entries.push_back({5, 10, raft::EntryType::kNormal, std::string("a\0b", 3)});
+  m.context = "ctx";
+  auto f = decodeFrame(body(encodeFrame(m)));
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  const auto& d = std::get<raft::Message>(*f);
+  EXPECT_EQ(d.type, m.type);
+  EXPECT_EQ(d.entries, m.entries);
+  EXPECT_EQ(d.context, "ctx");
+  auto h = decodeFrame(body(encodeFrame(PeerHello{7, "127.0.0.1:8300", "c1", "n"})));
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(std::get<PeerHello>(*h).raftId, 7u);
+}
+
+TEST(RaftCodec, RefusesBadFrames) {
+  EXPECT_FALSE(decodeFrame("\xff\xff\xff garbage").ok());
+  raft::Message local;
+  local.type = raft::MsgType::kHup;
+  local.from = 1;
+  local.to = 2;
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(local))).ok()) << "local types never come from peers";
+  raft::Message noSender;
+  noSender.type = raft::MsgType::kApp;
+  noSender.to = 2;
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(noSender))).ok());
+  raft::Message badChunk;
+  badChunk.type = raft::MsgType::kSnap;
+  badChunk.from = 1;
+  badChunk.to = 2;
+  badChunk.snapSize = 2;
+  badChunk.snapChunk = "toolong";
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(badChunk))).ok());
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(PeerHello{0, "x:1", "", ""}))).ok());
+}
+
+}  // namespace
+}  // namespace cairn::server

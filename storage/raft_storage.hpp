@@ -1,0 +1,60 @@
+// RaftStorage: the Raft log and state in RocksDB, beside the catalog. Reads
+// serve the core (raft::Storage); writes come from the driver thread, one
+// synced WriteBatch per Ready (entries, suffix truncation, hard state).
+//
+// Threading: all methods on the driver's thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "raft/storage.hpp"
+#include "storage/db.hpp"
+
+namespace cairn::storage {
+
+class RaftStorage final : public raft::Storage {
+ public:
+  static Result<std::unique_ptr<RaftStorage>> open(Db& db);
+
+  InitialState initialState() const override { return {hard_, conf_}; }
+  Result<std::vector<raft::Entry>> entries(uint64_t lo, uint64_t hi,
+                                           uint64_t maxBytes) const override;
+  Result<uint64_t> term(uint64_t i) const override;
+  uint64_t firstIndex() const override { return snapIndex_ + 1; }
+  uint64_t lastIndex() const override { return last_; }
+  Result<raft::Snapshot> snapshot() const override;
+
+  // Persists a Ready: the hard state, the entries (deleting any suffix
+  // they replace) and, if not empty, an installed snapshot's metadata (the
+  // log restarts after it). One synced batch.
+  Status save(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries,
+              const raft::Snapshot& installed);
+  // The configuration after applying a membership change.
+  Status setConfState(const raft::ConfState& conf);
+  // Records a snapshot point: the state machine at `index`, whose bytes
+  // `data` produces on demand (it captures an immutable catalog view).
+  void setSnapshot(uint64_t index, uint64_t term, const raft::ConfState& conf,
+                   std::function<std::string()> data);
+  // Deletes log entries up to `upTo` (must be <= the snapshot index).
+  Status compact(uint64_t upTo);
+  bool isEmpty() const { return last_ == 0 && hard_.empty(); }
+
+ private:
+  explicit RaftStorage(Db& db) : db_(db) {}
+  Status load();
+
+  Db& db_;
+  raft::HardState hard_;
+  raft::ConfState conf_;
+  uint64_t snapIndex_ = 0;  // entries <= this are compacted (or never existed)
+  uint64_t snapTerm_ = 0;
+  uint64_t last_ = 0;
+  raft::SnapshotMeta snapMeta_;
+  std::function<std::string()> snapData_;
+};
+
+}  // namespace cairn::storage
