@@ -71,6 +71,8 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
       {"/v1/health/state/", true, get, "/v1/health/state/:state", &Api::healthState},
       {"/v1/status/leader", false, get, "/v1/status/leader", &Api::statusLeader},
       {"/v1/status/peers", false, get, "/v1/status/peers", &Api::statusPeers},
+      {"/v1/operator/raft/configuration", false, get, "/v1/operator/raft/configuration",
+       &Api::operatorRaftConfiguration},
       {"/metrics", false, get, "/metrics", &Api::metricsPage},
       {"/v1/agent/metrics", false, get, "/v1/agent/metrics", &Api::metricsPage},
   };
@@ -192,7 +194,10 @@ Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t
 }
 
 Outcome Api::statusLeader(const Request&, const std::string&) {
-  return Response::json("\"" + replicator_.leader() + "\"");
+  std::string body = "\"";
+  body += replicator_.leader();
+  body += '"';
+  return Response::json(std::move(body));
 }
 
 Outcome Api::statusPeers(const Request&, const std::string&) {

@@ -85,6 +85,7 @@ class Api final : public Handler {
   Outcome agentCheckTtl(const Request& req, const std::string& arg, registry::HealthStatus s);
   Outcome agentCheckUpdate(const Request& req, const std::string& arg);
   Outcome agentMembers(const Request& req, const std::string& arg);
+  Outcome operatorRaftConfiguration(const Request& req, const std::string& arg);
   // load_endpoint.cpp
   Outcome agentServiceLoad(const Request& req, const std::string& arg);
   // For ?order= on /v1/health/service: a permutation of `instances` by

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -25,6 +26,16 @@ class Replicator {
   // Leader address ("ip:port") or "" when there is none known.
   virtual std::string leader() const = 0;
   virtual std::vector<std::string> peers() const = 0;
+
+  // The servers of the cluster configuration, for operator views.
+  struct ServerInfo {
+    std::string id;
+    std::string node;
+    std::string address;
+    bool leader = false;
+    bool voter = true;
+  };
+  virtual std::vector<ServerInfo> servers() const = 0;
 };
 
 }  // namespace cairn::registry

@@ -170,6 +170,7 @@ class Agent {
       auto rep = LocalReplicator::create(*db_, *catalog_, advertise);
       if (!rep.ok()) return rep.error();
       local_ = std::move(*rep);
+      local_->setNodeName(cfg_.nodeName);
       replicator_ = local_.get();
       return {};
     }

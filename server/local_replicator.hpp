@@ -29,6 +29,8 @@ class LocalReplicator final : public registry::Replicator {
   void propose(std::string command, Done done) override;
   std::string leader() const override { return advertise_; }
   std::vector<std::string> peers() const override { return {advertise_}; }
+  std::vector<ServerInfo> servers() const override { return {{"1", nodeName_, advertise_, true, true}}; }
+  void setNodeName(std::string n) { nodeName_ = std::move(n); }
 
   // Finishes every proposal already accepted, then stops the thread. Later
   // proposals fail with kUnavailable. Idempotent.
@@ -47,6 +49,7 @@ class LocalReplicator final : public registry::Replicator {
   storage::Db& db_;
   registry::Catalog& catalog_;
   std::string advertise_;
+  std::string nodeName_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

@@ -109,6 +109,11 @@ std::vector<std::string> RaftReplicator::peers() const {
   return peerAddresses_;
 }
 
+std::vector<registry::Replicator::ServerInfo> RaftReplicator::servers() const {
+  std::lock_guard lock(statusMu_);
+  return servers_;
+}
+
 void RaftReplicator::onHello(const PeerHello& hello) {
   bool fresh = false;
   {
@@ -117,6 +122,7 @@ void RaftReplicator::onHello(const PeerHello& hello) {
     fresh = a != hello.address;
     a = hello.address;
     peerClusters_[hello.raftId] = hello.clusterId;
+    peerNames_[hello.raftId] = hello.nodeName;
     cv_.notify_one();
   }
   if (fresh && hello.raftId != cfg_.raftId) transport_->connect(hello.address);
@@ -314,18 +320,30 @@ void RaftReplicator::maybeSnapshot() {
 void RaftReplicator::publishStatus() {
   std::string leader;
   std::vector<std::string> peers;
+  std::vector<ServerInfo> servers;
   {
     std::lock_guard lock(mu_);
     if (node_) {
       auto lead = node_->softState().lead;
       if (auto it = addresses_.find(lead); it != addresses_.end()) leader = it->second;
-      for (auto v : node_->raft().conf().voters)
-        if (auto it = addresses_.find(v); it != addresses_.end()) peers.push_back(it->second);
+      const auto& conf = node_->raft().conf();
+      auto add = [&](raft::NodeId id, bool voter) {
+        auto a = addresses_.find(id);
+        std::string addr = a == addresses_.end() ? "" : a->second;
+        if (voter && !addr.empty()) peers.push_back(addr);
+        std::string name = id == cfg_.raftId ? cfg_.nodeName : peerNames_[id];
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(id));
+        servers.push_back({hex, name, addr, id == lead, voter});
+      };
+      for (auto v : conf.voters) add(v, true);
+      for (auto l : conf.learners) add(l, false);
     }
   }
   std::lock_guard lock(statusMu_);
   leaderAddress_ = std::move(leader);
   peerAddresses_ = std::move(peers);
+  servers_ = std::move(servers);
 }
 
 void RaftReplicator::shutdown() {

@@ -53,6 +53,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   void propose(std::string command, Done done) override;
   std::string leader() const override;
   std::vector<std::string> peers() const override;
+  std::vector<ServerInfo> servers() const override;
   uint16_t port() const { return transport_->port(); }
   // Stops taking proposals, fails the pending ones, stops the thread.
   void shutdown();
@@ -104,6 +105,8 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   mutable std::mutex statusMu_;
   std::string leaderAddress_;
   std::vector<std::string> peerAddresses_;
+  std::vector<ServerInfo> servers_;
+  std::map<raft::NodeId, std::string> peerNames_;  // raft id -> node name (from hellos)
 
   std::thread thread_;
 };

@@ -133,6 +133,14 @@ class ClusterTest(unittest.TestCase):
             self.register_through(x, ["a%d-%d" % (i, k) for k in range(10)])
         self.assertEqual(len(self.acked), 30)
         self.assert_everywhere()
+        # The operator views list the three servers and agree on the leader.
+        status, _, body = self.s[1].request("GET", "/v1/operator/raft/configuration")
+        self.assertEqual(status, 200, body)
+        servers = json.loads(body)["Servers"]
+        self.assertEqual(sorted(x["Node"] for x in servers), ["s1", "s2", "s3"])
+        self.assertEqual(sum(1 for x in servers if x["Leader"]), 1)
+        members = json.loads(self.s[0].request("GET", "/v1/agent/members")[2])
+        self.assertEqual(len(members), 3)
         # Read-your-writes on the server that took the write.
         self.register_through(self.s[2], ["ryw"])
         self.assertIn("ryw", self.s[2].instances("web"))
@@ -168,6 +176,20 @@ class ClusterTest(unittest.TestCase):
             self.register_through(leader, ["paused-%d" % k for k in range(20)])
         finally:
             follower.proc.send_signal(signal.SIGCONT)
+        self.assert_everywhere()
+
+    def test_rolling_restart_loses_nothing_and_keeps_a_leader(self):
+        for round_, x in enumerate(self.s):
+            self.register_through(self.leader_server(), ["roll%d-%d" % (round_, k) for k in range(10)])
+            x.stop(signal.SIGTERM)
+            down_since = time.monotonic()
+            others = [o for o in self.s if o is not x]
+            # The others keep (or quickly elect) a leader while x is down.
+            self.assertTrue(wait_until(lambda: any(o.leader() and o.leader() != x.server_addr for o in others),
+                                       timeout=10), "no leader while %s was down" % x.name)
+            self.assertLess(time.monotonic() - down_since, 10)
+            self.register_through(others[0], ["rolling%d-%d" % (round_, k) for k in range(10)])
+            x.restart(self.joins(x))
         self.assert_everywhere()
 
     def test_no_leader_gives_a_clear_error(self):
