@@ -22,6 +22,8 @@ struct ClientOp {
   bool isWrite = false;
   std::string key;
   uint64_t seq = 0;
+  int attempts = 1;
+  uint64_t minReadIndex = 0;  // reads: the highest index committed anywhere when issued
 };
 
 struct SimNode {
@@ -289,6 +291,16 @@ class Simulation {
     for (auto& rs : rd.readStates) {
       auto it = n.pendingReads.find(rs.context);
       if (it == n.pendingReads.end()) continue;
+      const Client& c = clients_[it->second.first];
+      // Thesis 6.4: a read index covers every entry committed before the
+      // read was requested; a smaller one would serve a stale value.
+      bool current =
+          c.current && !c.current->isWrite &&
+          rs.context == "r" + std::to_string(c.id) + "-" + std::to_string(c.current->seq);
+      if (current && rs.index < c.current->minReadIndex)
+        throw Violation{"stale read index " + std::to_string(rs.index) + " on node " +
+                        std::to_string(n.id) + ": entry " +
+                        std::to_string(c.current->minReadIndex) + " was committed before the read"};
       n.readyReads.push_back({rs, it->second});
       n.pendingReads.erase(it);
     }
@@ -489,6 +501,13 @@ class Simulation {
   // ---- clients ---------------------------------------------------------------------
   void clientStep(Client& c) {
     if (c.current) {
+      if (now_ >= c.deadline && c.current->attempts < 2 && retry(c)) {
+        // Retried once at another server with the same (client, seq): the
+        // state machine applies a write at most once, and the operation's
+        // interval spans both attempts.
+        push(clientEvent(c.deadline, c.id));
+        return;
+      }
       if (now_ >= c.deadline) {
         // Unknown outcome: the write may or may not take effect; reads that
         // timed out are dropped (they had no effect).
@@ -541,6 +560,7 @@ class Simulation {
       }
       n.pendingWrites[{c.id + 1, op.seq}] = c.id;
     } else {
+      op.minReadIndex = applied_.empty() ? 0 : applied_.rbegin()->first;
       std::string ctx = "r" + std::to_string(c.id) + "-" + std::to_string(op.seq);
       n.pendingReads[ctx] = {c.id, op.key};
       n.raft->readIndex(ctx);
@@ -551,6 +571,29 @@ class Simulation {
     c.deadline = now_ + kClientTimeout;
     push(clientEvent(c.deadline, c.id));
     pump(n);
+  }
+
+  bool retry(Client& c) {
+    NodeId target = pickTarget();
+    auto it = nodes_.find(target);
+    if (it == nodes_.end() || !it->second.up || it->second.removed) return false;
+    SimNode& n = it->second;
+    ClientOp& op = *c.current;
+    op.attempts++;
+    if (op.isWrite) {
+      KvOp kv{c.id + 1, op.seq, op.key, history_[op.historyIndex].value};
+      if (!n.raft->propose(kv.encode()).ok()) return false;
+      n.pendingWrites[{c.id + 1, op.seq}] = c.id;
+    } else {
+      std::string ctx = "r" + std::to_string(c.id) + "-" + std::to_string(op.seq);
+      n.pendingReads[ctx] = {c.id, op.key};
+      n.raft->readIndex(ctx);
+    }
+    c.target = target;
+    c.deadline = now_ + kClientTimeout;
+    ++retries_;
+    pump(n);
+    return true;
   }
 
   void complete(Client& c, uint64_t seq, const std::string& readValue,
@@ -806,6 +849,7 @@ class Simulation {
   std::map<uint64_t, std::pair<uint64_t, std::string>> applied_;  // index -> (term, data)
   std::vector<HistoryOp> history_;
   std::vector<size_t> acked_;
+  uint64_t retries_ = 0;
 };
 
 }  // namespace
