@@ -18,6 +18,7 @@
 #include "common/duration.hpp"
 #include "common/log.hpp"
 #include "dns/load_table.hpp"
+#include "dns/order.hpp"
 #include "dns/server.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
@@ -156,6 +157,9 @@ class Agent {
     o.onlyPassing = cfg_.dns.onlyPassing;
     o.udpAnswerLimit = cfg_.dns.udpAnswerLimit;
     o.aRecordLimit = cfg_.dns.aRecordLimit;
+    o.order = dns::parseOrder(cfg_.dns.order).value_or(dns::Order::kWeighted);
+    o.udpWorkers = cfg_.dns.workers;
+    o.recursorTimeout = parseDuration(cfg_.dns.recursorTimeout).value();
     if (Status st = dns::applyEnvironment(o); !st.ok()) return st;
     auto s = dns::DnsServer::create(o, catalog_->watches(), loads_.get());
     if (!s.ok()) return s.error();

@@ -148,8 +148,18 @@ class Applier {
       } else if (kv.key() == "only_passing") st = boolean(k, kv.value(), c_.dns.onlyPassing);
       else if (kv.key() == "udp_answer_limit") st = integer(k, kv.value(), c_.dns.udpAnswerLimit);
       else if (kv.key() == "a_record_limit") st = integer(k, kv.value(), c_.dns.aRecordLimit);
-      else if (kv.key() == "enable_truncate" || kv.key() == "max_stale" ||
-               kv.key() == "use_cache" || kv.key() == "recursor_timeout" ||
+      else if (kv.key() == "order") {
+        st = str(k, kv.value(), c_.dns.order);
+        if (st.ok() && c_.dns.order != "weighted" && c_.dns.order != "round-robin" &&
+            c_.dns.order != "least-loaded")
+          st = bad(k, "must be weighted, round-robin or least-loaded");
+      } else if (kv.key() == "workers") {
+        st = integer(k, kv.value(), c_.dns.workers);
+        if (st.ok() && (c_.dns.workers < 1 || c_.dns.workers > 64)) st = bad(k, "must be 1-64");
+      } else if (kv.key() == "recursor_timeout") {
+        st = duration(k, kv.value(), c_.dns.recursorTimeout);
+      } else if (kv.key() == "enable_truncate" || kv.key() == "max_stale" ||
+               kv.key() == "use_cache" ||
                kv.key() == "enable_additional_node_meta_txt" || kv.key() == "soa" ||
                kv.key() == "disable_compression" || kv.key() == "cache_max_age")
         log::get("config")->warn("{}: {} is accepted but not used yet", file_, k);

@@ -18,6 +18,9 @@ struct DnsConfig {
   bool onlyPassing = false;
   int udpAnswerLimit = 0;
   int aRecordLimit = 0;
+  std::string order = "weighted";  // Cairn: weighted, round-robin or least-loaded
+  int workers = 2;                 // Cairn: UDP worker threads
+  std::string recursorTimeout = "2s";
 };
 
 struct AgentConfig {

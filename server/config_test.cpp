@@ -55,6 +55,9 @@ http = 9500
 dns = 9600
 [dns_config]
 only_passing = true
+order = "least-loaded"
+workers = 1
+recursor_timeout = "500ms"
 [[services]]
 name = "web"
 port = 80
@@ -67,6 +70,9 @@ port = 80
   EXPECT_EQ(p->config.httpPort, 9999);
   EXPECT_EQ(p->config.dnsPort, 9600);
   EXPECT_TRUE(p->config.dns.onlyPassing);
+  EXPECT_EQ(p->config.dns.order, "least-loaded");
+  EXPECT_EQ(p->config.dns.workers, 1);
+  EXPECT_EQ(p->config.dns.recursorTimeout, "500ms");
   EXPECT_EQ(p->config.nodeName, "j1");
   EXPECT_EQ(p->config.retryJoin.size(), 1u);
   ASSERT_EQ(p->config.services.size(), 1u);
@@ -99,6 +105,9 @@ TEST_F(ConfigTest, ErrorsNameTheKeyOrFlag) {
                 .find("ports.http"),
             std::string::npos);
   EXPECT_NE(msg({"-server"}).find("data_dir"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-config-file", write("o.toml", "[dns_config]\norder = \"fastest\"\n")})
+                .find("dns_config.order"),
+            std::string::npos);
   EXPECT_NE(msg({"-dev", "-log-level", "loud"}).find("log_level"), std::string::npos);
   EXPECT_NE(msg({"-dev", "-datacenter", "Bad DC"}).find("datacenter"), std::string::npos);
 }
