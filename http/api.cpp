@@ -63,8 +63,7 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
       {"/v1/catalog/service/", true, get, "/v1/catalog/service/:name", &Api::catalogService},
       {"/v1/catalog/nodes", false, get, "/v1/catalog/nodes", &Api::catalogNodes},
       {"/v1/catalog/node/", true, get, "/v1/catalog/node/:node", &Api::catalogNode},
-      {"/v1/catalog/datacenters", false, get, "/v1/catalog/datacenters",
-       &Api::catalogDatacenters},
+      {"/v1/catalog/datacenters", false, get, "/v1/catalog/datacenters", &Api::catalogDatacenters},
       {"/v1/health/service/", true, get, "/v1/health/service/:name", &Api::healthService},
       {"/v1/health/checks/", true, get, "/v1/health/checks/:name", &Api::healthChecks},
       {"/v1/health/node/", true, get, "/v1/health/node/:node", &Api::healthNode},
@@ -81,8 +80,8 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
     const char* verb;
     S status;
   };
-  for (auto [verb, status] : {Ttl{"pass", S::kPassing}, Ttl{"warn", S::kWarning},
-                              Ttl{"fail", S::kCritical}}) {
+  for (auto [verb, status] :
+       {Ttl{"pass", S::kPassing}, Ttl{"warn", S::kWarning}, Ttl{"fail", S::kCritical}}) {
     (void)status;
     routes_.push_back({std::string("/v1/agent/check/") + verb + "/", true, putGet,
                        std::string("/v1/agent/check/") + verb + "/:id", nullptr});
@@ -106,12 +105,13 @@ const Api::Route* Api::match(const std::string& path, std::string& arg) const {
 Outcome Api::handle(const Request& req) {
   std::string arg;
   const Route* r = match(req.path, arg);
-  if (!r) return Response::text(404, "Invalid URL path: not a recognized HTTP API endpoint: " + req.path);
+  if (!r)
+    return Response::text(404, "Invalid URL path: not a recognized HTTP API endpoint: " + req.path);
   if (std::find(r->methods.begin(), r->methods.end(), req.method) == r->methods.end()) {
     std::string allowed;
     for (const auto& m : r->methods) allowed += (allowed.empty() ? "" : ", ") + m;
-    auto res = Response::text(405, "method " + req.method + " not allowed on " + r->name +
-                                       "; use " + allowed);
+    auto res = Response::text(
+        405, "method " + req.method + " not allowed on " + r->name + "; use " + allowed);
     res.headers.emplace_back("Allow", allowed);
     return res;
   }
@@ -141,7 +141,7 @@ void Api::addIndexHeaders(Response& r, uint64_t index) const {
   r.headers.emplace_back("X-Consul-Index", std::to_string(std::max<uint64_t>(index, 1)));
   bool known = !replicator_.leader().empty();
   r.headers.emplace_back("X-Consul-KnownLeader", known ? "true" : "false");
-  r.headers.emplace_back("X-Consul-LastContact", "0");
+  r.headers.emplace_back("X-Consul-LastContact", std::to_string(replicator_.lastContactMs()));
 }
 
 Outcome Api::query(const Request& req, std::vector<std::string> keys,
@@ -155,8 +155,8 @@ Outcome Api::query(const Request& req, std::vector<std::string> keys,
   const std::string* indexParam = req.param("index");
   uint64_t minIndex = 0;
   if (indexParam && !indexParam->empty()) {
-    auto [p, ec] = std::from_chars(indexParam->data(), indexParam->data() + indexParam->size(),
-                                   minIndex);
+    auto [p, ec] =
+        std::from_chars(indexParam->data(), indexParam->data() + indexParam->size(), minIndex);
     if (ec != std::errc() || p != indexParam->data() + indexParam->size())
       return Response::text(400, "Invalid index: \"" + *indexParam + "\" is not a number");
   }
@@ -166,8 +166,19 @@ Outcome Api::query(const Request& req, std::vector<std::string> keys,
     if (!d.ok()) return Response::text(400, "Invalid wait time: " + d.error().message);
     wait = std::min(*d, opts_.maxWait);
   }
-  auto view = hub_.view();
-  if (minIndex == 0) return answer(*view);
+  if (minIndex == 0) {
+    // Default and ?consistent reads on a cluster see every write committed
+    // before they arrived (ReadIndex); ?stale answers from this server's view.
+    if (!req.flag("stale") && replicator_.readsNeedBarrier()) {
+      return Deferred{[this, answer](std::function<void(Response)> respond) {
+        replicator_.readBarrier([this, answer, respond = std::move(respond)](Status st) {
+          if (!st.ok()) return respond(errorResponse(st.error()));
+          respond(answer(*hub_.view()));
+        });
+      }};
+    }
+    return answer(*hub_.view());
+  }
   {
     // Consul adds up to wait/16 of jitter so many watchers do not return together.
     std::lock_guard lock(rngMu_);
@@ -184,8 +195,8 @@ Outcome Api::query(const Request& req, std::vector<std::string> keys,
 
 Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk) {
   std::string bytes = registry::encodeCommand(cmd);
-  return Deferred{[this, bytes = std::move(bytes), onOk = std::move(onOk)](
-                      std::function<void(Response)> respond) mutable {
+  return Deferred{[this, bytes = std::move(bytes),
+                   onOk = std::move(onOk)](std::function<void(Response)> respond) mutable {
     replicator_.propose(std::move(bytes), [respond = std::move(respond), onOk](Result<uint64_t> r) {
       if (!r.ok()) return respond(errorResponse(r.error()));
       respond(onOk(*r));

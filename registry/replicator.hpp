@@ -36,6 +36,16 @@ class Replicator {
     bool voter = true;
   };
   virtual std::vector<ServerInfo> servers() const = 0;
+
+  // Linearizable reads (thesis 6.4). When readsNeedBarrier(), a consistent
+  // read first calls readBarrier(); `done` runs (on a replicator thread)
+  // once this server's view includes every write committed before the
+  // call, or with an error (no leader, timeout). A single server needs none.
+  virtual bool readsNeedBarrier() const { return false; }
+  virtual void readBarrier(std::function<void(Status)> done) { done({}); }
+  // Milliseconds since this server last heard from the leader (0 on the
+  // leader itself), for X-Consul-LastContact.
+  virtual uint64_t lastContactMs() const { return 0; }
 };
 
 }  // namespace cairn::registry

@@ -128,6 +128,42 @@ void RaftReplicator::onHello(const PeerHello& hello) {
   if (fresh && hello.raftId != cfg_.raftId) transport_->connect(hello.address);
 }
 
+void RaftReplicator::readBarrier(std::function<void(Status)> done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      incomingReads_.push_back(
+          {std::move(done), std::chrono::steady_clock::now() + cfg_.noLeaderTimeout, 0});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(unavailable("server is shutting down"));
+}
+
+uint64_t RaftReplicator::lastContactMs() const {
+  int64_t last = lastContactNs_.load(std::memory_order_relaxed);
+  if (last == 0) return 0;
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  return static_cast<uint64_t>(std::max<int64_t>(0, now - last) / 1'000'000);
+}
+
+void RaftReplicator::serveReads(const std::vector<raft::ReadState>& states) {
+  for (const auto& rs : states) {
+    auto it = readsInFlight_.find(rs.context);
+    if (it != readsInFlight_.end()) it->second.index = std::max<uint64_t>(rs.index, 1);
+  }
+  uint64_t applied = catalog_.appliedIndex();
+  for (auto it = readsInFlight_.begin(); it != readsInFlight_.end();) {
+    if (it->second.index != 0 && applied >= it->second.index) {
+      it->second.done({});
+      it = readsInFlight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void RaftReplicator::onMessage(raft::Message m) {
   std::lock_guard lock(mu_);
   if (m.to != cfg_.raftId) return;
@@ -169,19 +205,28 @@ void RaftReplicator::run() {
   while (true) {
     std::deque<Proposal> props;
     std::deque<raft::Message> msgs;
+    std::deque<ReadWait> reads;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_until(lock, nextTick,
-                     [&] { return stopping_ || !incoming_.empty() || !inbox_.empty(); });
+      cv_.wait_until(lock, nextTick, [&] {
+        return stopping_ || !incoming_.empty() || !inbox_.empty() || !incomingReads_.empty();
+      });
       if (stopping_) break;
       props.swap(incoming_);
       msgs.swap(inbox_);
+      reads.swap(incomingReads_);
     }
+    for (auto& r : reads) readsWithoutLeader_.push_back(std::move(r));
     auto now = std::chrono::steady_clock::now();
     if (!node_ && !maybeBootstrap()) {
       for (auto& p : props) waitingForLeader_.push_back(std::move(p));
     } else {
-      for (auto& m : msgs) (void)node_->step(std::move(m));
+      for (auto& m : msgs) {
+        if (m.from == node_->softState().lead)
+          lastContactNs_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                               std::memory_order_relaxed);
+        (void)node_->step(std::move(m));
+      }
       for (auto& p : props) waitingForLeader_.push_back(std::move(p));
     }
     // Proposals go to the core while some leader is known; otherwise they
@@ -207,6 +252,31 @@ void RaftReplicator::run() {
         ++it;
       }
     }
+    // Reads: ask the leader to confirm the commit index (ReadIndex).
+    while (!readsWithoutLeader_.empty() && node_ && node_->softState().lead != raft::kNone) {
+      std::string ctx = proposalId(cfg_.raftId, nextRead_++);
+      node_->readIndex(ctx);
+      readsInFlight_.emplace(ctx, std::move(readsWithoutLeader_.front()));
+      readsWithoutLeader_.pop_front();
+    }
+    for (auto it = readsWithoutLeader_.begin(); it != readsWithoutLeader_.end();) {
+      if (now >= it->deadline) {
+        it->done(unavailable("No cluster leader"));
+        it = readsWithoutLeader_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = readsInFlight_.begin(); it != readsInFlight_.end();) {
+      if (now >= it->second.deadline) {
+        it->second.done(unavailable("No cluster leader: the read could not be confirmed"));
+        it = readsInFlight_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (node_ && node_->softState().role == raft::Role::kLeader)
+      lastContactNs_.store(0, std::memory_order_relaxed);
     if (now >= nextTick) {
       if (node_) node_->tick();
       nextTick += cfg_.tick;
@@ -260,6 +330,7 @@ void RaftReplicator::handleReady() {
     }
   }
   for (auto& [done, r] : acks) done(std::move(r));
+  serveReads(rd.readStates);
   node_->advance(rd);
   maybeSnapshot();
 }

@@ -54,6 +54,9 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   std::string leader() const override;
   std::vector<std::string> peers() const override;
   std::vector<ServerInfo> servers() const override;
+  bool readsNeedBarrier() const override { return true; }
+  void readBarrier(std::function<void(Status)> done) override;
+  uint64_t lastContactMs() const override;
   uint16_t port() const { return transport_->port(); }
   // Stops taking proposals, fails the pending ones, stops the thread.
   void shutdown();
@@ -71,6 +74,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   void expireProposals(std::chrono::steady_clock::time_point now);
   void maybeSnapshot();
   void publishStatus();
+  void serveReads(const std::vector<raft::ReadState>& states);
 
   struct Proposal {
     std::string command;
@@ -89,6 +93,12 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Proposal> incoming_;
+  struct ReadWait {
+    std::function<void(Status)> done;
+    std::chrono::steady_clock::time_point deadline;
+    uint64_t index = 0;  // set once the leader has confirmed it
+  };
+  std::deque<ReadWait> incomingReads_;
   std::deque<raft::Message> inbox_;
   std::map<raft::NodeId, std::string> addresses_;     // raft id -> "ip:port"
   std::map<raft::NodeId, std::string> peerClusters_;  // raft id -> its cluster ID
@@ -100,6 +110,10 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   std::map<std::string, Proposal> pending_;  // by proposal id
   uint64_t nextProposal_ = 1;
   uint64_t lastSnapshot_ = 0;
+  std::deque<ReadWait> readsWithoutLeader_;
+  std::map<std::string, ReadWait> readsInFlight_;  // by ReadIndex context
+  uint64_t nextRead_ = 1;
+  std::atomic<int64_t> lastContactNs_{0};  // steady clock, last message from the leader
 
   // Published for other threads.
   mutable std::mutex statusMu_;

@@ -145,6 +145,23 @@ class ClusterTest(unittest.TestCase):
         self.register_through(self.s[2], ["ryw"])
         self.assertIn("ryw", self.s[2].instances("web"))
 
+    def test_default_reads_are_linearizable_on_followers(self):
+        leader = self.leader_server()
+        followers = [x for x in self.s if x is not leader]
+        for k in range(20):
+            self.register_through(followers[k % 2], ["lin-%d" % k])
+            # A default read on the other follower right after the ack must
+            # see the write (ReadIndex through the leader), like ?consistent.
+            other = followers[(k + 1) % 2]
+            for query in ("", "&consistent"):
+                status, headers, body = other.request("GET", "/v1/catalog/service/web?x=1" + query)
+                self.assertEqual(status, 200, body)
+                self.assertIn("lin-%d" % k, {e["ServiceID"] for e in json.loads(body)})
+                self.assertIn("X-Consul-LastContact", headers)
+        status, headers, _ = leader.request("GET", "/v1/catalog/services")
+        self.assertEqual(headers["X-Consul-LastContact"], "0")
+        self.assertEqual(headers["X-Consul-KnownLeader"], "true")
+
     def test_leader_kill9_and_restart_loses_nothing(self):
         self.register_through(self.s[0], ["before-%d" % k for k in range(20)])
         leader = self.leader_server()
