@@ -35,7 +35,7 @@ for b in wrk nginx curl taskset; do
   command -v "$b" >/dev/null || { echo "missing $b (apt-get install wrk nginx-light curl util-linux)" >&2; exit 1; }
 done
 
-T=$(mktemp -d /tmp/cairn-bench-http.XXXXXX)
+T=$(mktemp -d /tmp/bench-http-read.XXXXXX)
 CAIRN_PID=""; NGINX_PID=""
 stop_pid() {
   local p=$1

@@ -42,7 +42,7 @@ QUIET_WAIT=${QUIET_WAIT:-300}  # before each run, wait up to this many seconds f
 [[ -x "$CAIRN" ]] || { echo "no cairn binary at $CAIRN (build first)" >&2; exit 1; }
 [[ -x "$PROG" ]] || { echo "no register_latency binary at $PROG (cmake --build build)" >&2; exit 1; }
 
-T=$(mktemp -d /tmp/cairn-bench-reg.XXXXXX)
+T=$(mktemp -d /tmp/bench-register.XXXXXX)
 CAIRN_PID=""
 stop_pid() {
   local p=$1

@@ -1,6 +1,7 @@
 #include "cli/client_commands.hpp"
 
 #include <array>
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -178,13 +179,48 @@ int healthService(client::Client& c, const Invocation& inv) {
   return 0;
 }
 
-constexpr std::array<Command, 6> kCommands = {{
+// `cairn operator raft list-peers`: the servers of the Raft configuration.
+int operatorRaft(client::Client& c, const Invocation& inv) {
+  if (inv.args[0] != "list-peers") {
+    inv.err << "error: unknown operator raft subcommand \"" << inv.args[0]
+            << "\" (use list-peers)\n";
+    return 1;
+  }
+  auto body = c.get("/v1/operator/raft/configuration");
+  if (!body) return failure(inv.err, body.error().message);
+  if (wantsJson(inv)) return printJson(c, "/v1/operator/raft/configuration", inv);
+  boost::system::error_code ec;
+  auto v = boost::json::parse(*body, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("Servers") || !v.at("Servers").is_array())
+    return failure(inv.err, "unexpected answer from the server: " + body->substr(0, 200));
+  Table table({"Node", "ID", "Address", "State", "Voter"});
+  for (const auto& s : v.at("Servers").as_array()) {
+    if (!s.is_object()) continue;
+    const auto& o = s.as_object();
+    auto str = [&](const char* k) {
+      auto it = o.find(k);
+      return it != o.end() && it->value().is_string() ? std::string(it->value().as_string())
+                                                      : std::string();
+    };
+    auto flag = [&](const char* k) {
+      auto it = o.find(k);
+      return it != o.end() && it->value().is_bool() && it->value().as_bool();
+    };
+    table.addRow({str("Node"), str("ID"), str("Address"), flag("Leader") ? "leader" : "follower",
+                  flag("Voter") ? "true" : "false"});
+  }
+  table.print(inv.out);
+  return 0;
+}
+
+constexpr std::array<Command, 7> kCommands = {{
     {"services", "register", "<file.json|->", servicesRegister},
     {"services", "deregister", "<id>", servicesDeregister},
     {"catalog", "services", "", catalogServices},
     {"catalog", "nodes", "", catalogNodes},
     {"catalog", "service", "<name>", catalogService},
     {"health", "service", "<name>", healthService},
+    {"operator", "raft", "list-peers", operatorRaft},
 }};
 
 std::string subcommandsOf(std::string_view group) {

@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  services   register or deregister services (register <file.json|->, deregister <id>)\n"
     "  catalog    list services, nodes, or the instances of a service\n"
     "  health     show the health of a service's instances\n"
+    "  operator   raft list-peers: the servers of the cluster and the leader\n"
     "  version    print the version\n\n"
     "Client commands take -http-addr ADDR (or CAIRN_HTTP_ADDR) and -format table|json.\n";
 
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "agent") return cairn::server::runAgent({args.begin() + 1, args.end()});
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
-  if (cmd == "services" || cmd == "catalog" || cmd == "health")
+  if (cmd == "services" || cmd == "catalog" || cmd == "health" || cmd == "operator")
     return cairn::cli::runClientCommand(args, std::cout, std::cerr);
 #endif
   std::cerr << "cairn: unknown command \"" << cmd << "\"\n\n" << kUsage;

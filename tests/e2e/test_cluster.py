@@ -141,6 +141,12 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(sum(1 for x in servers if x["Leader"]), 1)
         members = json.loads(self.s[0].request("GET", "/v1/agent/members")[2])
         self.assertEqual(len(members), 3)
+        r = subprocess.run([CAIRN, "operator", "raft", "list-peers", "-http-addr", self.s[2].http],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = r.stdout.strip().splitlines()[1:]
+        self.assertEqual(len(rows), 3, r.stdout)
+        self.assertEqual(sum(1 for row in rows if " leader " in row), 1, r.stdout)
         # Read-your-writes on the server that took the write.
         self.register_through(self.s[2], ["ryw"])
         self.assertIn("ryw", self.s[2].instances("web"))
