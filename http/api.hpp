@@ -6,12 +6,13 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <random>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "http/metrics.hpp"
+#include "http/response_cache.hpp"
 #include "http/types.hpp"
 #include "registry/command.hpp"
 #include "registry/replicator.hpp"
@@ -117,6 +118,7 @@ class Api final : public Handler {
   AgentIdentity self_;
   ApiOptions opts_;
   Metrics metrics_;
+  ResponseCache responses_;
   std::vector<Route> routes_;
   std::mutex rngMu_;
   std::mt19937_64 rng_;

@@ -32,10 +32,21 @@ Outcome Api::healthService(const Request& req, const std::string& name) {
     if (!order || *order == dns::Order::kRoundRobin)
       return Response::text(400, "Invalid order \"" + *o + "\": use weighted or least-loaded");
   }
+  // Without a per-query random order the answer is a function of the view:
+  // cache its bytes per service index.
+  std::string cacheKey;
+  if (!order) {
+    cacheKey = "health|" + name + (passing ? "|p" : "|a");
+    for (const auto& t : filter->tags) cacheKey += "|t=" + t;
+    for (const auto& [k, val] : filter->nodeMeta) cacheKey += "|m=" + k + ":" + val;
+  }
   return query(
       req, {registry::serviceWatchKey(name)},
       [name](const View& v) { return v.serviceIndex(name); },
-      [this, name, passing, order, f = *filter](const View& v) {
+      [this, name, passing, order, cacheKey, f = *filter](const View& v) {
+        uint64_t index = v.serviceIndex(name);
+        if (!cacheKey.empty())
+          if (auto body = responses_.get(cacheKey, index)) return Response::json(*body);
         json::array out;
         std::vector<const registry::Instance*> shown;
         forEachInstance(v, name, f, [&](const registry::NodeEntry& n, const registry::Instance& i) {
@@ -58,7 +69,9 @@ Outcome Api::healthService(const Request& req, const std::string& name) {
           for (size_t k : instanceOrder(v, shown, *order)) sorted.push_back(std::move(out[k]));
           out = std::move(sorted);
         }
-        return Response::json(serialize(out));
+        auto body = std::make_shared<const std::string>(serialize(out));
+        if (!cacheKey.empty()) responses_.put(cacheKey, index, body);
+        return Response::json(*body);
       });
 }
 
@@ -95,7 +108,9 @@ Outcome Api::healthState(const Request& req, const std::string& state) {
   std::optional<HealthStatus> want;
   if (state != "any") {
     want = registry::parseHealthStatus(state);
-    if (!want) return Response::text(400, "Invalid state \"" + state + "\": use any, passing, warning or critical");
+    if (!want)
+      return Response::text(
+          400, "Invalid state \"" + state + "\": use any, passing, warning or critical");
   }
   auto meta = parseNodeMeta(req);
   if (!meta.ok()) return errorResponse(meta.error());
