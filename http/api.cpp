@@ -147,11 +147,6 @@ void Api::addIndexHeaders(Response& r, uint64_t index) const {
 Outcome Api::query(const Request& req, std::vector<std::string> keys,
                    std::function<uint64_t(const View&)> indexOf,
                    std::function<Response(const View&)> render) {
-  auto answer = [this, indexOf, render](const View& v) {
-    Response r = render(v);
-    addIndexHeaders(r, indexOf(v));
-    return r;
-  };
   const std::string* indexParam = req.param("index");
   uint64_t minIndex = 0;
   if (indexParam && !indexParam->empty()) {
@@ -166,18 +161,28 @@ Outcome Api::query(const Request& req, std::vector<std::string> keys,
     if (!d.ok()) return Response::text(400, "Invalid wait time: " + d.error().message);
     wait = std::min(*d, opts_.maxWait);
   }
+  bool barrier = minIndex == 0 && !req.flag("stale") && replicator_.readsNeedBarrier();
+  if (minIndex == 0 && !barrier) {
+    // The hot path: answer from the current view, no callbacks kept.
+    auto view = hub_.view();
+    Response r = render(*view);
+    addIndexHeaders(r, indexOf(*view));
+    return r;
+  }
+  auto answer = [this, indexOf, render](const View& v) {
+    Response r = render(v);
+    addIndexHeaders(r, indexOf(v));
+    return r;
+  };
   if (minIndex == 0) {
     // Default and ?consistent reads on a cluster see every write committed
     // before they arrived (ReadIndex); ?stale answers from this server's view.
-    if (!req.flag("stale") && replicator_.readsNeedBarrier()) {
-      return Deferred{[this, answer](std::function<void(Response)> respond) {
-        replicator_.readBarrier([this, answer, respond = std::move(respond)](Status st) {
-          if (!st.ok()) return respond(errorResponse(st.error()));
-          respond(answer(*hub_.view()));
-        });
-      }};
-    }
-    return answer(*hub_.view());
+    return Deferred{[this, answer](std::function<void(Response)> respond) {
+      replicator_.readBarrier([this, answer, respond = std::move(respond)](Status st) {
+        if (!st.ok()) return respond(errorResponse(st.error()));
+        respond(answer(*hub_.view()));
+      });
+    }};
   }
   {
     // Consul adds up to wait/16 of jitter so many watchers do not return together.

@@ -4,10 +4,13 @@
 
 namespace cairn::http {
 
-void Metrics::observe(const std::string& route, int status, std::chrono::microseconds latency) {
+void Metrics::observe(std::string_view route, int status, std::chrono::microseconds latency) {
   double secs = static_cast<double>(latency.count()) / 1e6;
   std::lock_guard lock(mu_);
-  ++requests_[{route, status}];
+  auto it = requests_.find(route);
+  if (it == requests_.end())
+    it = requests_.emplace(std::string(route), std::map<int, uint64_t>{}).first;
+  ++it->second[status];
   size_t b = 0;
   while (b < kBuckets.size() && secs > kBuckets[b]) ++b;
   ++latency_[b];
@@ -20,9 +23,10 @@ std::string Metrics::render(const registry::View& v, const registry::WatchHub& h
   o << "# HELP cairn_http_requests_total HTTP requests by route and status code.\n"
        "# TYPE cairn_http_requests_total counter\n";
   std::lock_guard lock(mu_);
-  for (const auto& [k, n] : requests_)
-    o << "cairn_http_requests_total{route=\"" << k.first << "\",code=\"" << k.second << "\"} " << n
-      << "\n";
+  for (const auto& [route, byCode] : requests_)
+    for (const auto& [code, n] : byCode)
+      o << "cairn_http_requests_total{route=\"" << route << "\",code=\"" << code << "\"} " << n
+        << "\n";
   o << "# HELP cairn_http_request_duration_seconds Time from request read to response queued.\n"
        "# TYPE cairn_http_request_duration_seconds histogram\n";
   uint64_t cum = 0;
@@ -36,7 +40,8 @@ std::string Metrics::render(const registry::View& v, const registry::WatchHub& h
     << "cairn_http_request_duration_seconds_count " << latencyCount_ << "\n";
   o << "# HELP cairn_catalog_nodes Nodes in the catalog.\n# TYPE cairn_catalog_nodes gauge\n"
     << "cairn_catalog_nodes " << v.nodes.size() << "\n"
-    << "# HELP cairn_catalog_services Distinct service names.\n# TYPE cairn_catalog_services gauge\n"
+    << "# HELP cairn_catalog_services Distinct service names.\n# TYPE cairn_catalog_services "
+       "gauge\n"
     << "cairn_catalog_services " << v.services.size() << "\n"
     << "# HELP cairn_catalog_service_instances Service instances.\n"
        "# TYPE cairn_catalog_service_instances gauge\n"

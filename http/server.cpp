@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <future>
@@ -27,8 +28,8 @@ using tcp = asio::ip::tcp;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Handler& handler, const ServerConfig& cfg,
-          std::atomic<size_t>& open, std::atomic<size_t>& writes)
+  Session(tcp::socket socket, Handler& handler, const ServerConfig& cfg, std::atomic<size_t>& open,
+          std::atomic<size_t>& writes)
       : stream_(std::move(socket)),
         timer_(stream_.get_executor()),
         readTimer_(stream_.get_executor()),
@@ -52,22 +53,21 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     idleSince_ = std::chrono::steady_clock::now();
     armReadTimer(cfg_.readTimeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               self->onHeader(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
   }
 
   bool requestStarted() const { return buffer_.size() > 0 || (parser_ && parser_->got_some()); }
 
   void onHeader(beast::error_code ec) {
     if (ec) return onReadError(ec);
+    // The read timer armed for this request keeps ticking: the body must
+    // arrive by its next tick too (one timer per request, not two).
     headerDone_ = true;
-    armReadTimer(cfg_.readTimeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->onRead(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
   }
 
   // A timer apart from the stream's own expiry: that one closes the socket,
@@ -106,10 +106,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     if (ec == bhttp::error::body_limit)
-      return sendError(413, "Request body too large: limit is " +
-                                std::to_string(cfg_.maxBodyBytes) + " bytes");
-    if (ec == bhttp::error::header_limit)
-      return sendError(431, "Request headers too large");
+      return sendError(
+          413, "Request body too large: limit is " + std::to_string(cfg_.maxBodyBytes) + " bytes");
+    if (ec == bhttp::error::header_limit) return sendError(431, "Request headers too large");
     return sendError(400, "Bad request: " + ec.message());
   }
 
@@ -185,9 +184,8 @@ class Session : public std::enable_shared_from_this<Session> {
       self->write(state->render(), state->req, state->started);
     };
     // fire() runs on the publishing thread: hop onto this session's strand.
-    state->watchId = handler_.watches().watch(b.keys, b.ready, [self, finish] {
-      asio::post(self->stream_.get_executor(), finish);
-    });
+    state->watchId = handler_.watches().watch(
+        b.keys, b.ready, [self, finish] { asio::post(self->stream_.get_executor(), finish); });
     if (state->watchId == 0) return finish();
     timer_.expires_after(b.wait);
     timer_.async_wait([finish](beast::error_code ec) {
@@ -198,8 +196,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (state->done) return;
       char probe;
       beast::error_code pec;
-      auto n = self->stream_.socket().receive(asio::buffer(&probe, 1), tcp::socket::message_peek,
-                                              pec);
+      auto n =
+          self->stream_.socket().receive(asio::buffer(&probe, 1), tcp::socket::message_peek, pec);
       if (!ec && n > 0) return;  // pipelined data: answer first, read later
       state->done = true;
       self->timer_.cancel();
@@ -217,24 +215,28 @@ class Session : public std::enable_shared_from_this<Session> {
   };
 
   void write(Response r, const Request& req, std::chrono::steady_clock::time_point started) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(r.status));
-    res->set(bhttp::field::content_type, r.contentType);
-    for (const auto& [k, v] : r.headers) res->set(k, v);
-    res->body() = std::move(r.body);
-    res->keep_alive(keepAlive_);
-    res->prepare_payload();
-    int status = r.status;
+    // The response is written as one contiguous buffer: status line, headers
+    // and body. (Beast's generic serializer walks a buffer sequence per
+    // response, which cost ~10% of a read in profiles.)
+    auto out = std::make_shared<std::string>();
+    auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
+    out->reserve(160 + r.body.size());
+    out->append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
+    out->append(reason.data(), reason.size());
+    out->append("\r\nContent-Type: ").append(r.contentType);
+    for (const auto& [k, v] : r.headers) out->append("\r\n").append(k).append(": ").append(v);
+    out->append("\r\nContent-Length: ").append(std::to_string(r.body.size()));
+    if (!keepAlive_) out->append("\r\nConnection: close");
+    out->append("\r\n\r\n").append(r.body);
     auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
-    handler_.observe(req, status, latency);
+    handler_.observe(req, r.status, latency);
     stream_.expires_after(cfg_.readTimeout);
-    bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                         if (ec || !self->keepAlive_) return self->close();
-                         self->readRequest();
-                       });
+    boost::asio::async_write(stream_, boost::asio::buffer(*out),
+                             [self = shared_from_this(), out](beast::error_code ec, size_t) {
+                               if (ec || !self->keepAlive_) return self->close();
+                               self->readRequest();
+                             });
   }
 
   void close() {
@@ -275,11 +277,12 @@ class HttpServerImpl final : public HttpServer {
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
-      return ioError("cannot listen for HTTP on " + cfg_.address + ":" +
-                     std::to_string(cfg_.port) + ": " + ec.message());
+      return ioError("cannot listen for HTTP on " + cfg_.address + ":" + std::to_string(cfg_.port) +
+                     ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
     accept();
-    for (int i = 0; i < std::max(1, cfg_.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < std::max(1, cfg_.threads); ++i)
+      threads_.emplace_back([this] { ioc_.run(); });
     return {};
   }
 
