@@ -28,6 +28,9 @@
 // /proc/stat, tick-based so approximate, minus the agent's and ours). A high
 // other_load_pct means the samples were disturbed.
 // Exit code 1 on any failed request (non-2xx or I/O error).
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -46,9 +49,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <sys/resource.h>
-#include <unistd.h>
 
 namespace cairn::bench {
 namespace {
@@ -92,17 +92,28 @@ Options parseArgs(int argc, char** argv) {
       if (v.empty() || *end != '\0' || n < lo) usage("bad value for " + a + ": " + v);
       return n;
     };
-    if (a == "-host") o.host = v;
-    else if (a == "-port") o.port = v;
-    else if (a == "-preload") o.preload = num(0);
-    else if (a == "-services") o.services = num(1);
-    else if (a == "-conns") o.conns = static_cast<int>(num(1));
-    else if (a == "-samples") o.samples = num(1);
-    else if (a == "-warmup") o.warmup = num(0);
-    else if (a == "-settle-ms") o.settleMs = num(0);
-    else if (a == "-target") o.target = v;
-    else if (a == "-agent-pid") o.agentPid = num(1);
-    else usage("unknown flag " + a);
+    if (a == "-host")
+      o.host = v;
+    else if (a == "-port")
+      o.port = v;
+    else if (a == "-preload")
+      o.preload = num(0);
+    else if (a == "-services")
+      o.services = num(1);
+    else if (a == "-conns")
+      o.conns = static_cast<int>(num(1));
+    else if (a == "-samples")
+      o.samples = num(1);
+    else if (a == "-warmup")
+      o.warmup = num(0);
+    else if (a == "-settle-ms")
+      o.settleMs = num(0);
+    else if (a == "-target")
+      o.target = v;
+    else if (a == "-agent-pid")
+      o.agentPid = num(1);
+    else
+      usage("unknown flag " + a);
   }
   if (o.port.empty()) usage("-port is required");
   return o;
@@ -203,7 +214,8 @@ double processCpuSeconds(long pid) {
   if (pid <= 0) return 0;
   double ns = 0;
   std::error_code ec;
-  for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+  for (const auto& t :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
     std::ifstream in(t.path() / "schedstat");
     double onCpu = 0;
     if (in >> onCpu) ns += onCpu;
@@ -244,7 +256,8 @@ int run(const Options& o) {
   double preloadS = std::chrono::duration<double>(Clock::now() - t0).count();
   std::cerr << "preload: " << o.preload << " instances over " << o.services << " services, "
             << o.conns << " connections: " << preloadS << " s ("
-            << (preloadS > 0 ? static_cast<long>(o.preload / preloadS) : 0) << " registrations/s)\n";
+            << (preloadS > 0 ? static_cast<long>(o.preload / preloadS) : 0)
+            << " registrations/s)\n";
   std::this_thread::sleep_for(std::chrono::milliseconds(o.settleMs));
 
   Connection conn(o.host, o.port);
@@ -276,7 +289,8 @@ int run(const Options& o) {
   double wall = std::chrono::duration<double>(Clock::now() - phase0).count();
   double agentCpu = processCpuSeconds(o.agentPid) - agent0, selfCpu = selfCpuSeconds() - self0;
   auto [busy1, total1] = machineCpuSeconds();
-  double other = total1 > total0 ? std::max(0.0, (busy1 - busy0 - agentCpu - selfCpu) / (total1 - total0)) : 0;
+  double other =
+      total1 > total0 ? std::max(0.0, (busy1 - busy0 - agentCpu - selfCpu) / (total1 - total0)) : 0;
 
   double sum = 0;
   for (double v : us) sum += v;

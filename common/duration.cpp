@@ -35,12 +35,18 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
     while (i < s.size() && !((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
     std::string_view unit = s.substr(ustart, i - ustart);
     double mult = 0;
-    if (unit == "ns") mult = 1e-6;
-    else if (unit == "us" || unit == "\xC2\xB5s") mult = 1e-3;
-    else if (unit == "ms") mult = 1;
-    else if (unit == "s") mult = 1000;
-    else if (unit == "m") mult = 60'000;
-    else if (unit == "h") mult = 3'600'000;
+    if (unit == "ns")
+      mult = 1e-6;
+    else if (unit == "us" || unit == "\xC2\xB5s")
+      mult = 1e-3;
+    else if (unit == "ms")
+      mult = 1;
+    else if (unit == "s")
+      mult = 1000;
+    else if (unit == "m")
+      mult = 60'000;
+    else if (unit == "h")
+      mult = 3'600'000;
     else
       return invalidArgument("bad duration \"" + std::string(text) + "\": unknown unit \"" +
                              std::string(unit) + "\"");

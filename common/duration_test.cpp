@@ -15,7 +15,9 @@ TEST(Duration, ParsesGoUnits) {
   EXPECT_EQ(*parseDuration("1.5s"), 1500ms);
 }
 
-TEST(Duration, BareNumberIsSeconds) { EXPECT_EQ(*parseDuration("5"), 5s); }
+TEST(Duration, BareNumberIsSeconds) {
+  EXPECT_EQ(*parseDuration("5"), 5s);
+}
 
 TEST(Duration, RefusesGarbage) {
   EXPECT_FALSE(parseDuration("").ok());

@@ -26,16 +26,26 @@ struct Error {
   std::string message;
 };
 
-inline Error invalidArgument(std::string msg) { return {ErrorCode::kInvalidArgument, std::move(msg)}; }
-inline Error notFound(std::string msg) { return {ErrorCode::kNotFound, std::move(msg)}; }
-inline Error unavailable(std::string msg) { return {ErrorCode::kUnavailable, std::move(msg)}; }
-inline Error ioError(std::string msg) { return {ErrorCode::kIo, std::move(msg)}; }
-inline Error corruption(std::string msg) { return {ErrorCode::kCorruption, std::move(msg)}; }
+inline Error invalidArgument(std::string msg) {
+  return {ErrorCode::kInvalidArgument, std::move(msg)};
+}
+inline Error notFound(std::string msg) {
+  return {ErrorCode::kNotFound, std::move(msg)};
+}
+inline Error unavailable(std::string msg) {
+  return {ErrorCode::kUnavailable, std::move(msg)};
+}
+inline Error ioError(std::string msg) {
+  return {ErrorCode::kIo, std::move(msg)};
+}
+inline Error corruption(std::string msg) {
+  return {ErrorCode::kCorruption, std::move(msg)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }

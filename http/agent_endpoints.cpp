@@ -16,7 +16,9 @@ bool isLoopback(const std::string& addr) {
   return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.empty();
 }
 
-Response okEmpty(uint64_t) { return Response::json(""); }
+Response okEmpty(uint64_t) {
+  return Response::json("");
+}
 
 Result<json::object> bodyObject(const Request& req) {
   auto v = parseJson(req.body);
@@ -28,12 +30,9 @@ Result<json::object> bodyObject(const Request& req) {
 }  // namespace
 
 Outcome Api::agentSelf(const Request&, const std::string&) {
-  json::object cfg{{"Datacenter", self_.datacenter},
-                   {"NodeName", self_.nodeName},
-                   {"NodeID", self_.nodeId},
-                   {"Server", true},
-                   {"Version", self_.version},
-                   {"Revision", ""}};
+  json::object cfg{{"Datacenter", self_.datacenter}, {"NodeName", self_.nodeName},
+                   {"NodeID", self_.nodeId},         {"Server", true},
+                   {"Version", self_.version},       {"Revision", ""}};
   json::object member{{"Name", self_.nodeName},
                       {"Addr", self_.address},
                       {"Port", self_.serverPort},
@@ -57,14 +56,15 @@ Outcome Api::agentMembers(const Request&, const std::string&) {
   json::array out;
   for (const auto& srv : replicator_.servers()) {
     auto colon = srv.address.rfind(':');
-    json::object m{{"Name", srv.node},
-                   {"Addr", srv.address.substr(0, colon)},
-                   {"Port", colon == std::string::npos ? 0 : std::atoi(srv.address.c_str() + colon + 1)},
-                   {"Tags", json::object{{"role", "consul"},
-                                         {"dc", self_.datacenter},
-                                         {"id", srv.id},
-                                         {"voter", srv.voter ? "1" : "0"}}},
-                   {"Status", 1}};
+    json::object m{
+        {"Name", srv.node},
+        {"Addr", srv.address.substr(0, colon)},
+        {"Port", colon == std::string::npos ? 0 : std::atoi(srv.address.c_str() + colon + 1)},
+        {"Tags", json::object{{"role", "consul"},
+                              {"dc", self_.datacenter},
+                              {"id", srv.id},
+                              {"voter", srv.voter ? "1" : "0"}}},
+        {"Status", 1}};
     out.push_back(std::move(m));
   }
   return Response::json(serialize(out));
@@ -79,8 +79,8 @@ Outcome Api::operatorRaftConfiguration(const Request&, const std::string&) {
                                    {"Leader", srv.leader},
                                    {"Voter", srv.voter},
                                    {"ProtocolVersion", "3"}});
-  auto r = Response::json(serialize(json::object{{"Servers", std::move(servers)},
-                                                  {"Index", hub_.view()->index}}));
+  auto r = Response::json(
+      serialize(json::object{{"Servers", std::move(servers)}, {"Index", hub_.view()->index}}));
   return r;
 }
 
@@ -141,7 +141,9 @@ Outcome Api::agentServiceRegister(const Request& req, const std::string&) {
 
 Outcome Api::agentServiceDeregister(const Request&, const std::string& id) {
   if (!hub_.view()->nodeServices.find(instanceKey(self_.nodeName, id)))
-    return Response::text(404, "Unknown service ID \"" + id + "\". Ensure that the service ID is passed, not the service name.");
+    return Response::text(404,
+                          "Unknown service ID \"" + id +
+                              "\". Ensure that the service ID is passed, not the service name.");
   return write(registry::DeregisterCommand{self_.nodeName, id, ""}, okEmpty);
 }
 
@@ -153,7 +155,8 @@ Outcome Api::agentServiceMaintenance(const Request& req, const std::string& id) 
   if (!hub_.view()->nodeServices.find(instanceKey(self_.nodeName, id)))
     return Response::text(404, "Unknown service ID \"" + id + "\"");
   std::string checkId = "_service_maintenance:" + id;
-  if (*enable == "false") return write(registry::DeregisterCommand{self_.nodeName, "", checkId}, okEmpty);
+  if (*enable == "false")
+    return write(registry::DeregisterCommand{self_.nodeName, "", checkId}, okEmpty);
   registry::RegisterCommand cmd;
   cmd.node.name = self_.nodeName;
   cmd.skipNodeUpdate = true;
@@ -161,9 +164,10 @@ Outcome Api::agentServiceMaintenance(const Request& req, const std::string& id) 
   c.checkId = checkId;
   c.name = "Service Maintenance Mode";
   const auto* reason = req.param("reason");
-  c.notes = reason && !reason->empty() ? *reason : "Maintenance mode is enabled for this service, "
-                                                   "but no reason was provided. This is a default "
-                                                   "message.";
+  c.notes = reason && !reason->empty() ? *reason
+                                       : "Maintenance mode is enabled for this service, "
+                                         "but no reason was provided. This is a default "
+                                         "message.";
   c.serviceId = id;
   c.status = registry::HealthStatus::kCritical;
   c.type = "maintenance";
@@ -177,16 +181,15 @@ Outcome Api::agentChecks(const Request& req, const std::string&) {
       [this](const View& v) { return v.nodeIndex(self_.nodeName); },
       [this](const View& v) {
         json::object out;
-        v.checks.forEachPrefix(instanceKey(self_.nodeName, ""),
-                               [&](const std::string&, const registry::CheckPtr& c) {
-                                 const registry::Service* svc = nullptr;
-                                 if (!c->serviceId.empty())
-                                   if (const auto* i = v.nodeServices.find(
-                                           instanceKey(c->node, c->serviceId)))
-                                     svc = (*i)->service.get();
-                                 out[c->checkId] = checkJson(*c, svc);
-                                 return true;
-                               });
+        v.checks.forEachPrefix(
+            instanceKey(self_.nodeName, ""), [&](const std::string&, const registry::CheckPtr& c) {
+              const registry::Service* svc = nullptr;
+              if (!c->serviceId.empty())
+                if (const auto* i = v.nodeServices.find(instanceKey(c->node, c->serviceId)))
+                  svc = (*i)->service.get();
+              out[c->checkId] = checkJson(*c, svc);
+              return true;
+            });
         return Response::json(serialize(out));
       });
 }

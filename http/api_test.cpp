@@ -13,7 +13,9 @@ namespace json = boost::json;
 
 class ApiTest : public ::testing::Test {
  protected:
-  ApiTest() : api(rep.catalog().watches(), rep, AgentIdentity{"node1", "id-1", "dc1", "10.0.0.1", 8300, "0.1.0"}) {
+  ApiTest()
+      : api(rep.catalog().watches(), rep,
+            AgentIdentity{"node1", "id-1", "dc1", "10.0.0.1", 8300, "0.1.0"}) {
     registry::RegisterCommand self;
     self.node.name = "node1";
     self.node.address = "10.0.0.1";
@@ -41,8 +43,8 @@ class ApiTest : public ::testing::Test {
     return {};
   }
 
-  static std::pair<std::string, std::vector<std::pair<std::string, std::string>>> parseTargetForTest(
-      const std::string& t) {
+  static std::pair<std::string, std::vector<std::pair<std::string, std::string>>>
+  parseTargetForTest(const std::string& t) {
     std::vector<std::pair<std::string, std::string>> q;
     auto qm = t.find('?');
     if (qm != std::string::npos) {
@@ -50,7 +52,8 @@ class ApiTest : public ::testing::Test {
       size_t pos = 0;
       while (pos <= rest.size()) {
         auto amp = rest.find('&', pos);
-        std::string part = rest.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+        std::string part =
+            rest.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
         auto eq = part.find('=');
         q.emplace_back(part.substr(0, eq), eq == std::string::npos ? "" : part.substr(eq + 1));
         if (amp == std::string::npos) break;
@@ -206,7 +209,8 @@ TEST_F(ApiTest, CatalogAndHealthOrdersMatch) {
 TEST_F(ApiTest, MaintenanceModeMarksInstanceCritical) {
   ASSERT_EQ(call("PUT", "/v1/agent/service/register", R"({"Name":"web"})").status, 200);
   EXPECT_EQ(json::parse(call("GET", "/v1/health/service/web?passing").body).as_array().size(), 1u);
-  ASSERT_EQ(call("PUT", "/v1/agent/service/maintenance/web?enable=true&reason=upgrade").status, 200);
+  ASSERT_EQ(call("PUT", "/v1/agent/service/maintenance/web?enable=true&reason=upgrade").status,
+            200);
   EXPECT_EQ(json::parse(call("GET", "/v1/health/service/web?passing").body).as_array().size(), 0u);
   ASSERT_EQ(call("PUT", "/v1/agent/service/maintenance/web?enable=false").status, 200);
   EXPECT_EQ(json::parse(call("GET", "/v1/health/service/web?passing").body).as_array().size(), 1u);

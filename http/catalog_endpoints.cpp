@@ -5,8 +5,8 @@
 #include "http/api.hpp"
 #include "http/decode.hpp"
 #include "http/encode.hpp"
-#include "http/json_fields.hpp"
 #include "http/filters.hpp"
+#include "http/json_fields.hpp"
 
 namespace cairn::http {
 namespace json = boost::json;
@@ -20,7 +20,9 @@ Result<json::object> bodyObject(const Request& req) {
   return std::move(v->get_object());
 }
 
-Response trueBody(uint64_t) { return Response::json("true"); }
+Response trueBody(uint64_t) {
+  return Response::json("true");
+}
 
 }  // namespace
 
@@ -35,8 +37,8 @@ Outcome Api::catalogRegister(const Request& req, const std::string&) {
     bool inThisCommand = cmd->service && cmd->service->id == c.serviceId;
     if (!inThisCommand &&
         !hub_.view()->nodeServices.find(registry::instanceKey(cmd->node.name, c.serviceId)))
-      return Response::text(400, "Missing service: \"" + c.serviceId + "\" for check \"" +
-                                     c.checkId + "\"");
+      return Response::text(
+          400, "Missing service: \"" + c.serviceId + "\" for check \"" + c.checkId + "\"");
   }
   return write(*cmd, trueBody);
 }

@@ -9,9 +9,9 @@ using registry::Check;
 using registry::HealthStatus;
 using registry::Service;
 
-#define CAIRN_TRY(expr)              \
-  do {                               \
-    ::cairn::Status _st = (expr);    \
+#define CAIRN_TRY(expr)                \
+  do {                                 \
+    ::cairn::Status _st = (expr);      \
     if (!_st.ok()) return _st.error(); \
   } while (0)
 
@@ -112,7 +112,8 @@ Result<Check> decodeCheckDefinition(const json::object& obj, const std::string& 
   CAIRN_TRY(f.integer("FailuresBeforeWarning", d.failuresBeforeWarning));
   CAIRN_TRY(f.integer("FailuresBeforeCritical", d.failuresBeforeCritical));
   if (const auto* h = f.find("Header")) {
-    if (!h->is_object()) return invalidArgument(f.name("Header") + ": expected an object of string arrays");
+    if (!h->is_object())
+      return invalidArgument(f.name("Header") + ": expected an object of string arrays");
     for (const auto& kv : h->get_object()) {
       auto& vals = d.header[std::string(kv.key())];
       if (kv.value().is_string()) {
@@ -120,15 +121,18 @@ Result<Check> decodeCheckDefinition(const json::object& obj, const std::string& 
         continue;
       }
       if (!kv.value().is_array())
-        return invalidArgument(f.name("Header.") + std::string(kv.key()) + ": expected an array of strings");
+        return invalidArgument(f.name("Header.") + std::string(kv.key()) +
+                               ": expected an array of strings");
       for (const auto& e : kv.value().get_array()) {
         if (!e.is_string())
-          return invalidArgument(f.name("Header.") + std::string(kv.key()) + ": expected an array of strings");
+          return invalidArgument(f.name("Header.") + std::string(kv.key()) +
+                                 ": expected an array of strings");
         vals.emplace_back(e.get_string());
       }
     }
   }
-  for (auto [name, val] : {std::pair{"Interval", &d.interval}, {"Timeout", &d.timeout},
+  for (auto [name, val] : {std::pair{"Interval", &d.interval},
+                           {"Timeout", &d.timeout},
                            {"TTL", &d.ttl},
                            {"DeregisterCriticalServiceAfter", &d.deregisterCriticalServiceAfter}})
     CAIRN_TRY(checkDuration(f.name(name), *val));
@@ -138,11 +142,16 @@ Result<Check> decodeCheckDefinition(const json::object& obj, const std::string& 
     c.status = *st;
   }
   int kinds = !d.ttl.empty() + !d.http.empty() + !d.tcp.empty() + !d.args.empty();
-  if (kinds > 1) return invalidArgument(where + "Check may have only one of TTL, HTTP, TCP or Args");
-  if (!d.ttl.empty()) c.type = "ttl";
-  else if (!d.http.empty()) c.type = "http";
-  else if (!d.tcp.empty()) c.type = "tcp";
-  else if (!d.args.empty()) c.type = "script";
+  if (kinds > 1)
+    return invalidArgument(where + "Check may have only one of TTL, HTTP, TCP or Args");
+  if (!d.ttl.empty())
+    c.type = "ttl";
+  else if (!d.http.empty())
+    c.type = "http";
+  else if (!d.tcp.empty())
+    c.type = "tcp";
+  else if (!d.args.empty())
+    c.type = "script";
   if (requireKind && kinds == 0)
     return invalidArgument(where + "Check must have one of TTL, HTTP, TCP or Args");
   if (!d.http.empty() && d.http.rfind("http://", 0) != 0 && d.http.rfind("https://", 0) != 0)

@@ -7,7 +7,9 @@
 namespace cairn::http {
 namespace {
 
-boost::json::object obj(const char* text) { return parseJson(text).value().as_object(); }
+boost::json::object obj(const char* text) {
+  return parseJson(text).value().as_object();
+}
 
 TEST(Decode, ServiceWithLowerCaseKeysAndTtlCheck) {
   // python-consul sends lower-case keys.
@@ -50,7 +52,8 @@ TEST(Decode, ErrorsNameTheField) {
   EXPECT_NE(bad(R"({"Name":"w","Check":{"HTTP":"http://x"}})").find("Interval"), std::string::npos);
   EXPECT_NE(bad(R"({"Name":"w","Check":{"TTL":"soon"}})").find("TTL"), std::string::npos);
   EXPECT_NE(bad(R"({"Name":"w","Check":{}})").find("TTL, HTTP, TCP or Args"), std::string::npos);
-  EXPECT_NE(bad(R"({"Name":"w","Weights":{"Passing":0}})").find("Weights.Passing"), std::string::npos);
+  EXPECT_NE(bad(R"({"Name":"w","Weights":{"Passing":0}})").find("Weights.Passing"),
+            std::string::npos);
   EXPECT_NE(bad(R"({"Name":"a/b"})").find("Name"), std::string::npos);
 }
 
@@ -68,7 +71,9 @@ TEST(Decode, CatalogRegister) {
 
 TEST(Decode, MalformedJson) {
   EXPECT_FALSE(parseJson("{").ok());
-  EXPECT_FALSE(parseJson("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]").ok());
+  EXPECT_FALSE(parseJson("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]"
+                         "]]]]]]]]]]]]]]]]]]]]]]]]]]]]")
+                   .ok());
   EXPECT_TRUE(parseJson("").ok());
 }
 

@@ -131,6 +131,8 @@ json::object checkJson(const registry::Check& c, const registry::Service* svc) {
           {"ModifyIndex", c.modifyIndex}};
 }
 
-std::string serialize(const json::value& v) { return json::serialize(v); }
+std::string serialize(const json::value& v) {
+  return json::serialize(v);
+}
 
 }  // namespace cairn::http

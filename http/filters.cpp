@@ -35,9 +35,9 @@ bool nodeMetaMatches(const registry::View& v, const std::string& node, const Nod
   return true;
 }
 
-void forEachInstance(const registry::View& v, const std::string& service, const InstanceFilter& f,
-                     const std::function<void(const registry::NodeEntry&,
-                                              const registry::Instance&)>& fn) {
+void forEachInstance(
+    const registry::View& v, const std::string& service, const InstanceFilter& f,
+    const std::function<void(const registry::NodeEntry&, const registry::Instance&)>& fn) {
   const auto* g = v.services.find(service);
   if (!g) return;
   (*g)->instances.forEach([&](const std::string&, const registry::InstancePtr& i) {

@@ -27,8 +27,8 @@ bool nodeMetaMatches(const registry::View& v, const std::string& node, const Nod
 
 // Calls fn for each instance of `service` that passes `f`, in the stable
 // order shared by /v1/catalog/service and /v1/health/service.
-void forEachInstance(const registry::View& v, const std::string& service, const InstanceFilter& f,
-                     const std::function<void(const registry::NodeEntry&,
-                                              const registry::Instance&)>& fn);
+void forEachInstance(
+    const registry::View& v, const std::string& service, const InstanceFilter& f,
+    const std::function<void(const registry::NodeEntry&, const registry::Instance&)>& fn);
 
 }  // namespace cairn::http

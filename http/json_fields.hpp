@@ -20,7 +20,8 @@ Result<boost::json::value> parseJson(std::string_view body);
 class Fields {
  public:
   // `where` prefixes error messages ("Check." for a nested object).
-  Fields(const boost::json::object& obj, std::string where = "") : obj_(obj), where_(std::move(where)) {}
+  Fields(const boost::json::object& obj, std::string where = "")
+      : obj_(obj), where_(std::move(where)) {}
 
   // The value of key (matched loosely), or nullptr if absent or null.
   const boost::json::value* find(std::string_view key) const;

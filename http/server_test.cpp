@@ -54,8 +54,9 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequests) {
 
 TEST_F(ServerTest, OversizedBodyGets413) {
   std::string body(4096, 'x');
-  auto r = roundTrip(port, "PUT /v1/agent/service/register HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto r =
+      roundTrip(port, "PUT /v1/agent/service/register HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body);
   EXPECT_EQ(statusOf(r), 413) << r;
   EXPECT_NE(r.find("too large"), std::string::npos);
 }
@@ -102,13 +103,15 @@ TEST_F(ServerTest, BlockingQueryReturnsSoonAfterRelevantChangeOnly) {
   ASSERT_EQ(rep.catalog().watches().waiting(), 1u);
   // An irrelevant write must not wake it. Watchers fire before the write is
   // acknowledged, so the count is final once the write returns.
-  auto other = roundTrip(port, "PUT /v1/agent/service/register HTTP/1.1\r\nHost: x\r\n"
-                              "Content-Length: 14\r\n\r\n{\"Name\":\"db\"}\n");
+  auto other = roundTrip(port,
+                         "PUT /v1/agent/service/register HTTP/1.1\r\nHost: x\r\n"
+                         "Content-Length: 14\r\n\r\n{\"Name\":\"db\"}\n");
   ASSERT_EQ(statusOf(other), 200) << other;
   EXPECT_EQ(rep.catalog().watches().waiting(), 1u) << "still blocked after an unrelated write";
   auto changed = std::chrono::steady_clock::now();
-  auto reg = roundTrip(port, "PUT /v1/agent/service/register HTTP/1.1\r\nHost: x\r\n"
-                            "Content-Length: 15\r\n\r\n{\"Name\":\"web\"}\n");
+  auto reg = roundTrip(port,
+                       "PUT /v1/agent/service/register HTTP/1.1\r\nHost: x\r\n"
+                       "Content-Length: 15\r\n\r\n{\"Name\":\"web\"}\n");
   ASSERT_EQ(statusOf(reg), 200);
   auto r = testing::readResponse(fd);
   EXPECT_LT(std::chrono::steady_clock::now() - changed, 1s);
@@ -123,7 +126,7 @@ TEST_F(ServerTest, BlockingQueryTimesOutWithSameIndex) {
   auto p = first.find("X-Consul-Index: ");
   uint64_t index = std::stoull(first.substr(p + 16));
   auto r = roundTrip(port, "GET /v1/catalog/services?index=" + std::to_string(index) +
-                              "&wait=300ms HTTP/1.1\r\nHost: x\r\n\r\n");
+                               "&wait=300ms HTTP/1.1\r\nHost: x\r\n\r\n");
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(statusOf(r), 200);
   EXPECT_GE(took, 290ms);
@@ -133,7 +136,8 @@ TEST_F(ServerTest, BlockingQueryTimesOutWithSameIndex) {
 
 TEST_F(ServerTest, ClientHangingUpReleasesItsWatch) {
   int fd = testing::connectTo(port);
-  ASSERT_TRUE(testing::sendAll(fd, "GET /v1/health/service/x?index=99999&wait=60s HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(
+      testing::sendAll(fd, "GET /v1/health/service/x?index=99999&wait=60s HTTP/1.1\r\n\r\n"));
   // index 99999 != current, so it answers at once; use the real index instead.
   testing::readResponse(fd);
   ::close(fd);

@@ -31,7 +31,9 @@ class SyncReplicator final : public registry::Replicator {
   }
   std::string leader() const override { return "127.0.0.1:8300"; }
   std::vector<std::string> peers() const override { return {"127.0.0.1:8300"}; }
-  std::vector<ServerInfo> servers() const override { return {{"1", "node1", "127.0.0.1:8300", true, true}}; }
+  std::vector<ServerInfo> servers() const override {
+    return {{"1", "node1", "127.0.0.1:8300", true, true}};
+  }
   registry::Catalog& catalog() { return *catalog_; }
 
  private:

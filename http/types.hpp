@@ -15,8 +15,8 @@
 namespace cairn::http {
 
 struct Request {
-  std::string method;  // "GET", "PUT", ...
-  std::string path;    // decoded path, without the query
+  std::string method;                                      // "GET", "PUT", ...
+  std::string path;                                        // decoded path, without the query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::map<std::string, std::string> headers;              // lower-case names
   std::string body;

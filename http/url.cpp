@@ -34,7 +34,8 @@ Result<Target> parseTarget(std::string_view target) {
   auto path = percentDecode(target.substr(0, q), false);
   if (!path.ok()) return path.error();
   t.path = std::move(*path);
-  if (t.path.empty() || t.path[0] != '/') return invalidArgument("request target must start with /");
+  if (t.path.empty() || t.path[0] != '/')
+    return invalidArgument("request target must start with /");
   if (q == std::string_view::npos) return t;
   std::string_view rest = target.substr(q + 1);
   while (!rest.empty()) {

@@ -20,12 +20,15 @@ std::string indexRowKey(char kind, std::string_view name) {
 
 // Inserts, replaces or (value null) removes the check with id in a sorted list.
 void upsertSorted(std::vector<CheckPtr>& list, const std::string& id, const CheckPtr& value) {
-  auto it = std::lower_bound(list.begin(), list.end(), id,
-                             [](const CheckPtr& c, const std::string& k) { return c->checkId < k; });
+  auto it =
+      std::lower_bound(list.begin(), list.end(), id,
+                       [](const CheckPtr& c, const std::string& k) { return c->checkId < k; });
   bool found = it != list.end() && (*it)->checkId == id;
   if (value) {
-    if (found) *it = value;
-    else list.insert(it, value);
+    if (found)
+      *it = value;
+    else
+      list.insert(it, value);
   } else if (found) {
     list.erase(it);
   }
@@ -78,10 +81,11 @@ void Mutation::touchNode(const std::string& name, bool withServices) {
   if (withServices) {
     // A node or node-check change shows in every service on the node.
     std::set<std::string> names;
-    w_.nodeServices.forEachPrefix(instanceKey(name, ""), [&](const std::string&, const InstancePtr& i) {
-      names.insert(i->service->name);
-      return true;
-    });
+    w_.nodeServices.forEachPrefix(instanceKey(name, ""),
+                                  [&](const std::string&, const InstancePtr& i) {
+                                    names.insert(i->service->name);
+                                    return true;
+                                  });
     for (const auto& s : names) touchService(s);
   }
 }
@@ -244,7 +248,9 @@ Status Mutation::registerCmd(const RegisterCommand& c) {
     if (ck.checkId.empty()) return invalidArgument("Must provide check ID or name");
     if (!ck.serviceId.empty()) {
       const auto* inst = w_.nodeServices.find(instanceKey(node, ck.serviceId));
-      if (!inst) return notFound("Missing service: \"" + ck.serviceId + "\" for check \"" + ck.checkId + "\"");
+      if (!inst)
+        return notFound("Missing service: \"" + ck.serviceId + "\" for check \"" + ck.checkId +
+                        "\"");
       ck.serviceName = (*inst)->service->name;
       ck.serviceTags = (*inst)->service->tags;
     } else {
@@ -273,10 +279,11 @@ Status Mutation::deregister(const DeregisterCommand& c) {
   }
   if (!w_.nodes.find(c.node)) return {};
   std::vector<std::string> ids;
-  w_.nodeServices.forEachPrefix(instanceKey(c.node, ""), [&](const std::string&, const InstancePtr& i) {
-    ids.push_back(i->service->id);
-    return true;
-  });
+  w_.nodeServices.forEachPrefix(instanceKey(c.node, ""),
+                                [&](const std::string&, const InstancePtr& i) {
+                                  ids.push_back(i->service->id);
+                                  return true;
+                                });
   for (const auto& id : ids) removeService(c.node, id);
   std::vector<std::string> checkIds;
   for (const auto& ck : (*w_.nodes.find(c.node))->checks) checkIds.push_back(ck->checkId);
@@ -355,11 +362,16 @@ Result<View> loadView(CatalogStore& store) {
   std::map<std::string, uint64_t> serviceIdx, nodeIdx;
   st = store.scan(Table::kIndexes, [&](std::string_view key, std::string_view val) {
     uint64_t x = parseIndex(val);
-    if (key == kNodesIdx) v.nodesIndex = x;
-    else if (key == kServicesIdx) v.servicesIndex = x;
-    else if (key == kChecksIdx) v.checksIndex = x;
-    else if (key.starts_with("s/")) serviceIdx[std::string(key.substr(2))] = x;
-    else if (key.starts_with("n/")) nodeIdx[std::string(key.substr(2))] = x;
+    if (key == kNodesIdx)
+      v.nodesIndex = x;
+    else if (key == kServicesIdx)
+      v.servicesIndex = x;
+    else if (key == kChecksIdx)
+      v.checksIndex = x;
+    else if (key.starts_with("s/"))
+      serviceIdx[std::string(key.substr(2))] = x;
+    else if (key.starts_with("n/"))
+      nodeIdx[std::string(key.substr(2))] = x;
   });
   if (!st.ok()) return st.error();
   if (!bad.ok()) return bad.error();

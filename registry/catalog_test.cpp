@@ -84,7 +84,8 @@ TEST_F(CatalogTest, ChecksAttachAndStatusChanges) {
   EXPECT_EQ(inst->checks[0]->status, HealthStatus::kCritical);
   EXPECT_EQ(inst->checks[0]->serviceName, "web");
 
-  ASSERT_TRUE(applyFlush(CheckStatusCommand{"n1", "service:web1", HealthStatus::kPassing, "ok"}).ok());
+  ASSERT_TRUE(
+      applyFlush(CheckStatusCommand{"n1", "service:web1", HealthStatus::kPassing, "ok"}).ok());
   v = cat->view();
   inst = *v->nodeServices.find(instanceKey("n1", "web1"));
   EXPECT_EQ(inst->checks[0]->status, HealthStatus::kPassing);
@@ -93,7 +94,8 @@ TEST_F(CatalogTest, ChecksAttachAndStatusChanges) {
   EXPECT_EQ(v->checksIndex, 2u);
 
   // A heartbeat that changes nothing moves no index.
-  ASSERT_TRUE(applyFlush(CheckStatusCommand{"n1", "service:web1", HealthStatus::kPassing, "ok"}).ok());
+  ASSERT_TRUE(
+      applyFlush(CheckStatusCommand{"n1", "service:web1", HealthStatus::kPassing, "ok"}).ok());
   EXPECT_EQ(cat->view()->serviceIndex("web"), 2u);
 }
 

@@ -125,7 +125,8 @@ Check fromPb(const pb::CheckRec& p) {
   auto& def = c.definition;
   def.http = d.http();
   def.method = d.method();
-  for (const auto& [k, hv] : d.header()) def.header[k].assign(hv.values().begin(), hv.values().end());
+  for (const auto& [k, hv] : d.header())
+    def.header[k].assign(hv.values().begin(), hv.values().end());
   def.body = d.body();
   def.tcp = d.tcp();
   def.args.assign(d.args().begin(), d.args().end());
@@ -185,8 +186,8 @@ Result<Command> decodeCommand(std::string_view bytes) {
     return corruption("command does not parse");
   if (p.version() > kCommandVersion)
     return corruption("command version " + std::to_string(p.version()) +
-                      " is newer than this binary understands (" +
-                      std::to_string(kCommandVersion) + ")");
+                      " is newer than this binary understands (" + std::to_string(kCommandVersion) +
+                      ")");
   switch (p.cmd_case()) {
     case pb::Command::kRegister: {
       RegisterCommand r;
@@ -232,10 +233,14 @@ static Result<T> decodeAs(std::string_view bytes, const char* what) {
   return fromPb(p);
 }
 
-Result<Node> decodeNode(std::string_view b) { return decodeAs<pb::NodeRec, Node>(b, "node"); }
+Result<Node> decodeNode(std::string_view b) {
+  return decodeAs<pb::NodeRec, Node>(b, "node");
+}
 Result<Service> decodeService(std::string_view b) {
   return decodeAs<pb::ServiceRec, Service>(b, "service");
 }
-Result<Check> decodeCheck(std::string_view b) { return decodeAs<pb::CheckRec, Check>(b, "check"); }
+Result<Check> decodeCheck(std::string_view b) {
+  return decodeAs<pb::CheckRec, Check>(b, "check");
+}
 
 }  // namespace cairn::registry

@@ -16,8 +16,10 @@ class MemoryStore final : public CatalogStore {
     }
     for (const auto& r : rows) {
       auto& t = tables[static_cast<int>(r.table)];
-      if (r.erase) t.erase(r.key);
-      else t[r.key] = r.value;
+      if (r.erase)
+        t.erase(r.key);
+      else
+        t[r.key] = r.value;
     }
     appliedIdx = applied;
     ++commits;

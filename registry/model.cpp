@@ -33,10 +33,9 @@ bool Node::sameContent(const Node& o) const {
 }
 
 bool Service::sameContent(const Service& o) const {
-  return node == o.node && id == o.id && name == o.name && tags == o.tags &&
-         address == o.address && taggedAddresses == o.taggedAddresses && port == o.port &&
-         meta == o.meta && weights == o.weights && enableTagOverride == o.enableTagOverride &&
-         kind == o.kind;
+  return node == o.node && id == o.id && name == o.name && tags == o.tags && address == o.address &&
+         taggedAddresses == o.taggedAddresses && port == o.port && meta == o.meta &&
+         weights == o.weights && enableTagOverride == o.enableTagOverride && kind == o.kind;
 }
 
 bool Check::sameContent(const Check& o) const {

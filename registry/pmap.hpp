@@ -102,8 +102,8 @@ class PMap {
   static size_t sz(const Ptr& p) { return p ? p->size : 0; }
 
   static Ptr make(const Node& proto, Ptr l, Ptr r) {
-    auto n = std::make_shared<Node>(Node{proto.key, proto.value, proto.prio, 0, std::move(l),
-                                         std::move(r)});
+    auto n = std::make_shared<Node>(
+        Node{proto.key, proto.value, proto.prio, 0, std::move(l), std::move(r)});
     n->size = 1 + sz(n->left) + sz(n->right);
     return n;
   }
@@ -111,8 +111,8 @@ class PMap {
   static Ptr replace(const Ptr& t, std::string_view key, V&& value) {
     int c = key.compare(t->key);
     if (c == 0) {
-      auto n = std::make_shared<Node>(Node{t->key, std::move(value), t->prio, t->size, t->left,
-                                           t->right});
+      auto n = std::make_shared<Node>(
+          Node{t->key, std::move(value), t->prio, t->size, t->left, t->right});
       return n;
     }
     if (c < 0) return make(*t, replace(t->left, key, std::move(value)), t->right);

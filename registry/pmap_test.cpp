@@ -60,7 +60,9 @@ TEST(PMap, MatchesStdMapUnderRandomOps) {
 TEST(PMap, OrderedIterationAndPrefix) {
   PMap<int> m;
   for (auto k : {"n1\0a", "n1\0b", "n2\0a", "n10\0a"}) m = m.set(k, 1);
-  m = m.set(std::string("n1\0a", 4), 1).set(std::string("n1\0b", 4), 2).set(std::string("n2\0a", 4), 3);
+  m = m.set(std::string("n1\0a", 4), 1)
+          .set(std::string("n1\0b", 4), 2)
+          .set(std::string("n2\0a", 4), 3);
   std::vector<int> seen;
   m.forEachPrefix(std::string("n1\0", 3), [&](const std::string&, int v) {
     seen.push_back(v);

@@ -33,8 +33,8 @@ class CatalogStore {
   virtual Result<uint64_t> appliedIndex() = 0;
 
   // Calls fn for every row of the table in key order.
-  virtual Status scan(Table table,
-                      const std::function<void(std::string_view key, std::string_view value)>& fn) = 0;
+  virtual Status scan(
+      Table table, const std::function<void(std::string_view key, std::string_view value)>& fn) = 0;
 };
 
 }  // namespace cairn::registry

@@ -30,7 +30,11 @@ std::vector<CheckPtr> View::checksOf(const Instance& inst) const {
   return out;
 }
 
-std::string serviceWatchKey(std::string_view name) { return "s:" + std::string(name); }
-std::string nodeWatchKey(std::string_view name) { return "n:" + std::string(name); }
+std::string serviceWatchKey(std::string_view name) {
+  return "s:" + std::string(name);
+}
+std::string nodeWatchKey(std::string_view name) {
+  return "n:" + std::string(name);
+}
 
 }  // namespace cairn::registry

@@ -52,10 +52,10 @@ struct View {
   uint64_t nodesIndex = 0;
   uint64_t servicesIndex = 0;
   uint64_t checksIndex = 0;
-  PMap<NodeEntryPtr> nodes;           // by node name
-  PMap<ServiceGroupPtr> services;     // by service name
-  PMap<InstancePtr> nodeServices;     // by instanceKey(node, service id)
-  PMap<CheckPtr> checks;              // by instanceKey(node, check id)
+  PMap<NodeEntryPtr> nodes;        // by node name
+  PMap<ServiceGroupPtr> services;  // by service name
+  PMap<InstancePtr> nodeServices;  // by instanceKey(node, service id)
+  PMap<CheckPtr> checks;           // by instanceKey(node, check id)
 
   // The blocking-query index of a service's queries: the group's own index,
   // or the services table index when the service does not exist. Never 0.

@@ -23,7 +23,8 @@ TEST(WatchHub, OneWriteWakesOnlyItsOwnWatchers) {
   testing::MemoryStore store;
   auto cat = std::move(Catalog::open(store).value());
   uint64_t idx = 0;
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(cat->apply(++idx, reg("s" + std::to_string(i), "i")).ok());
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(cat->apply(++idx, reg("s" + std::to_string(i), "i")).ok());
   ASSERT_TRUE(cat->flush().ok());
 
   std::vector<int> fired(100, 0);
@@ -49,7 +50,9 @@ TEST(WatchHub, OneWriteWakesOnlyItsOwnWatchers) {
 TEST(WatchHub, ReadyAtRegistrationDoesNotRegister) {
   WatchHub hub(std::make_shared<const View>());
   bool fired = false;
-  EXPECT_EQ(hub.watch({"k"}, [](const View&) { return true; }, [&] { fired = true; }), 0u);
+  EXPECT_EQ(hub.watch(
+                {"k"}, [](const View&) { return true; }, [&] { fired = true; }),
+            0u);
   EXPECT_FALSE(fired);
   EXPECT_EQ(hub.waiting(), 0u);
 }
@@ -57,7 +60,8 @@ TEST(WatchHub, ReadyAtRegistrationDoesNotRegister) {
 TEST(WatchHub, CancelRemovesWatcher) {
   WatchHub hub(std::make_shared<const View>());
   bool fired = false;
-  uint64_t id = hub.watch({"a", "b"}, [](const View&) { return false; }, [&] { fired = true; });
+  uint64_t id = hub.watch(
+      {"a", "b"}, [](const View&) { return false; }, [&] { fired = true; });
   hub.cancel(id);
   hub.publish(std::make_shared<const View>(), {"a", "b"});
   EXPECT_FALSE(fired);
@@ -67,7 +71,8 @@ TEST(WatchHub, CancelRemovesWatcher) {
 TEST(WatchHub, WatcherOnTwoKeysFiresOnce) {
   WatchHub hub(std::make_shared<const View>());
   int fired = 0;
-  hub.watch({"a", "b"}, [](const View&) { return false; }, [&] { ++fired; });
+  hub.watch(
+      {"a", "b"}, [](const View&) { return false; }, [&] { ++fired; });
   hub.publish(std::make_shared<const View>(), {"a", "b"});
   EXPECT_EQ(fired, 1);
   EXPECT_EQ(hub.waiting(), 0u);

@@ -1,8 +1,8 @@
 #include "server/agent.hpp"
 
 #include <signal.h>
-#include <sys/resource.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -59,7 +59,8 @@ std::string newUuid() {
 Result<uint64_t> proposeSync(registry::Replicator& r, const registry::Command& cmd) {
   std::promise<Result<uint64_t>> p;
   auto f = p.get_future();
-  r.propose(registry::encodeCommand(cmd), [&p](Result<uint64_t> res) { p.set_value(std::move(res)); });
+  r.propose(registry::encodeCommand(cmd),
+            [&p](Result<uint64_t> res) { p.set_value(std::move(res)); });
   return f.get();
 }
 
@@ -104,8 +105,8 @@ class Agent {
       registrar_ = std::thread([this] { registerWhenPossible(); });
     }
 
-    http::AgentIdentity id{cfg_.nodeName, cfg_.nodeId, cfg_.datacenter, cfg_.advertiseAddr,
-                           cfg_.serverPort, CAIRN_VERSION};
+    http::AgentIdentity id{cfg_.nodeName,      cfg_.nodeId,     cfg_.datacenter,
+                           cfg_.advertiseAddr, cfg_.serverPort, CAIRN_VERSION};
     loads_ = std::make_unique<dns::LoadTable>();
     http::ApiOptions apiOpts;
     apiOpts.loads = loads_.get();
@@ -120,10 +121,11 @@ class Agent {
     if (!hs.ok()) return fail(hs.error().message);
     http_ = std::move(*hs);
     if (Status st = startDns(); !st.ok()) return fail(st.error().message);
-    logger->info("cairn agent running node={} datacenter={} data_dir={} http={}:{} "
-                 "applied_index={}",
-                 cfg_.nodeName, cfg_.datacenter, cfg_.dataDir, cfg_.clientAddr, http_->port(),
-                 catalog_->appliedIndex());
+    logger->info(
+        "cairn agent running node={} datacenter={} data_dir={} http={}:{} "
+        "applied_index={}",
+        cfg_.nodeName, cfg_.datacenter, cfg_.dataDir, cfg_.clientAddr, http_->port(),
+        catalog_->appliedIndex());
     // A machine-readable line for scripts and tests that start many agents.
     std::cout << "cairn: listening http=" << cfg_.clientAddr << ":" << http_->port();
     if (dns_) std::cout << " dns=" << cfg_.clientAddr << ":" << dns_->port();
@@ -205,8 +207,10 @@ class Agent {
       Status st = registerSelf();
       if (st.ok()) st = syncConfigDefinitions();
       if (st.ok()) return;
-      if (attempt % 10 == 0) logger->info("waiting for the cluster to register this node: {}", st.error().message);
-      for (int i = 0; i < 10 && !stopRegistrar_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (attempt % 10 == 0)
+        logger->info("waiting for the cluster to register this node: {}", st.error().message);
+      for (int i = 0; i < 10 && !stopRegistrar_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
 
@@ -244,13 +248,16 @@ class Agent {
     if (!oldChk.ok()) return oldChk.error();
     for (const auto& id : decodeIdSet(*oldSvc))
       if (!defs->serviceIds.count(id))
-        if (auto r = proposeSync(*replicator_, registry::DeregisterCommand{cfg_.nodeName, id, ""}); !r.ok())
+        if (auto r = proposeSync(*replicator_, registry::DeregisterCommand{cfg_.nodeName, id, ""});
+            !r.ok())
           return r.error();
     for (const auto& id : decodeIdSet(*oldChk))
       if (!defs->checkIds.count(id))
-        if (auto r = proposeSync(*replicator_, registry::DeregisterCommand{cfg_.nodeName, "", id}); !r.ok())
+        if (auto r = proposeSync(*replicator_, registry::DeregisterCommand{cfg_.nodeName, "", id});
+            !r.ok())
           return r.error();
-    if (Status st = db_->putMeta("config_services", encodeIdSet(defs->serviceIds)); !st.ok()) return st;
+    if (Status st = db_->putMeta("config_services", encodeIdSet(defs->serviceIds)); !st.ok())
+      return st;
     return db_->putMeta("config_checks", encodeIdSet(defs->checkIds));
   }
 
@@ -266,9 +273,11 @@ class Agent {
     cfg_.services = parsed->config.services;
     cfg_.checks = parsed->config.checks;
     Status st = syncConfigDefinitions();
-    if (!st.ok()) logger->error("reload: {}", st.error().message);
-    else logger->info("reloaded log_level={} services={} checks={}", cfg_.logLevel,
-                      cfg_.services.size(), cfg_.checks.size());
+    if (!st.ok())
+      logger->error("reload: {}", st.error().message);
+    else
+      logger->info("reloaded log_level={} services={} checks={}", cfg_.logLevel,
+                   cfg_.services.size(), cfg_.checks.size());
   }
 
   void waitForSignals() {

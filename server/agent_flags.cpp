@@ -26,66 +26,126 @@ Status toInt(const std::string& flag, const std::string& v, int& out) {
 }
 
 Status toBool(const std::string& flag, const std::string& v, bool& out) {
-  if (v.empty() || v == "true" || v == "1") out = true;
-  else if (v == "false" || v == "0") out = false;
-  else return invalidArgument("flag -" + flag + ": \"" + v + "\" is not true or false");
+  if (v.empty() || v == "true" || v == "1")
+    out = true;
+  else if (v == "false" || v == "0")
+    out = false;
+  else
+    return invalidArgument("flag -" + flag + ": \"" + v + "\" is not true or false");
   return {};
 }
 
 const std::map<std::string, FlagSpec>& specs() {
   using C = AgentConfig;
   static const std::map<std::string, FlagSpec> s = {
-      {"dev", {false, "one-server development mode (in-memory-like temp data dir)",
-               [](C& c, const std::string& v) { return toBool("dev", v, c.dev); }}},
-      {"server", {false, "run as a server",
-                  [](C& c, const std::string& v) { return toBool("server", v, c.server); }}},
-      {"data-dir", {true, "directory for state",
-                    [](C& c, const std::string& v) { c.dataDir = v; return Status(); }}},
-      {"node", {true, "node name (default: host name)",
-                [](C& c, const std::string& v) { c.nodeName = v; return Status(); }}},
-      {"node-id", {true, "node ID",
-                   [](C& c, const std::string& v) { c.nodeId = v; return Status(); }}},
-      {"datacenter", {true, "datacenter name (default dc1)",
-                      [](C& c, const std::string& v) { c.datacenter = v; return Status(); }}},
-      {"bind", {true, "address for server-to-server traffic",
-                [](C& c, const std::string& v) { c.bindAddr = v; return Status(); }}},
-      {"advertise", {true, "address other servers use to reach this one",
-                     [](C& c, const std::string& v) { c.advertiseAddr = v; return Status(); }}},
-      {"client", {true, "address for HTTP and DNS",
-                  [](C& c, const std::string& v) { c.clientAddr = v; return Status(); }}},
-      {"http-port", {true, "HTTP API port (0: pick a free port)",
-                     [](C& c, const std::string& v) { return toInt("http-port", v, c.httpPort); }}},
-      {"dns-port", {true, "DNS port (0: free port, -1: off)",
-                    [](C& c, const std::string& v) { return toInt("dns-port", v, c.dnsPort); }}},
-      {"server-port", {true, "server RPC/Raft port",
-                       [](C& c, const std::string& v) { return toInt("server-port", v, c.serverPort); }}},
-      {"bootstrap-expect", {true, "servers to wait for before bootstrapping",
-                            [](C& c, const std::string& v) {
-                              return toInt("bootstrap-expect", v, c.bootstrapExpect);
-                            }}},
-      {"bootstrap", {false, "bootstrap a one-server cluster",
-                     [](C& c, const std::string& v) {
-                       bool b = false;
-                       Status st = toBool("bootstrap", v, b);
-                       if (b) c.bootstrapExpect = 1;
-                       return st;
-                     }}},
-      {"retry-join", {true, "server address to join (repeatable)",
-                      [](C& c, const std::string& v) { c.retryJoin.push_back(v); return Status(); }}},
-      {"log-level", {true, "trace, debug, info, warn or error",
-                     [](C& c, const std::string& v) { c.logLevel = v; return Status(); }}},
-      {"log-json", {false, "log one JSON object per line",
-                    [](C& c, const std::string& v) { return toBool("log-json", v, c.logJson); }}},
-      {"domain", {true, "DNS domain (default cairn.)",
-                  [](C& c, const std::string& v) { c.domain = v; return Status(); }}},
-      {"alt-domain", {true, "alternate DNS domain (default consul.)",
-                      [](C& c, const std::string& v) { c.altDomain = v; return Status(); }}},
-      {"recursor", {true, "upstream DNS server (repeatable)",
-                    [](C& c, const std::string& v) { c.recursors.push_back(v); return Status(); }}},
-      {"enable-script-checks", {false, "allow script checks",
-                                [](C& c, const std::string& v) {
-                                  return toBool("enable-script-checks", v, c.enableScriptChecks);
-                                }}},
+      {"dev",
+       {false, "one-server development mode (in-memory-like temp data dir)",
+        [](C& c, const std::string& v) { return toBool("dev", v, c.dev); }}},
+      {"server",
+       {false, "run as a server",
+        [](C& c, const std::string& v) { return toBool("server", v, c.server); }}},
+      {"data-dir",
+       {true, "directory for state",
+        [](C& c, const std::string& v) {
+          c.dataDir = v;
+          return Status();
+        }}},
+      {"node",
+       {true, "node name (default: host name)",
+        [](C& c, const std::string& v) {
+          c.nodeName = v;
+          return Status();
+        }}},
+      {"node-id",
+       {true, "node ID",
+        [](C& c, const std::string& v) {
+          c.nodeId = v;
+          return Status();
+        }}},
+      {"datacenter",
+       {true, "datacenter name (default dc1)",
+        [](C& c, const std::string& v) {
+          c.datacenter = v;
+          return Status();
+        }}},
+      {"bind",
+       {true, "address for server-to-server traffic",
+        [](C& c, const std::string& v) {
+          c.bindAddr = v;
+          return Status();
+        }}},
+      {"advertise",
+       {true, "address other servers use to reach this one",
+        [](C& c, const std::string& v) {
+          c.advertiseAddr = v;
+          return Status();
+        }}},
+      {"client",
+       {true, "address for HTTP and DNS",
+        [](C& c, const std::string& v) {
+          c.clientAddr = v;
+          return Status();
+        }}},
+      {"http-port",
+       {true, "HTTP API port (0: pick a free port)",
+        [](C& c, const std::string& v) { return toInt("http-port", v, c.httpPort); }}},
+      {"dns-port",
+       {true, "DNS port (0: free port, -1: off)",
+        [](C& c, const std::string& v) { return toInt("dns-port", v, c.dnsPort); }}},
+      {"server-port",
+       {true, "server RPC/Raft port",
+        [](C& c, const std::string& v) { return toInt("server-port", v, c.serverPort); }}},
+      {"bootstrap-expect",
+       {true, "servers to wait for before bootstrapping",
+        [](C& c, const std::string& v) {
+          return toInt("bootstrap-expect", v, c.bootstrapExpect);
+        }}},
+      {"bootstrap",
+       {false, "bootstrap a one-server cluster",
+        [](C& c, const std::string& v) {
+          bool b = false;
+          Status st = toBool("bootstrap", v, b);
+          if (b) c.bootstrapExpect = 1;
+          return st;
+        }}},
+      {"retry-join",
+       {true, "server address to join (repeatable)",
+        [](C& c, const std::string& v) {
+          c.retryJoin.push_back(v);
+          return Status();
+        }}},
+      {"log-level",
+       {true, "trace, debug, info, warn or error",
+        [](C& c, const std::string& v) {
+          c.logLevel = v;
+          return Status();
+        }}},
+      {"log-json",
+       {false, "log one JSON object per line",
+        [](C& c, const std::string& v) { return toBool("log-json", v, c.logJson); }}},
+      {"domain",
+       {true, "DNS domain (default cairn.)",
+        [](C& c, const std::string& v) {
+          c.domain = v;
+          return Status();
+        }}},
+      {"alt-domain",
+       {true, "alternate DNS domain (default consul.)",
+        [](C& c, const std::string& v) {
+          c.altDomain = v;
+          return Status();
+        }}},
+      {"recursor",
+       {true, "upstream DNS server (repeatable)",
+        [](C& c, const std::string& v) {
+          c.recursors.push_back(v);
+          return Status();
+        }}},
+      {"enable-script-checks",
+       {false, "allow script checks",
+        [](C& c, const std::string& v) {
+          return toBool("enable-script-checks", v, c.enableScriptChecks);
+        }}},
   };
   return s;
 }
@@ -134,9 +194,12 @@ Result<ParsedAgentArgs> parseAgentArgs(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) return invalidArgument("flag -" + name + " needs a value");
       value = args[++i];
     }
-    if (name == "config-file") out.sources.files.push_back(value);
-    else if (name == "config-dir") out.sources.dirs.push_back(value);
-    else flags.emplace_back(name, value);
+    if (name == "config-file")
+      out.sources.files.push_back(value);
+    else if (name == "config-dir")
+      out.sources.dirs.push_back(value);
+    else
+      flags.emplace_back(name, value);
   }
   AgentConfig base;
   bool dev = false;

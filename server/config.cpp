@@ -1,5 +1,6 @@
 #include "server/config.hpp"
 
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,7 +9,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
@@ -35,9 +35,12 @@ json::value tomlToJson(const toml::node& n) {
   if (auto* f = n.as_floating_point()) return json::value(f->get());
   if (auto* b = n.as_boolean()) return json::value(b->get());
   std::ostringstream os;
-  if (auto* d = n.as_date()) os << d->get();
-  else if (auto* t = n.as_time()) os << t->get();
-  else if (auto* dt = n.as_date_time()) os << dt->get();
+  if (auto* d = n.as_date())
+    os << d->get();
+  else if (auto* t = n.as_time())
+    os << t->get();
+  else if (auto* dt = n.as_date_time())
+    os << dt->get();
   return json::value(os.str());
 }
 
@@ -64,8 +67,10 @@ class Applier {
     return {};
   }
   Status integer(const std::string& key, const json::value& v, int& out) {
-    if (v.is_int64()) out = static_cast<int>(v.get_int64());
-    else if (v.is_uint64()) out = static_cast<int>(v.get_uint64());
+    if (v.is_int64())
+      out = static_cast<int>(v.get_int64());
+    else if (v.is_uint64())
+      out = static_cast<int>(v.get_uint64());
     else if (v.is_string()) {
       try {
         size_t pos = 0;
@@ -123,9 +128,12 @@ class Applier {
       int p = 0;
       Status st = integer(k, kv.value(), p);
       if (!st.ok()) return st;
-      if (kv.key() == "http") c_.httpPort = p;
-      else if (kv.key() == "dns") c_.dnsPort = p;
-      else if (kv.key() == "server") c_.serverPort = p;
+      if (kv.key() == "http")
+        c_.httpPort = p;
+      else if (kv.key() == "dns")
+        c_.dnsPort = p;
+      else if (kv.key() == "server")
+        c_.serverPort = p;
       else if (kv.key() == "https" || kv.key() == "grpc" || kv.key() == "grpc_tls" ||
                kv.key() == "serf_lan" || kv.key() == "serf_wan")
         log::get("config")->warn("{}: {} is accepted but not used", file_, k);
@@ -140,14 +148,21 @@ class Applier {
     for (const auto& kv : v.get_object()) {
       std::string k = "dns_config." + std::string(kv.key());
       Status st;
-      if (kv.key() == "allow_stale") st = boolean(k, kv.value(), c_.dns.allowStale);
-      else if (kv.key() == "node_ttl") st = duration(k, kv.value(), c_.dns.nodeTtl);
+      if (kv.key() == "allow_stale")
+        st = boolean(k, kv.value(), c_.dns.allowStale);
+      else if (kv.key() == "node_ttl")
+        st = duration(k, kv.value(), c_.dns.nodeTtl);
       else if (kv.key() == "service_ttl") {
-        if (kv.value().is_object()) c_.dns.serviceTtl = json::serialize(kv.value());
-        else st = duration(k, kv.value(), c_.dns.serviceTtl);
-      } else if (kv.key() == "only_passing") st = boolean(k, kv.value(), c_.dns.onlyPassing);
-      else if (kv.key() == "udp_answer_limit") st = integer(k, kv.value(), c_.dns.udpAnswerLimit);
-      else if (kv.key() == "a_record_limit") st = integer(k, kv.value(), c_.dns.aRecordLimit);
+        if (kv.value().is_object())
+          c_.dns.serviceTtl = json::serialize(kv.value());
+        else
+          st = duration(k, kv.value(), c_.dns.serviceTtl);
+      } else if (kv.key() == "only_passing")
+        st = boolean(k, kv.value(), c_.dns.onlyPassing);
+      else if (kv.key() == "udp_answer_limit")
+        st = integer(k, kv.value(), c_.dns.udpAnswerLimit);
+      else if (kv.key() == "a_record_limit")
+        st = integer(k, kv.value(), c_.dns.aRecordLimit);
       else if (kv.key() == "order") {
         st = str(k, kv.value(), c_.dns.order);
         if (st.ok() && c_.dns.order != "weighted" && c_.dns.order != "round-robin" &&
@@ -159,9 +174,9 @@ class Applier {
       } else if (kv.key() == "recursor_timeout") {
         st = duration(k, kv.value(), c_.dns.recursorTimeout);
       } else if (kv.key() == "enable_truncate" || kv.key() == "max_stale" ||
-               kv.key() == "use_cache" ||
-               kv.key() == "enable_additional_node_meta_txt" || kv.key() == "soa" ||
-               kv.key() == "disable_compression" || kv.key() == "cache_max_age")
+                 kv.key() == "use_cache" || kv.key() == "enable_additional_node_meta_txt" ||
+                 kv.key() == "soa" || kv.key() == "disable_compression" ||
+                 kv.key() == "cache_max_age")
         log::get("config")->warn("{}: {} is accepted but not used yet", file_, k);
       else
         return bad(k, "unknown key");
@@ -171,12 +186,25 @@ class Applier {
   }
 
   Status one(const std::string& key, const json::value& v) {
-    static const std::set<std::string> kIgnored = {
-        "ui",         "ui_config",          "telemetry",        "encrypt",
-        "acl",        "connect",            "performance",      "leave_on_terminate",
-        "rejoin_after_leave", "skip_leave_on_interrupt", "disable_update_check",
-        "enable_debug", "primary_datacenter", "server_name",    "addresses",
-        "enable_local_script_checks", "limits", "autopilot", "raft_protocol"};
+    static const std::set<std::string> kIgnored = {"ui",
+                                                   "ui_config",
+                                                   "telemetry",
+                                                   "encrypt",
+                                                   "acl",
+                                                   "connect",
+                                                   "performance",
+                                                   "leave_on_terminate",
+                                                   "rejoin_after_leave",
+                                                   "skip_leave_on_interrupt",
+                                                   "disable_update_check",
+                                                   "enable_debug",
+                                                   "primary_datacenter",
+                                                   "server_name",
+                                                   "addresses",
+                                                   "enable_local_script_checks",
+                                                   "limits",
+                                                   "autopilot",
+                                                   "raft_protocol"};
     if (key == "server") return boolean(key, v, c_.server);
     if (key == "bootstrap") {
       bool b = false;
@@ -190,7 +218,8 @@ class Applier {
       Status st = integer(key, v, n);
       if (!st.ok()) return st;
       if (n < 1) return bad(key, "must be > 0");
-      (key == "raft_snapshot_threshold" ? c_.raftSnapshotThreshold : c_.raftTrailingLogs) = static_cast<uint64_t>(n);
+      (key == "raft_snapshot_threshold" ? c_.raftSnapshotThreshold : c_.raftTrailingLogs) =
+          static_cast<uint64_t>(n);
       return {};
     }
     if (key == "node_name") return str(key, v, c_.nodeName);
@@ -255,21 +284,23 @@ Status applyFile(const fs::path& path, AgentConfig& cfg) {
   if (ext == ".json") {
     boost::system::error_code ec;
     top = json::parse(text, ec);
-    if (ec) return invalidArgument("config file " + path.string() + ": invalid JSON: " + ec.message());
+    if (ec)
+      return invalidArgument("config file " + path.string() + ": invalid JSON: " + ec.message());
   } else if (ext == ".toml") {
     try {
       top = tomlToJson(toml::parse(text, path.string()));
     } catch (const toml::parse_error& e) {
       std::ostringstream os;
-      os << "config file " << path.string() << ": invalid TOML at line "
-         << e.source().begin.line << ": " << e.description();
+      os << "config file " << path.string() << ": invalid TOML at line " << e.source().begin.line
+         << ": " << e.description();
       return invalidArgument(os.str());
     }
   } else {
     return invalidArgument("config file " + path.string() +
                            ": unknown format (use a .toml or .json file)");
   }
-  if (!top.is_object()) return invalidArgument("config file " + path.string() + ": expected an object");
+  if (!top.is_object())
+    return invalidArgument("config file " + path.string() + ": expected an object");
   return Applier(cfg, path.string()).apply(top.get_object());
 }
 
@@ -286,17 +317,20 @@ Status AgentConfig::validate() const {
                   port("ports.server", serverPort, true)})
     if (!st.ok()) return st;
   if (!dev && dataDir.empty()) return invalidArgument("data_dir: required (or run with -dev)");
-  if (datacenter.empty() || datacenter.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") !=
-                                std::string::npos)
+  if (datacenter.empty() ||
+      datacenter.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
     return invalidArgument("datacenter: \"" + datacenter +
                            "\" must be lower-case letters, digits, '-' or '_'");
   if (nodeName.size() > 128 || nodeName.find_first_of("/\0 ", 0, 3) != std::string::npos)
     return invalidArgument("node_name: \"" + nodeName + "\" is not a valid node name");
   if (bootstrapExpect < 0) return invalidArgument("bootstrap_expect: must not be negative");
-  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "warning", "error", "off"};
+  static const std::set<std::string> levels = {"trace",   "debug", "info", "warn",
+                                               "warning", "error", "off"};
   if (!levels.count(logLevel))
-    return invalidArgument("log_level: \"" + logLevel + "\" is not one of trace, debug, info, warn, error");
-  if (httpThreads < 1 || httpThreads > 64) return invalidArgument("http_config.threads: must be 1-64");
+    return invalidArgument("log_level: \"" + logLevel +
+                           "\" is not one of trace, debug, info, warn, error");
+  if (httpThreads < 1 || httpThreads > 64)
+    return invalidArgument("http_config.threads: must be 1-64");
   return {};
 }
 

@@ -13,8 +13,9 @@ namespace fs = std::filesystem;
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("cairn_cfg_" + std::to_string(::getpid()) + "_" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = fs::temp_directory_path() /
+          ("cairn_cfg_" + std::to_string(::getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
     fs::create_directories(dir);
   }
@@ -37,7 +38,8 @@ TEST_F(ConfigTest, DevDefaults) {
 }
 
 TEST_F(ConfigTest, AllFlagSpellings) {
-  auto p = parseAgentArgs({"-dev", "--http-port", "0", "-dns-port=0", "--node=n1", "-datacenter", "east"});
+  auto p = parseAgentArgs(
+      {"-dev", "--http-port", "0", "-dns-port=0", "--node=n1", "-datacenter", "east"});
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->config.httpPort, 0);
   EXPECT_EQ(p->config.dnsPort, 0);
@@ -97,10 +99,12 @@ TEST_F(ConfigTest, ErrorsNameTheKeyOrFlag) {
   EXPECT_NE(msg({"-dev", "-http-port", "abc"}).find("http-port"), std::string::npos);
   EXPECT_NE(msg({"-dev", "-http-port", "70000"}).find("ports.http"), std::string::npos);
   EXPECT_NE(msg({"-dev", "-http-port"}).find("needs a value"), std::string::npos);
-  EXPECT_NE(msg({"-dev", "-config-file", write("x.toml", "ports = 5\n")}).find("ports"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-config-file", write("x.toml", "ports = 5\n")}).find("ports"),
+            std::string::npos);
   EXPECT_NE(msg({"-dev", "-config-file", write("y.toml", "bogus_key = 1\n")}).find("bogus_key"),
             std::string::npos);
-  EXPECT_NE(msg({"-dev", "-config-file", write("z.toml", "[ports\n")}).find("line"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-config-file", write("z.toml", "[ports\n")}).find("line"),
+            std::string::npos);
   EXPECT_NE(msg({"-dev", "-config-file", write("w.json", "{\"ports\": {\"http\": \"x\"}}")})
                 .find("ports.http"),
             std::string::npos);

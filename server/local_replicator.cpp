@@ -27,8 +27,8 @@ Result<std::unique_ptr<LocalReplicator>> LocalReplicator::create(storage::Db& db
     }
     Status st = catalog.flush();
     if (!st.ok()) return st.error();
-    log::get("replicator")->info("replayed log entries={} applied_index={}", entries->size(),
-                                 catalog.appliedIndex());
+    log::get("replicator")
+        ->info("replayed log entries={} applied_index={}", entries->size(), catalog.appliedIndex());
   }
   std::unique_ptr<LocalReplicator> r(new LocalReplicator(db, catalog, std::move(advertise)));
   r->lastIndex_ = std::max(*last, catalog.appliedIndex());
@@ -36,7 +36,9 @@ Result<std::unique_ptr<LocalReplicator>> LocalReplicator::create(storage::Db& db
   return r;
 }
 
-LocalReplicator::~LocalReplicator() { shutdown(); }
+LocalReplicator::~LocalReplicator() {
+  shutdown();
+}
 
 void LocalReplicator::propose(std::string command, Done done) {
   {
@@ -90,8 +92,10 @@ void LocalReplicator::run() {
     results.reserve(batch.size());
     for (const auto& e : entries) {
       Status ast = catalog_.apply(e.index, e.data);
-      if (ast.ok()) results.emplace_back(e.index);
-      else results.emplace_back(ast.error());
+      if (ast.ok())
+        results.emplace_back(e.index);
+      else
+        results.emplace_back(ast.error());
     }
     Status fst = catalog_.flush();
     if (!fst.ok()) {

@@ -22,14 +22,17 @@ class LocalReplicator final : public registry::Replicator {
  public:
   // Replays log entries the catalog has not applied yet, then starts the
   // apply thread. `advertise` is this server's "ip:port" for status APIs.
-  static Result<std::unique_ptr<LocalReplicator>> create(storage::Db& db, registry::Catalog& catalog,
+  static Result<std::unique_ptr<LocalReplicator>> create(storage::Db& db,
+                                                         registry::Catalog& catalog,
                                                          std::string advertise);
   ~LocalReplicator() override;
 
   void propose(std::string command, Done done) override;
   std::string leader() const override { return advertise_; }
   std::vector<std::string> peers() const override { return {advertise_}; }
-  std::vector<ServerInfo> servers() const override { return {{"1", nodeName_, advertise_, true, true}}; }
+  std::vector<ServerInfo> servers() const override {
+    return {{"1", nodeName_, advertise_, true, true}};
+  }
   void setNodeName(std::string n) { nodeName_ = std::move(n); }
 
   // Finishes every proposal already accepted, then stops the thread. Later

@@ -5,7 +5,9 @@
 namespace cairn::server {
 namespace {
 
-std::string body(const std::string& frame) { return frame.substr(4); }
+std::string body(const std::string& frame) {
+  return frame.substr(4);
+}
 
 TEST(RaftCodec, RoundTripsMessagesAndHellos) {
   raft::Message m;

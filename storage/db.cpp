@@ -1,15 +1,15 @@
 #include "storage/db.hpp"
 
-#include "storage/db_impl.hpp"
-
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 
 #include <array>
+
+#include "storage/db_impl.hpp"
 
 namespace cairn::storage {
 namespace {
@@ -75,7 +75,9 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& dir) {
   return db;
 }
 
-registry::CatalogStore& Db::catalogStore() { return *impl_; }
+registry::CatalogStore& Db::catalogStore() {
+  return *impl_;
+}
 
 Status Db::appendLog(const std::vector<LogEntry>& entries) {
   rocksdb::WriteBatch batch;
@@ -131,7 +133,8 @@ Status Db::syncCatalog() {
 Status Db::replaceCatalog(const std::vector<registry::RowWrite>& rows, uint64_t appliedIndex) {
   rocksdb::WriteBatch batch;
   for (int cf : {kNodes, kServices, kChecks, kIndexes}) {
-    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cfs[cf]));
+    std::unique_ptr<rocksdb::Iterator> it(
+        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cfs[cf]));
     it->SeekToFirst();
     if (!it->Valid()) continue;
     std::string first = it->key().ToString();
@@ -141,7 +144,8 @@ Status Db::replaceCatalog(const std::vector<registry::RowWrite>& rows, uint64_t 
     batch.Delete(impl_->cfs[cf], it->key());
   }
   for (const auto& r : rows) batch.Put(impl_->tableCf(r.table), r.key, r.value);
-  batch.Put(impl_->cfs[kMeta], rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()), bigEndian(appliedIndex));
+  batch.Put(impl_->cfs[kMeta], rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()),
+            bigEndian(appliedIndex));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   auto s = impl_->db->Write(wo, &batch);

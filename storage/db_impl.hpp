@@ -53,8 +53,10 @@ struct Db::Impl final : registry::CatalogStore {
     rocksdb::WriteBatch batch;
     for (const auto& r : rows) {
       auto* cf = tableCf(r.table);
-      if (r.erase) batch.Delete(cf, r.key);
-      else batch.Put(cf, r.key, r.value);
+      if (r.erase)
+        batch.Delete(cf, r.key);
+      else
+        batch.Put(cf, r.key, r.value);
     }
     batch.Put(cfs[kMeta], rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()),
               bigEndian(appliedIndex));
@@ -82,6 +84,5 @@ struct Db::Impl final : registry::CatalogStore {
     return {};
   }
 };
-
 
 }  // namespace cairn::storage

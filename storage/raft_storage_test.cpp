@@ -21,7 +21,8 @@ class RaftStorageTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir); }
   std::vector<Entry> ents(uint64_t from, uint64_t to, uint64_t term) {
     std::vector<Entry> out;
-    for (uint64_t i = from; i <= to; ++i) out.push_back({term, i, EntryType::kNormal, "d" + std::to_string(i)});
+    for (uint64_t i = from; i <= to; ++i)
+      out.push_back({term, i, EntryType::kNormal, "d" + std::to_string(i)});
     return out;
   }
   std::filesystem::path dir;
