@@ -20,13 +20,6 @@ Response okEmpty(uint64_t) {
   return Response::json("");
 }
 
-Result<json::object> bodyObject(const Request& req) {
-  auto v = parseJson(req.body);
-  if (!v.ok()) return v.error();
-  if (!v->is_object()) return invalidArgument("Request decode failed: expected a JSON object");
-  return std::move(v->get_object());
-}
-
 }  // namespace
 
 Outcome Api::agentSelf(const Request&, const std::string&) {
@@ -114,7 +107,7 @@ Outcome Api::agentService(const Request& req, const std::string& id) {
 }
 
 Outcome Api::agentServiceRegister(const Request& req, const std::string&) {
-  auto obj = bodyObject(req);
+  auto obj = parseJsonObject(req.body);
   if (!obj.ok()) return errorResponse(obj.error());
   auto reg = decodeServiceDefinition(*obj);
   if (!reg.ok()) return errorResponse(reg.error());
@@ -195,7 +188,7 @@ Outcome Api::agentChecks(const Request& req, const std::string&) {
 }
 
 Outcome Api::agentCheckRegister(const Request& req, const std::string&) {
-  auto obj = bodyObject(req);
+  auto obj = parseJsonObject(req.body);
   if (!obj.ok()) return errorResponse(obj.error());
   auto c = decodeCheckDefinition(*obj, "", true);
   if (!c.ok()) return errorResponse(c.error());
@@ -229,7 +222,7 @@ Outcome Api::agentCheckTtl(const Request& req, const std::string& id, registry::
 }
 
 Outcome Api::agentCheckUpdate(const Request& req, const std::string& id) {
-  auto obj = bodyObject(req);
+  auto obj = parseJsonObject(req.body);
   if (!obj.ok()) return errorResponse(obj.error());
   Fields f(*obj);
   std::string status, output;

@@ -13,13 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-Result<json::object> bodyObject(const Request& req) {
-  auto v = parseJson(req.body);
-  if (!v.ok()) return v.error();
-  if (!v->is_object()) return invalidArgument("Request decode failed: expected a JSON object");
-  return std::move(v->get_object());
-}
-
 Response trueBody(uint64_t) {
   return Response::json("true");
 }
@@ -27,7 +20,7 @@ Response trueBody(uint64_t) {
 }  // namespace
 
 Outcome Api::catalogRegister(const Request& req, const std::string&) {
-  auto obj = bodyObject(req);
+  auto obj = parseJsonObject(req.body);
   if (!obj.ok()) return errorResponse(obj.error());
   auto cmd = decodeCatalogRegister(*obj);
   if (!cmd.ok()) return errorResponse(cmd.error());
@@ -44,7 +37,7 @@ Outcome Api::catalogRegister(const Request& req, const std::string&) {
 }
 
 Outcome Api::catalogDeregister(const Request& req, const std::string&) {
-  auto obj = bodyObject(req);
+  auto obj = parseJsonObject(req.body);
   if (!obj.ok()) return errorResponse(obj.error());
   auto cmd = decodeCatalogDeregister(*obj);
   if (!cmd.ok()) return errorResponse(cmd.error());

@@ -67,6 +67,24 @@ Status decodeServiceFields(const Fields& f, Service& s) {
   return {};
 }
 
+// The definitions of a `Check` object and a `Checks` array, in that order.
+// `onlyCheck` tells that there was exactly one, from `Check`.
+Result<std::vector<const json::object*>> checkObjects(const Fields& f, bool& onlyCheck) {
+  std::vector<const json::object*> defs;
+  auto one = f.object("Check");
+  if (!one.ok()) return one.error();
+  if (*one) defs.push_back(*one);
+  if (const auto* many = f.find("Checks")) {
+    if (!many->is_array()) return invalidArgument("Checks: expected an array of objects");
+    for (const auto& e : many->get_array()) {
+      if (!e.is_object()) return invalidArgument("Checks: expected an array of objects");
+      defs.push_back(&e.get_object());
+    }
+  }
+  onlyCheck = defs.size() == 1 && *one;
+  return defs;
+}
+
 }  // namespace
 
 Status validateName(const std::string& field, const std::string& value, bool required) {
@@ -176,19 +194,12 @@ Result<ServiceRegistration> decodeServiceDefinition(const json::object& obj) {
   if (s.id.empty()) s.id = s.name;
   CAIRN_TRY(validateName("ID", s.id, true));
 
-  std::vector<const json::object*> defs;
-  auto one = f.object("Check");
-  if (!one.ok()) return one.error();
-  if (*one) defs.push_back(*one);
-  if (const auto* many = f.find("Checks")) {
-    if (!many->is_array()) return invalidArgument("Checks: expected an array of objects");
-    for (const auto& e : many->get_array()) {
-      if (!e.is_object()) return invalidArgument("Checks: expected an array of objects");
-      defs.push_back(&e.get_object());
-    }
-  }
+  bool onlyCheck = false;
+  auto found = checkObjects(f, onlyCheck);
+  if (!found.ok()) return found.error();
+  const auto& defs = *found;
   for (size_t i = 0; i < defs.size(); ++i) {
-    std::string where = defs.size() == 1 && *one ? "Check." : "Checks[" + std::to_string(i) + "].";
+    std::string where = onlyCheck ? "Check." : "Checks[" + std::to_string(i) + "].";
     auto c = decodeCheckDefinition(*defs[i], where, true);
     if (!c.ok()) return c.error();
     if (c->checkId.empty()) {
@@ -228,17 +239,10 @@ Result<registry::RegisterCommand> decodeCatalogRegister(const json::object& obj)
     CAIRN_TRY(validateName("Service.ID", s.id, true));
     r.service = std::move(s);
   }
-  std::vector<const json::object*> defs;
-  auto one = f.object("Check");
-  if (!one.ok()) return one.error();
-  if (*one) defs.push_back(*one);
-  if (const auto* many = f.find("Checks")) {
-    if (!many->is_array()) return invalidArgument("Checks: expected an array of objects");
-    for (const auto& e : many->get_array()) {
-      if (!e.is_object()) return invalidArgument("Checks: expected an array of objects");
-      defs.push_back(&e.get_object());
-    }
-  }
+  bool onlyCheck = false;
+  auto found = checkObjects(f, onlyCheck);
+  if (!found.ok()) return found.error();
+  const auto& defs = *found;
   for (size_t i = 0; i < defs.size(); ++i) {
     std::string where = "Checks[" + std::to_string(i) + "].";
     Fields cf(*defs[i], where);

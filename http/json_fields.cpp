@@ -35,6 +35,13 @@ Result<json::value> parseJson(std::string_view body) {
   return v;
 }
 
+Result<json::object> parseJsonObject(std::string_view body) {
+  auto v = parseJson(body);
+  if (!v.ok()) return v.error();
+  if (!v->is_object()) return invalidArgument("Request decode failed: expected a JSON object");
+  return std::move(v->get_object());
+}
+
 const json::value* Fields::find(std::string_view key) const {
   for (const auto& kv : obj_) {
     if (looseEqual(kv.key(), key)) return kv.value().is_null() ? nullptr : &kv.value();

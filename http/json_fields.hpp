@@ -16,6 +16,8 @@ namespace cairn::http {
 
 // Parses a request body; an empty body parses as an empty object.
 Result<boost::json::value> parseJson(std::string_view body);
+// Parses a request body that must be a JSON object (an empty body is {}).
+Result<boost::json::object> parseJsonObject(std::string_view body);
 
 class Fields {
  public:
