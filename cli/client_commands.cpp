@@ -28,12 +28,21 @@ constexpr std::string_view kUsage =
     "  cairn catalog nodes                     list nodes\n"
     "  cairn catalog service <name>            list the instances of a service\n"
     "  cairn health service <name> [-passing]  show instances with their health\n"
+    "  cairn members                           list the cluster's servers and their status\n"
+    "  cairn join <ip:server-port>...          join this server to the cluster of those\n"
+    "  cairn leave                             leave the cluster gracefully, then stop\n"
+    "  cairn operator raft list-peers          the Raft configuration and the leader\n"
+    "  cairn operator raft remove-peer -id=<id>|-address=<ip:port>\n"
+    "                                          remove a (failed) server from the cluster\n"
+    "  cairn operator raft transfer-leader [-id=<id>]\n"
+    "                                          move leadership to that server (or any)\n"
     "\n"
     "Flags:\n"
     "  -http-addr=<addr>    server HTTP address (default $CAIRN_HTTP_ADDR, else "
     "127.0.0.1:8500)\n"
     "  -format=table|json   output format (default table)\n"
-    "  -passing             health service: only instances whose checks all pass\n";
+    "  -passing             health service: only instances whose checks all pass\n"
+    "  -id, -address        operator raft remove-peer/transfer-leader: which server\n";
 
 // What one command needs from the command line, after validation.
 struct Invocation {
@@ -179,11 +188,31 @@ int healthService(client::Client& c, const Invocation& inv) {
   return 0;
 }
 
-// `cairn operator raft list-peers`: the servers of the Raft configuration.
+// `cairn operator raft list-peers|remove-peer|transfer-leader`.
 int operatorRaft(client::Client& c, const Invocation& inv) {
-  if (inv.args[0] != "list-peers") {
-    inv.err << "error: unknown operator raft subcommand \"" << inv.args[0]
-            << "\" (use list-peers)\n";
+  const std::string& sub = inv.args[0];
+  if (sub == "remove-peer") {
+    if (inv.flags.id.empty() == inv.flags.address.empty()) {
+      inv.err << "error: operator raft remove-peer needs exactly one of -id or -address\n";
+      return 1;
+    }
+    bool byAddress = !inv.flags.address.empty();
+    const std::string& target = byAddress ? inv.flags.address : inv.flags.id;
+    Status st = c.removePeer(target, byAddress);
+    if (!st.ok()) return failure(inv.err, st.error().message);
+    inv.out << "Removed peer with " << (byAddress ? "address" : "id") << " \"" << target << "\"\n";
+    return 0;
+  }
+  if (sub == "transfer-leader") {
+    Status st = c.transferLeader(inv.flags.id);
+    if (!st.ok()) return failure(inv.err, st.error().message);
+    inv.out << "Success! Leadership transferred"
+            << (inv.flags.id.empty() ? "" : " to \"" + inv.flags.id + "\"") << "\n";
+    return 0;
+  }
+  if (sub != "list-peers") {
+    inv.err << "error: unknown operator raft subcommand \"" << sub
+            << "\" (use list-peers, remove-peer or transfer-leader)\n";
     return 1;
   }
   auto body = c.get("/v1/operator/raft/configuration");
@@ -220,7 +249,69 @@ constexpr std::array<Command, 7> kCommands = {{
     {"catalog", "nodes", "", catalogNodes},
     {"catalog", "service", "<name>", catalogService},
     {"health", "service", "<name>", healthService},
-    {"operator", "raft", "list-peers", operatorRaft},
+    {"operator", "raft", "<list-peers|remove-peer|transfer-leader>", operatorRaft},
+}};
+
+// `cairn members`: the servers, with the status the leader sees.
+int members(client::Client& c, const Invocation& inv) {
+  if (wantsJson(inv)) return printJson(c, "/v1/agent/members", inv);
+  auto body = c.get("/v1/agent/members");
+  if (!body) return failure(inv.err, body.error().message);
+  boost::system::error_code ec;
+  auto v = boost::json::parse(*body, ec);
+  if (ec || !v.is_array())
+    return failure(inv.err, "unexpected answer from the server: " + body->substr(0, 200));
+  Table table({"Node", "Address", "Status", "Type", "DC"});
+  for (const auto& m : v.as_array()) {
+    if (!m.is_object()) continue;
+    const auto& o = m.as_object();
+    auto str = [](const boost::json::object& obj, const char* k) {
+      auto it = obj.find(k);
+      return it != obj.end() && it->value().is_string() ? std::string(it->value().as_string())
+                                                        : std::string();
+    };
+    auto num = [&](const char* k) {
+      auto it = o.find(k);
+      return it != o.end() && it->value().is_int64() ? it->value().as_int64() : 0;
+    };
+    static const char* kStatus[] = {"none", "alive", "leaving", "left", "failed"};
+    int64_t st = num("Status");
+    boost::json::object tags;
+    if (auto it = o.find("Tags"); it != o.end() && it->value().is_object())
+      tags = it->value().as_object();
+    table.addRow({str(o, "Name"), str(o, "Addr") + ":" + std::to_string(num("Port")),
+                  st >= 0 && st <= 4 ? kStatus[st] : "unknown", "server", str(tags, "dc")});
+  }
+  table.print(inv.out);
+  return 0;
+}
+
+// `cairn join ADDR...`: each address is a server's "ip:server-port".
+int join(client::Client& c, const Invocation& inv) {
+  for (const auto& a : inv.args) {
+    Status st = c.join(a);
+    if (!st.ok()) return failure(inv.err, st.error().message);
+  }
+  inv.out << "Successfully joined cluster by contacting " << inv.args.size() << " nodes.\n";
+  return 0;
+}
+
+int leave(client::Client& c, const Invocation& inv) {
+  Status st = c.leave();
+  if (!st.ok()) return failure(inv.err, st.error().message);
+  inv.out << "Graceful leave complete\n";
+  return 0;
+}
+
+struct TopCommand {
+  std::string_view name;
+  bool takesArgs;
+  Runner run;
+};
+constexpr std::array<TopCommand, 3> kTopCommands = {{
+    {"members", false, members},
+    {"join", true, join},
+    {"leave", false, leave},
 }};
 
 std::string subcommandsOf(std::string_view group) {
@@ -238,6 +329,9 @@ std::string subcommandsOf(std::string_view group) {
 bool isClientCommand(std::string_view command) {
   for (const Command& c : kCommands) {
     if (c.group == command) return true;
+  }
+  for (const TopCommand& c : kTopCommands) {
+    if (c.name == command) return true;
   }
   return false;
 }
@@ -261,6 +355,20 @@ int runClientCommand(const std::vector<std::string>& args, std::istream& in, std
   const std::vector<std::string>& words = flags->positionals;
   if (words.empty()) return usageError(err, "missing command");
   if (!isClientCommand(words[0])) return usageError(err, "unknown command \"" + words[0] + "\"");
+  for (const TopCommand& top : kTopCommands) {
+    if (top.name != words[0]) continue;
+    std::vector<std::string> rest(words.begin() + 1, words.end());
+    if (top.takesArgs && rest.empty())
+      return usageError(err, "\"" + words[0] + "\" needs at least one address (ip:server-port)");
+    if (!top.takesArgs && !rest.empty())
+      return usageError(
+          err, "\"" + words[0] + "\" takes no arguments, got " + std::to_string(rest.size()));
+    client::ClientConfig config;
+    config.address = flags->httpAddr;
+    auto c = client::Client::create(config);
+    if (!c) return failure(err, c.error().message);
+    return top.run(**c, Invocation{*flags, rest, in, out, err});
+  }
   if (words.size() < 2) {
     return usageError(err, "\"" + words[0] + "\" needs a subcommand: " + subcommandsOf(words[0]));
   }

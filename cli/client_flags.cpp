@@ -34,7 +34,7 @@ Result<ClientFlags> parseClientFlags(const std::vector<std::string>& args) {
     std::string_view flag = std::string_view(arg).substr(0, arg.size() - body.size() + name.size());
     std::string value = hasValue ? std::string(body.substr(name.size() + 1)) : std::string();
 
-    if (name == "http-addr" || name == "format") {
+    if (name == "http-addr" || name == "format" || name == "id" || name == "address") {
       if (!hasValue) {
         if (i + 1 >= args.size()) {
           return invalidArgument("flag " + std::string(flag) + " needs a value");
@@ -44,6 +44,10 @@ Result<ClientFlags> parseClientFlags(const std::vector<std::string>& args) {
       if (value.empty()) return invalidArgument("flag " + std::string(flag) + " needs a value");
       if (name == "http-addr") {
         flags.httpAddr = value;
+      } else if (name == "id") {
+        flags.id = value;
+      } else if (name == "address") {
+        flags.address = value;
       } else if (value == "table") {
         flags.format = OutputFormat::kTable;
       } else if (value == "json") {

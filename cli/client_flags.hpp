@@ -17,6 +17,8 @@ struct ClientFlags {
   OutputFormat format = OutputFormat::kTable;  // -format table|json
   bool passing = false;                        // -passing[=true|false]
   bool passingGiven = false;
+  std::string id;                        // -id: operator raft remove-peer / transfer-leader
+  std::string address;                   // -address: operator raft remove-peer
   bool help = false;                     // -h, -help
   std::vector<std::string> positionals;  // everything that is not a flag, in order
 };

@@ -22,7 +22,10 @@ constexpr const char* kUsage =
     "  services   register or deregister services (register <file.json|->, deregister <id>)\n"
     "  catalog    list services, nodes, or the instances of a service\n"
     "  health     show the health of a service's instances\n"
-    "  operator   raft list-peers: the servers of the cluster and the leader\n"
+    "  members    the cluster's servers and their status\n"
+    "  join       join this server to a cluster (join <ip:server-port>...)\n"
+    "  leave      leave the cluster gracefully and stop this server\n"
+    "  operator   raft list-peers | remove-peer | transfer-leader\n"
     "  version    print the version\n\n"
     "Client commands take -http-addr ADDR (or CAIRN_HTTP_ADDR) and -format table|json.\n";
 
@@ -45,7 +48,8 @@ int main(int argc, char** argv) {
   }
   if (cmd == "agent") return cairn::server::runAgent({args.begin() + 1, args.end()});
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
-  if (cmd == "services" || cmd == "catalog" || cmd == "health" || cmd == "operator")
+  if (cmd == "services" || cmd == "catalog" || cmd == "health" || cmd == "operator" ||
+      cmd == "members" || cmd == "join" || cmd == "leave")
     return cairn::cli::runClientCommand(args, std::cout, std::cerr);
 #endif
   std::cerr << "cairn: unknown command \"" << cmd << "\"\n\n" << kUsage;

@@ -4,6 +4,7 @@
 #include "client/api_paths.hpp"
 #include "client/decode.hpp"
 #include "client/transport.hpp"
+#include "client/url.hpp"
 
 namespace cairn::client {
 namespace {
@@ -166,6 +167,35 @@ Status Client::checkWarn(std::string_view checkId, std::string_view note) {
 
 Status Client::checkFail(std::string_view checkId, std::string_view note) {
   return updateCheck("fail", checkId, note);
+}
+
+Status Client::join(std::string_view serverAddress) {
+  if (serverAddress.empty()) return invalidArgument("empty server address");
+  auto res = call("PUT", "/v1/agent/join/" + escapeComponent(serverAddress));
+  if (!res) return res.error();
+  return {};
+}
+
+Status Client::leave() {
+  auto res = call("PUT", "/v1/agent/leave");
+  if (!res) return res.error();
+  return {};
+}
+
+Status Client::removePeer(std::string_view idOrAddress, bool isAddress) {
+  if (idOrAddress.empty()) return invalidArgument("empty server ID or address");
+  auto res = call("DELETE", std::string("/v1/operator/raft/peer?") +
+                                (isAddress ? "address=" : "id=") + escapeComponent(idOrAddress));
+  if (!res) return res.error();
+  return {};
+}
+
+Status Client::transferLeader(std::string_view id) {
+  std::string target = "/v1/operator/raft/transfer-leader";
+  if (!id.empty()) target += "?id=" + escapeComponent(id);
+  auto res = call("POST", target);
+  if (!res) return res.error();
+  return {};
 }
 
 }  // namespace cairn::client

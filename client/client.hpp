@@ -72,6 +72,16 @@ class Client {
   Status checkWarn(std::string_view checkId, std::string_view note = {});
   Status checkFail(std::string_view checkId, std::string_view note = {});
 
+  // Cluster operations (servers only). join: the agent connects to the
+  // server at `serverAddress` ("ip:server-port") and the clusters' leader
+  // adds whichever side is new. leave: the agent leaves the cluster
+  // gracefully and stops. removePeer: by ID (as list-peers shows), node ID,
+  // name, or "ip:port". transferLeader: to `id`, or any voter when empty.
+  Status join(std::string_view serverAddress);
+  Status leave();
+  Status removePeer(std::string_view idOrAddress, bool isAddress);
+  Status transferLeader(std::string_view id);
+
  private:
   Client(std::string address, std::unique_ptr<Transport> transport);
   // request() that turns a non-2xx status into an Error.

@@ -43,40 +43,6 @@ Outcome Api::agentSelf(const Request&, const std::string&) {
   return Response::json(serialize(out));
 }
 
-Outcome Api::agentMembers(const Request&, const std::string&) {
-  // There is no gossip pool: the members are the servers of the Raft
-  // configuration, alive (1) as far as this server knows.
-  json::array out;
-  for (const auto& srv : replicator_.servers()) {
-    auto colon = srv.address.rfind(':');
-    json::object m{
-        {"Name", srv.node},
-        {"Addr", srv.address.substr(0, colon)},
-        {"Port", colon == std::string::npos ? 0 : std::atoi(srv.address.c_str() + colon + 1)},
-        {"Tags", json::object{{"role", "consul"},
-                              {"dc", self_.datacenter},
-                              {"id", srv.id},
-                              {"voter", srv.voter ? "1" : "0"}}},
-        {"Status", 1}};
-    out.push_back(std::move(m));
-  }
-  return Response::json(serialize(out));
-}
-
-Outcome Api::operatorRaftConfiguration(const Request&, const std::string&) {
-  json::array servers;
-  for (const auto& srv : replicator_.servers())
-    servers.push_back(json::object{{"ID", srv.id},
-                                   {"Node", srv.node},
-                                   {"Address", srv.address},
-                                   {"Leader", srv.leader},
-                                   {"Voter", srv.voter},
-                                   {"ProtocolVersion", "3"}});
-  auto r = Response::json(
-      serialize(json::object{{"Servers", std::move(servers)}, {"Index", hub_.view()->index}}));
-  return r;
-}
-
 Outcome Api::agentServices(const Request& req, const std::string&) {
   return query(
       req, {registry::nodeWatchKey(self_.nodeName)},

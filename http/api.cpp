@@ -38,7 +38,8 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
       ownLoads_(opts.loads ? nullptr : std::make_shared<dns::LoadTable>()),
       loads_(opts.loads ? opts.loads : ownLoads_.get()) {
   using S = registry::HealthStatus;
-  const std::vector<std::string> get{"GET"}, put{"PUT"}, putGet{"PUT", "GET"};
+  const std::vector<std::string> get{"GET"}, put{"PUT"}, putGet{"PUT", "GET"}, del{"DELETE"},
+      post{"POST", "PUT"};
   routes_ = {
       {"/v1/agent/self", false, get, "/v1/agent/self", &Api::agentSelf},
       {"/v1/agent/members", false, get, "/v1/agent/members", &Api::agentMembers},
@@ -72,6 +73,14 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
       {"/v1/status/peers", false, get, "/v1/status/peers", &Api::statusPeers},
       {"/v1/operator/raft/configuration", false, get, "/v1/operator/raft/configuration",
        &Api::operatorRaftConfiguration},
+      {"/v1/operator/raft/peer", false, del, "/v1/operator/raft/peer",
+       &Api::operatorRaftPeerDelete},
+      {"/v1/operator/raft/transfer-leader", false, post, "/v1/operator/raft/transfer-leader",
+       &Api::operatorTransferLeader},
+      {"/v1/operator/autopilot/health", false, get, "/v1/operator/autopilot/health",
+       &Api::operatorAutopilotHealth},
+      {"/v1/agent/join/", true, put, "/v1/agent/join/:address", &Api::agentJoin},
+      {"/v1/agent/leave", false, put, "/v1/agent/leave", &Api::agentLeave},
       {"/metrics", false, get, "/metrics", &Api::metricsPage},
       {"/v1/agent/metrics", false, get, "/v1/agent/metrics", &Api::metricsPage},
   };

@@ -42,6 +42,9 @@ struct ApiOptions {
   // Soft-state instance loads (PUT /v1/agent/service/load/:id, and
   // ?order=least-loaded). Null: the Api keeps a table of its own.
   dns::LoadTable* loads = nullptr;
+  // Called once a graceful leave (PUT /v1/agent/leave) is done and answered:
+  // the agent then stops.
+  std::function<void()> onLeave;
 };
 
 class Api final : public Handler {
@@ -87,6 +90,11 @@ class Api final : public Handler {
   Outcome agentCheckUpdate(const Request& req, const std::string& arg);
   Outcome agentMembers(const Request& req, const std::string& arg);
   Outcome operatorRaftConfiguration(const Request& req, const std::string& arg);
+  Outcome operatorRaftPeerDelete(const Request& req, const std::string& arg);
+  Outcome operatorTransferLeader(const Request& req, const std::string& arg);
+  Outcome operatorAutopilotHealth(const Request& req, const std::string& arg);
+  Outcome agentJoin(const Request& req, const std::string& arg);
+  Outcome agentLeave(const Request& req, const std::string& arg);
   // load_endpoint.cpp
   Outcome agentServiceLoad(const Request& req, const std::string& arg);
   // For ?order= on /v1/health/service: a permutation of `instances` by

@@ -72,6 +72,7 @@ class ProgressTracker {
   Progress* get(NodeId id);
   const Progress* get(NodeId id) const;
   std::map<NodeId, Progress>& all() { return prs_; }
+  const std::map<NodeId, Progress>& all() const { return prs_; }
   const ConfState& conf() const { return conf_; }
   void setConf(const ConfState& conf) { conf_ = conf; }
   bool isVoter(NodeId id) const;

@@ -44,6 +44,11 @@ class Raft {
   const RaftLog& log() const { return log_; }
   const ProgressTracker& tracker() const { return tracker_; }
   bool promotable() const;
+  // On a leader: a membership change is appended but not yet applied, so
+  // another would be refused (one change at a time, thesis 4.1).
+  bool confChangePending() const { return pendingConfIndex_ > log_.applied(); }
+  // Whether the leader has committed an entry of its own term yet.
+  bool committedEntryInCurrentTerm() const;
 
   std::vector<Message> takeMessages() { return std::exchange(msgs_, {}); }
   std::vector<ReadState> takeReadStates() { return std::exchange(readStates_, {}); }
@@ -85,7 +90,6 @@ class Raft {
   void handleSnapshotResponse(const Message& m, Progress& pr);
 
   // Reads (raft_read.cpp, thesis 6.4).
-  bool committedEntryInCurrentTerm() const;
   void handleReadIndex(const Message& m);
   void respondToRead(const Message& req, uint64_t index);
   void releasePendingReads();

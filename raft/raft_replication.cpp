@@ -7,7 +7,9 @@
 namespace cairn::raft {
 
 void Raft::send(Message m) {
-  m.from = id_;
+  // A transfer request forwarded to the leader names the transferee in
+  // `from` (etcd-io/raft does the same); everything else is from us.
+  if (m.type != MsgType::kTransferLeader || m.from == kNone) m.from = id_;
   bool vote = m.type == MsgType::kVote || m.type == MsgType::kVoteResp ||
               m.type == MsgType::kPreVote || m.type == MsgType::kPreVoteResp;
   if (vote) {

@@ -198,6 +198,19 @@ TEST(Section3_10_LeadershipTransfer, TransfersToUpToDateFollower) {
   EXPECT_EQ(net[1].softState().lead, 3u);
 }
 
+// Section 3.10: a follower asked to move leadership to a third server
+// forwards the request, which names that server, not the follower.
+TEST(Section3_10_LeadershipTransfer, FollowerForwardsTransferToAnotherServer) {
+  TestNetwork net({1, 2, 3});
+  net[1].campaign();
+  net.settle();
+  ASSERT_TRUE(net[1].propose("x").ok());
+  net.settle();
+  net[2].transferLeadership(3);
+  net.settle();
+  EXPECT_EQ(net.leader(), 3u);
+}
+
 // Section 3.10: proposals are refused while a transfer is in progress.
 TEST(Section3_10_LeadershipTransfer, ProposalsDroppedDuringTransfer) {
   TestNetwork net({1, 2, 3});

@@ -34,8 +34,48 @@ class Replicator {
     std::string address;
     bool leader = false;
     bool voter = true;
+    // The leader's view (from replication acknowledgements): "alive" or
+    // "failed"; "left" once a server asked to leave.
+    std::string status = "alive";
+    uint64_t lastContactMs = 0;  // as the leader last heard from it
+    uint64_t matchIndex = 0;     // the last log index known replicated there
   };
   virtual std::vector<ServerInfo> servers() const = 0;
+
+  // Which servers are live, as the leader sees them. `epoch` grows with each
+  // published change (the leader's term in the high bits); `stale` is set on
+  // a server that has not heard from a leader for an election timeout, so
+  // its view may be out of date (the minority side of a partition).
+  struct Liveness {
+    uint64_t epoch = 0;
+    std::vector<std::string> live;  // server ids, sorted
+    bool stale = false;
+  };
+  virtual Liveness liveness() const { return {1, {}, false}; }
+
+  // Cluster operations (servers only; a one-server -dev agent refuses them).
+  // Each `done` runs on a replicator thread and must not block.
+  using OpDone = std::function<void(Status)>;
+  // Connects to another server's server port; the leader then adds whichever
+  // side is new to the configuration (as a learner, promoted once caught up).
+  virtual Status join(const std::string& address) {
+    (void)address;
+    return invalidArgument("join: this agent is not running as a server (-server)");
+  }
+  // Graceful leave: hands over leadership if leader, then removes itself.
+  virtual void leave(OpDone done) {
+    done(invalidArgument("leave: this agent is not running as a server (-server)"));
+  }
+  // Removes a server by id ("0123abcd…" as listed, or its node ID) or address.
+  virtual void removePeer(const std::string& idOrAddress, OpDone done) {
+    (void)idOrAddress;
+    done(invalidArgument("remove-peer: this agent is not running as a server (-server)"));
+  }
+  // Moves leadership to `id` (empty: the most up-to-date other voter).
+  virtual void transferLeader(const std::string& id, OpDone done) {
+    (void)id;
+    done(invalidArgument("transfer-leader: this agent is not running as a server (-server)"));
+  }
 
   // Linearizable reads (thesis 6.4). When readsNeedBarrier(), a consistent
   // read first calls readBarrier(); `done` runs (on a replicator thread)

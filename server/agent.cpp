@@ -109,6 +109,14 @@ class Agent {
                            cfg_.advertiseAddr, cfg_.serverPort, CAIRN_VERSION};
     loads_ = std::make_unique<dns::LoadTable>();
     http::ApiOptions apiOpts;
+    // After a graceful leave the agent stops, as Consul's does: the same path
+    // as SIGTERM, a moment later so that the answer reaches the caller.
+    apiOpts.onLeave = [] {
+      std::thread([] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        kill(getpid(), SIGTERM);
+      }).detach();
+    };
     apiOpts.loads = loads_.get();
     api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id, apiOpts);
     http::ServerConfig hc;
@@ -181,9 +189,7 @@ class Agent {
       return {};
     }
     RaftReplicatorConfig rc;
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : cfg_.nodeId) h = (h ^ c) * 1099511628211ull;
-    rc.raftId = h ? h : 1;
+    rc.raftId = raftIdFor(cfg_.nodeId);
     rc.nodeName = cfg_.nodeName;
     rc.advertise = cfg_.advertiseAddr;
     if (cfg_.serverPort != 0) rc.advertise += ":" + std::to_string(cfg_.serverPort);

@@ -25,6 +25,14 @@ std::string encodeFrame(const Frame& f) {
     p->set_address(h->address);
     p->set_cluster_id(h->clusterId);
     p->set_node_name(h->nodeName);
+    for (const auto& k : h->known) {
+      auto* pk = p->add_known();
+      pk->set_raft_id(k.raftId);
+      pk->set_address(k.address);
+      pk->set_node_name(k.nodeName);
+    }
+    p->set_incarnation(h->incarnation);
+    p->set_leaving(h->leaving);
   } else {
     const auto& m = std::get<raft::Message>(f);
     auto* p = frame.mutable_raft();
@@ -73,7 +81,16 @@ Result<Frame> decodeFrame(std::string_view body) {
     const auto& h = frame.hello();
     if (h.raft_id() == 0 || h.address().empty() || h.address().size() > 256)
       return invalidArgument("hello without a valid id or address");
-    return Frame(PeerHello{h.raft_id(), h.address(), h.cluster_id(), h.node_name()});
+    if (h.known_size() > static_cast<int>(kMaxKnownPeers))
+      return invalidArgument("hello lists too many servers");
+    PeerHello out{h.raft_id(), h.address(),     h.cluster_id(), h.node_name(),
+                  {},          h.incarnation(), h.leaving()};
+    for (const auto& k : h.known()) {
+      if (k.raft_id() == 0 || k.address().empty() || k.address().size() > 256)
+        return invalidArgument("hello lists a server without a valid id or address");
+      out.known.push_back({k.raft_id(), k.address(), k.node_name()});
+    }
+    return Frame(std::move(out));
   }
   if (!frame.has_raft()) return invalidArgument("frame without a body");
   const auto& p = frame.raft();

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "common/result.hpp"
 #include "raft/types.hpp"
@@ -15,12 +16,26 @@ namespace cairn::server {
 inline constexpr uint32_t kWireVersion = 1;
 inline constexpr uint32_t kMaxFrameBytes = 16u << 20;
 
+struct PeerAddress {
+  raft::NodeId raftId = 0;
+  std::string address;
+  std::string nodeName;
+  bool operator==(const PeerAddress&) const = default;
+};
+
+// The first frame on every connection: who is speaking, and the servers it
+// knows (so a server that reaches any one member learns of all of them).
 struct PeerHello {
   raft::NodeId raftId = 0;
   std::string address;
   std::string clusterId;
   std::string nodeName;
+  std::vector<PeerAddress> known;
+  uint64_t incarnation = 0;
+  bool leaving = false;
 };
+
+inline constexpr size_t kMaxKnownPeers = 64;
 
 using Frame = std::variant<PeerHello, raft::Message>;
 

@@ -26,9 +26,23 @@ TEST(RaftCodec, RoundTripsMessagesAndHellos) {
   EXPECT_EQ(d.type, m.type);
   EXPECT_EQ(d.entries, m.entries);
   EXPECT_EQ(d.context, "ctx");
-  auto h = decodeFrame(body(encodeFrame(PeerHello{7, "127.0.0.1:8300", "c1", "n"})));
+  auto h = decodeFrame(body(encodeFrame(PeerHello{7, "127.0.0.1:8300", "c1", "n", {}, 0, false})));
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(std::get<PeerHello>(*h).raftId, 7u);
+  PeerHello full{9, "10.0.0.9:8300", "c1", "n9", {{3, "10.0.0.3:8300", "n3"}}, 42, true};
+  auto f2 = decodeFrame(body(encodeFrame(full)));
+  ASSERT_TRUE(f2.ok());
+  const auto& d2 = std::get<PeerHello>(*f2);
+  EXPECT_EQ(d2.known, full.known);
+  EXPECT_EQ(d2.incarnation, 42u);
+  EXPECT_TRUE(d2.leaving);
+}
+
+TEST(RaftCodec, RefusesHelloListingBadServers) {
+  PeerHello h{9, "10.0.0.9:8300", "c1", "n9", {{0, "10.0.0.3:8300", "n3"}}, 1, false};
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(h))).ok());
+  h.known.assign(kMaxKnownPeers + 1, {3, "10.0.0.3:8300", "n3"});
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(h))).ok());
 }
 
 TEST(RaftCodec, RefusesBadFrames) {
@@ -49,7 +63,7 @@ TEST(RaftCodec, RefusesBadFrames) {
   badChunk.snapSize = 2;
   badChunk.snapChunk = "toolong";
   EXPECT_FALSE(decodeFrame(body(encodeFrame(badChunk))).ok());
-  EXPECT_FALSE(decodeFrame(body(encodeFrame(PeerHello{0, "x:1", "", ""}))).ok());
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(PeerHello{0, "x:1", "", "", {}, 0, false}))).ok());
 }
 
 }  // namespace

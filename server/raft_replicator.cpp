@@ -1,6 +1,7 @@
 #include "server/raft_replicator.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 
 #include "common/log.hpp"
@@ -10,6 +11,13 @@ namespace cairn::server {
 namespace {
 
 constexpr size_t kIdBytes = 16;
+// Entries whose id starts with eight zero bytes (no server has raft id 0)
+// are the cluster's own, not catalog commands; the next eight say which.
+constexpr uint64_t kSystemLiveness = 1;
+// A learner this close to the leader's commit index is promoted.
+constexpr uint64_t kCatchUpSlack = 64;
+
+using Clock = std::chrono::steady_clock;
 
 std::string proposalId(raft::NodeId self, uint64_t n) {
   std::string id(kIdBytes, '\0');
@@ -20,7 +28,25 @@ std::string proposalId(raft::NodeId self, uint64_t n) {
   return id;
 }
 
+std::string joinIds(const std::vector<raft::NodeId>& ids) {
+  std::string out;
+  for (auto id : ids) out += (out.empty() ? "" : ",") + formatServerId(id);
+  return out;
+}
+
 }  // namespace
+
+raft::NodeId raftIdFor(const std::string& nodeId) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : nodeId) h = (h ^ c) * 1099511628211ull;
+  return h ? h : 1;
+}
+
+std::string formatServerId(raft::NodeId id) {
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(id));
+  return hex;
+}
 
 RaftReplicator::RaftReplicator(const RaftReplicatorConfig& cfg, storage::Db& db,
                                registry::Catalog& catalog)
@@ -42,12 +68,15 @@ Result<std::unique_ptr<RaftReplicator>> RaftReplicator::create(const RaftReplica
   auto cid = db.getMeta("cluster_id");
   if (!cid.ok()) return cid.error();
   r->clusterId_ = *cid;
-  r->addresses_[cfg.raftId] = r->cfg_.advertise;
+  r->incarnation_ = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch() /
+                                          std::chrono::microseconds(1));
+  r->peers_[cfg.raftId] = {r->cfg_.advertise, cfg.nodeName, r->clusterId_,
+                           r->incarnation_,   false,        true};
   if (!r->storage_->isEmpty()) {
     Status s = r->startNode({});
     if (!s.ok()) return s.error();
   }
-  r->transport_->setHello({cfg.raftId, r->cfg_.advertise, r->clusterId_, cfg.nodeName});
+  r->transport_->setHello(r->makeHello());
   for (const auto& a : cfg.retryJoin)
     if (a != r->cfg_.advertise) r->transport_->connect(a);
   r->publishStatus();
@@ -115,17 +144,40 @@ std::vector<registry::Replicator::ServerInfo> RaftReplicator::servers() const {
 }
 
 void RaftReplicator::onHello(const PeerHello& hello) {
+  if (hello.raftId == cfg_.raftId) return;  // our own address in -retry-join
+  std::vector<std::string> connectTo;
   bool fresh = false;
   {
     std::lock_guard lock(mu_);
-    auto& a = addresses_[hello.raftId];
-    fresh = a != hello.address;
-    a = hello.address;
-    peerClusters_[hello.raftId] = hello.clusterId;
-    peerNames_[hello.raftId] = hello.nodeName;
+    auto& p = peers_[hello.raftId];
+    fresh = !p.direct || p.address != hello.address;
+    p = {hello.address, hello.nodeName, hello.clusterId, hello.incarnation, hello.leaving, true};
+    if (fresh) connectTo.push_back(hello.address);
+    // Servers the sender knows that we do not: reach them too.
+    for (const auto& k : hello.known) {
+      if (k.raftId == cfg_.raftId) continue;
+      auto [it, added] = peers_.try_emplace(k.raftId);
+      if (added || (!it->second.direct && it->second.address != k.address)) {
+        it->second.address = k.address;
+        it->second.nodeName = k.nodeName;
+        connectTo.push_back(k.address);
+      }
+    }
     cv_.notify_one();
   }
-  if (fresh && hello.raftId != cfg_.raftId) transport_->connect(hello.address);
+  for (const auto& a : connectTo) transport_->connect(a);
+  // Our list of servers grew: tell the others.
+  if (fresh) transport_->setHello(makeHello());
+}
+
+PeerHello RaftReplicator::makeHello() {
+  std::lock_guard lock(mu_);
+  PeerHello h{cfg_.raftId, cfg_.advertise, clusterId_, cfg_.nodeName, {}, incarnation_, leaving_};
+  for (const auto& [id, p] : peers_) {
+    if (id == cfg_.raftId || !p.direct || h.known.size() + 1 >= kMaxKnownPeers) continue;
+    h.known.push_back({id, p.address, p.nodeName});
+  }
+  return h;
 }
 
 void RaftReplicator::readBarrier(std::function<void(Status)> done) {
@@ -176,10 +228,13 @@ bool RaftReplicator::maybeBootstrap() {
   std::map<raft::NodeId, std::string> clusters;
   {
     std::lock_guard lock(mu_);
-    if (cfg_.bootstrapExpect <= 0 || addresses_.size() < static_cast<size_t>(cfg_.bootstrapExpect))
+    for (const auto& [id, p] : peers_) {
+      if (!p.direct) continue;
+      ids.push_back(id);
+      clusters[id] = p.clusterId;
+    }
+    if (cfg_.bootstrapExpect <= 0 || ids.size() < static_cast<size_t>(cfg_.bootstrapExpect))
       return false;
-    clusters = peerClusters_;
-    for (const auto& [id, addr] : addresses_) ids.push_back(id);
   }
   // Every founding server sees the same set, picks the same members and so
   // derives the same cluster ID.
@@ -192,11 +247,46 @@ bool RaftReplicator::maybeBootstrap() {
   for (const auto& [id, cluster] : clusters)
     if (!cluster.empty() && cluster != buf)
       return false;  // another cluster exists: wait to be added
-  clusterId_ = buf;
-  if (!db_.putMeta("cluster_id", clusterId_).ok()) return false;
+  if (!db_.putMeta("cluster_id", buf).ok()) return false;
+  {
+    std::lock_guard lock(mu_);
+    clusterId_ = buf;
+    peers_[cfg_.raftId].clusterId = clusterId_;
+  }
   if (!startNode(ids).ok()) return false;
-  transport_->setHello({cfg_.raftId, cfg_.advertise, clusterId_, cfg_.nodeName});
+  transport_->setHello(makeHello());
   log::get("raft")->info("bootstrapped cluster_id={} servers={}", clusterId_, ids.size());
+  return true;
+}
+
+// A server with no Raft state that hears from members of an existing
+// cluster joins it: it starts with an empty configuration and waits for the
+// leader to add it and send it the log (or a snapshot).
+bool RaftReplicator::maybeJoinExisting() {
+  std::string cluster;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, p] : peers_) {
+      if (id == cfg_.raftId || !p.direct || p.clusterId.empty()) continue;
+      if (!cluster.empty() && cluster != p.clusterId) {
+        log::get("raft")->warn("servers of two clusters ({} and {}) are reachable; waiting",
+                               cluster, p.clusterId);
+        return false;
+      }
+      cluster = p.clusterId;
+    }
+  }
+  if (cluster.empty()) return false;
+  if (!db_.putMeta("cluster_id", cluster).ok()) return false;
+  {
+    std::lock_guard lock(mu_);
+    clusterId_ = cluster;
+    peers_[cfg_.raftId].clusterId = cluster;
+  }
+  if (!startNode({}).ok()) return false;
+  transport_->setHello(makeHello());
+  log::get("raft")->info("joining existing cluster_id={}; waiting for the leader to add us",
+                         cluster);
   return true;
 }
 
@@ -206,29 +296,32 @@ void RaftReplicator::run() {
     std::deque<Proposal> props;
     std::deque<raft::Message> msgs;
     std::deque<ReadWait> reads;
+    std::deque<std::function<void()>> tasks;
     {
       std::unique_lock lock(mu_);
       cv_.wait_until(lock, nextTick, [&] {
-        return stopping_ || !incoming_.empty() || !inbox_.empty() || !incomingReads_.empty();
+        return stopping_ || !incoming_.empty() || !inbox_.empty() || !incomingReads_.empty() ||
+               !tasks_.empty();
       });
       if (stopping_) break;
       props.swap(incoming_);
       msgs.swap(inbox_);
       reads.swap(incomingReads_);
+      tasks.swap(tasks_);
     }
     for (auto& r : reads) readsWithoutLeader_.push_back(std::move(r));
     auto now = std::chrono::steady_clock::now();
-    if (!node_ && !maybeBootstrap()) {
-      for (auto& p : props) waitingForLeader_.push_back(std::move(p));
-    } else {
+    if (!node_ && !maybeBootstrap()) (void)maybeJoinExisting();
+    if (node_) {
       for (auto& m : msgs) {
+        lastHeard_[m.from] = now;
         if (m.from == node_->softState().lead)
-          lastContactNs_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
-                               std::memory_order_relaxed);
+          lastContactNs_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
         (void)node_->step(std::move(m));
       }
-      for (auto& p : props) waitingForLeader_.push_back(std::move(p));
     }
+    for (auto& p : props) waitingForLeader_.push_back(std::move(p));
+    for (auto& t : tasks) t();
     // Proposals go to the core while some leader is known; otherwise they
     // wait, and fail like Consul's ("No cluster leader") after a bound.
     while (!waitingForLeader_.empty()) {
@@ -283,10 +376,27 @@ void RaftReplicator::run() {
       if (nextTick < now) nextTick = now + cfg_.tick;
     }
     while (node_ && node_->hasReady()) handleReady();
+    if (node_) {
+      reconcileMembers(now);
+      maybePublishLiveness(now);
+      progressOps(now);
+      while (node_->hasReady()) handleReady();
+    }
     expireProposals(now);
     publishStatus();
   }
   for (auto& p : waitingForLeader_) p.done(unavailable("server is shutting down"));
+  for (auto& w : confWaits_) w.done(unavailable("server is shutting down"));
+  confWaits_.clear();
+  for (auto& w : transferWaits_) w.done(unavailable("server is shutting down"));
+  transferWaits_.clear();
+  if (leave_) leave_->done(unavailable("server is shutting down"));
+  leave_.reset();
+  {
+    std::lock_guard lock(mu_);
+    for (auto& t : tasks_) t();  // each fails its caller: no node to act on
+    tasks_.clear();
+  }
   waitingForLeader_.clear();
   for (auto& [id, p] : pending_)
     p.done(unavailable("server is shutting down; the write may or may not be applied"));
@@ -305,8 +415,9 @@ void RaftReplicator::handleReady() {
   {
     std::lock_guard lock(mu_);
     for (auto& m : rd.messages) {
-      auto it = addresses_.find(m.to);
-      if (it != addresses_.end()) transport_->send(it->second, m);
+      auto it = peers_.find(m.to);
+      if (it != peers_.end() && !it->second.address.empty())
+        transport_->send(it->second.address, m);
     }
   }
   // 3. Apply.
@@ -343,6 +454,22 @@ void RaftReplicator::applyEntry(const raft::Entry& e,
     if (cc) {
       auto conf = node_->applyConfChange(*cc);
       (void)storage_->setConfState(conf);
+      if (cc->type == raft::ConfChangeType::kRemoveNode) {
+        std::lock_guard lock(mu_);
+        auto p = peers_.find(cc->node);
+        removed_[cc->node] = p == peers_.end() ? 0 : p->second.incarnation;
+      }
+      for (auto it = confWaits_.begin(); it != confWaits_.end();) {
+        if (it->cc.type == cc->type && it->cc.node == cc->node) {
+          acks.emplace_back([done = std::move(it->done)](Result<uint64_t>) { done({}); },
+                            Result<uint64_t>(e.index));
+          it = confWaits_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      log::get("raft")->info("membership change applied index={} voters=[{}] learners=[{}]",
+                             e.index, joinIds(conf.voters), joinIds(conf.learners));
     }
     catalog_.skip(e.index);
     return;
@@ -352,6 +479,11 @@ void RaftReplicator::applyEntry(const raft::Entry& e,
     return;
   }
   std::string id = e.data.substr(0, kIdBytes);
+  if (id.compare(0, 8, std::string(8, '\0')) == 0) {
+    applySystemEntry(std::string_view(e.data).substr(8));
+    catalog_.skip(e.index);
+    return;
+  }
   Status st = catalog_.apply(e.index, std::string_view(e.data).substr(kIdBytes));
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
@@ -392,29 +524,382 @@ void RaftReplicator::publishStatus() {
   std::string leader;
   std::vector<std::string> peers;
   std::vector<ServerInfo> servers;
-  {
+  Liveness live;
+  auto now = Clock::now();
+  if (node_) {
+    auto lead = node_->softState().lead;
+    bool isLeader = lead == cfg_.raftId;
+    const auto& conf = node_->raft().conf();
+    const auto& progress = node_->raft().tracker().all();
+    std::set<raft::NodeId> published(publishedLive_.begin(), publishedLive_.end());
     std::lock_guard lock(mu_);
-    if (node_) {
-      auto lead = node_->softState().lead;
-      if (auto it = addresses_.find(lead); it != addresses_.end()) leader = it->second;
-      const auto& conf = node_->raft().conf();
-      auto add = [&](raft::NodeId id, bool voter) {
-        auto a = addresses_.find(id);
-        std::string addr = a == addresses_.end() ? "" : a->second;
-        if (voter && !addr.empty()) peers.push_back(addr);
-        std::string name = id == cfg_.raftId ? cfg_.nodeName : peerNames_[id];
-        char hex[17];
-        snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(id));
-        servers.push_back({hex, name, addr, id == lead, voter});
-      };
-      for (auto v : conf.voters) add(v, true);
-      for (auto l : conf.learners) add(l, false);
-    }
+    if (auto it = peers_.find(lead); it != peers_.end()) leader = it->second.address;
+    auto add = [&](raft::NodeId id, bool voter) {
+      auto p = peers_.find(id);
+      std::string addr = p == peers_.end() ? "" : p->second.address;
+      if (voter && !addr.empty()) peers.push_back(addr);
+      ServerInfo s{formatServerId(id), p == peers_.end() ? "" : p->second.nodeName, addr,
+                   id == lead, voter};
+      bool alive = isLeader ? (id == cfg_.raftId || heardRecently(id, now)) : published.count(id);
+      s.status = (p != peers_.end() && p->second.leaving) ? "left" : alive ? "alive" : "failed";
+      if (isLeader && id != cfg_.raftId) {
+        auto h = lastHeard_.find(id);
+        s.lastContactMs =
+            h == lastHeard_.end()
+                ? 0
+                : static_cast<uint64_t>((now - h->second) / std::chrono::milliseconds(1));
+      }
+      if (auto pr = progress.find(id); pr != progress.end()) s.matchIndex = pr->second.match;
+      servers.push_back(std::move(s));
+    };
+    for (auto v : conf.voters) add(v, true);
+    for (auto l : conf.learners) add(l, false);
+    live.epoch = (livenessTerm_ << 32) | livenessSeq_;
+    for (auto id : publishedLive_) live.live.push_back(formatServerId(id));
+    auto electionTimeout = cfg_.tick * cfg_.electionTicks;
+    live.stale = !isLeader && (lead == raft::kNone ||
+                               std::chrono::milliseconds(lastContactMs()) > 2 * electionTimeout);
+  } else {
+    live.stale = true;
   }
   std::lock_guard lock(statusMu_);
   leaderAddress_ = std::move(leader);
   peerAddresses_ = std::move(peers);
   servers_ = std::move(servers);
+  liveness_ = std::move(live);
+}
+
+registry::Replicator::Liveness RaftReplicator::liveness() const {
+  std::lock_guard lock(statusMu_);
+  return liveness_;
+}
+
+bool RaftReplicator::heardRecently(raft::NodeId id, Clock::time_point now) const {
+  auto it = lastHeard_.find(id);
+  return it != lastHeard_.end() && now - it->second < 2 * cfg_.tick * cfg_.electionTicks;
+}
+
+// ---- Cluster operations ----
+
+void RaftReplicator::runTask(std::function<void()> task, OpDone onStop) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      tasks_.push_back(std::move(task));
+      cv_.notify_one();
+      return;
+    }
+  }
+  onStop(unavailable("server is shutting down"));
+}
+
+Status RaftReplicator::join(const std::string& address) {
+  if (address.empty() || address.find(':') == std::string::npos)
+    return invalidArgument("join: expected a server address as ip:port, got \"" + address + "\"");
+  {
+    std::lock_guard lock(mu_);
+    ++incarnation_;  // lets a server that was removed be added again
+    peers_[cfg_.raftId].incarnation = incarnation_;
+  }
+  transport_->setHello(makeHello());
+  transport_->connect(address);
+  log::get("raft")->info("join: connecting to {}", address);
+  return {};
+}
+
+std::optional<raft::NodeId> RaftReplicator::resolveMember(const std::string& idOrAddress) {
+  const auto& conf = node_->raft().conf();
+  std::vector<raft::NodeId> members = conf.voters;
+  members.insert(members.end(), conf.learners.begin(), conf.learners.end());
+  std::lock_guard lock(mu_);
+  for (auto id : members) {
+    auto p = peers_.find(id);
+    if (formatServerId(id) == idOrAddress || raftIdFor(idOrAddress) == id ||
+        (p != peers_.end() && (p->second.address == idOrAddress ||
+                               (!p->second.nodeName.empty() && p->second.nodeName == idOrAddress))))
+      return id;
+  }
+  return std::nullopt;
+}
+
+void RaftReplicator::removePeer(const std::string& idOrAddress, OpDone done) {
+  auto fail = [done](Status s) { done(std::move(s)); };
+  runTask(
+      [this, idOrAddress, done] {
+        if (!node_) return done(unavailable("remove-peer: this server has not joined a cluster"));
+        auto id = resolveMember(idOrAddress);
+        if (!id)
+          return done(notFound("remove-peer: no server with id, name or address \"" + idOrAddress +
+                               "\" in the Raft configuration"));
+        const auto& conf = node_->raft().conf();
+        if (conf.voters.size() == 1 && conf.voters[0] == *id)
+          return done(
+              invalidArgument("remove-peer: " + idOrAddress +
+                              " is the only voter; a cluster cannot remove its last voter"));
+        raft::ConfChange cc{raft::ConfChangeType::kRemoveNode, *id};
+        Status st = node_->proposeConfChange(cc);
+        if (!st.ok()) return done(unavailable("remove-peer: " + st.error().message));
+        confWaits_.push_back({cc, done, Clock::now() + cfg_.proposalTimeout});
+        log::get("raft")->info("remove-peer: proposed removal of {}", formatServerId(*id));
+      },
+      fail);
+}
+
+void RaftReplicator::transferLeader(const std::string& target, OpDone done) {
+  auto fail = [done](Status s) { done(std::move(s)); };
+  runTask(
+      [this, target, done] {
+        if (!node_)
+          return done(unavailable("transfer-leader: this server has not joined a cluster"));
+        auto lead = node_->softState().lead;
+        if (lead == raft::kNone) return done(unavailable("No cluster leader"));
+        raft::NodeId to = raft::kNone;
+        const auto& conf = node_->raft().conf();
+        if (!target.empty()) {
+          auto id = resolveMember(target);
+          if (!id)
+            return done(notFound("transfer-leader: no server \"" + target +
+                                 "\" in the Raft configuration"));
+          if (std::find(conf.voters.begin(), conf.voters.end(), *id) == conf.voters.end())
+            return done(invalidArgument("transfer-leader: " + target + " is not a voter"));
+          to = *id;
+        } else if (lead == cfg_.raftId) {
+          uint64_t best = 0;
+          for (const auto& [id, pr] : node_->raft().tracker().all())
+            if (id != cfg_.raftId && !pr.isLearner && pr.match >= best) best = pr.match, to = id;
+        } else {
+          to = cfg_.raftId;  // a follower asked with no target: itself
+        }
+        if (to == raft::kNone)
+          return done(invalidArgument("transfer-leader: there is no other voter to transfer to"));
+        if (to == lead) return done({});
+        node_->transferLeadership(to);
+        transferWaits_.push_back({to, done, Clock::now() + 3 * cfg_.tick * cfg_.electionTicks});
+        log::get("raft")->info("transfer-leader: asked leadership to move to {}",
+                               formatServerId(to));
+      },
+      fail);
+}
+
+void RaftReplicator::leave(OpDone done) {
+  auto fail = [done](Status s) { done(std::move(s)); };
+  runTask(
+      [this, done] {
+        if (!node_) return done({});  // never joined: nothing to leave
+        const auto& conf = node_->raft().conf();
+        bool voter =
+            std::find(conf.voters.begin(), conf.voters.end(), cfg_.raftId) != conf.voters.end();
+        if (voter && conf.voters.size() == 1)
+          return done(invalidArgument(
+              "leave: this server is the cluster's only voter; stop it instead of leaving"));
+        if (leave_) return done(invalidArgument("leave: already leaving"));
+        {
+          std::lock_guard lock(mu_);
+          leaving_ = true;
+          peers_[cfg_.raftId].leaving = true;
+        }
+        transport_->setHello(makeHello());
+        auto now = Clock::now();
+        leave_ = LeaveState{done, now + 3 * cfg_.proposalTimeout, now};
+        log::get("raft")->info("leave: leaving the cluster");
+      },
+      fail);
+}
+
+// Drives the operations in flight: conf changes and transfers waiting for
+// their outcome, and a graceful leave (hand over leadership, then remove
+// ourselves).
+void RaftReplicator::progressOps(Clock::time_point now) {
+  for (auto it = confWaits_.begin(); it != confWaits_.end();) {
+    if (now >= it->deadline) {
+      it->done(unavailable("the membership change was not applied in time; it may still be"));
+      it = confWaits_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto lead = node_->softState().lead;
+  for (auto it = transferWaits_.begin(); it != transferWaits_.end();) {
+    if (lead == it->to) {
+      it->done({});
+      it = transferWaits_.erase(it);
+    } else if (now >= it->deadline) {
+      it->done(unavailable("leadership did not move to " + formatServerId(it->to) +
+                           " in time (it may be behind or unreachable)"));
+      it = transferWaits_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!leave_) return;
+  const auto& conf = node_->raft().conf();
+  bool member =
+      std::find(conf.voters.begin(), conf.voters.end(), cfg_.raftId) != conf.voters.end() ||
+      std::find(conf.learners.begin(), conf.learners.end(), cfg_.raftId) != conf.learners.end();
+  if (!member) {
+    log::get("raft")->info("leave: removed from the configuration");
+    leave_->done({});
+    leave_.reset();
+    return;
+  }
+  if (now >= leave_->deadline) {
+    leave_->done(unavailable("leave: could not be removed from the configuration in time"));
+    leave_.reset();
+    return;
+  }
+  if (now < leave_->retryAt || lead == raft::kNone) return;
+  leave_->retryAt = now + 2 * cfg_.tick * cfg_.electionTicks;
+  if (lead == cfg_.raftId) {
+    raft::NodeId to = raft::kNone;
+    uint64_t best = 0;
+    for (const auto& [id, pr] : node_->raft().tracker().all())
+      if (id != cfg_.raftId && !pr.isLearner && pr.match >= best) best = pr.match, to = id;
+    if (to != raft::kNone) node_->transferLeadership(to);
+    return;
+  }
+  (void)node_->proposeConfChange({raft::ConfChangeType::kRemoveNode, cfg_.raftId});
+}
+
+// The leader's autopilot: promote caught-up learners, replace the silent
+// old identity of a server that came back under a new one, and add new
+// servers as learners. One change at a time.
+void RaftReplicator::reconcileMembers(Clock::time_point now) {
+  if (node_->softState().role != raft::Role::kLeader || now < nextReconcile_) return;
+  nextReconcile_ = now + std::chrono::milliseconds(500);
+  const auto& r = node_->raft();
+  if (r.confChangePending() || leave_) return;
+  const auto& conf = r.conf();
+  auto log = log::get("raft");
+  for (auto l : conf.learners) {
+    const auto* pr = r.tracker().get(l);
+    bool leaving;
+    {
+      std::lock_guard lock(mu_);
+      auto p = peers_.find(l);
+      leaving = p != peers_.end() && p->second.leaving;
+    }
+    if (pr && !leaving && heardRecently(l, now) &&
+        pr->match + kCatchUpSlack >= r.log().committed()) {
+      log->info("autopilot: promoting {} to voter (match={} commit={})", formatServerId(l),
+                pr->match, r.log().committed());
+      (void)node_->proposeConfChange({raft::ConfChangeType::kAddVoter, l});
+      return;
+    }
+  }
+  auto isMember = [&](raft::NodeId id) {
+    return std::find(conf.voters.begin(), conf.voters.end(), id) != conf.voters.end() ||
+           std::find(conf.learners.begin(), conf.learners.end(), id) != conf.learners.end();
+  };
+  std::map<raft::NodeId, Peer> peers;
+  {
+    std::lock_guard lock(mu_);
+    peers = peers_;
+  }
+  for (const auto& [id, p] : peers) {
+    if (id == cfg_.raftId || !p.direct || p.leaving || isMember(id)) continue;
+    if (!p.clusterId.empty() && p.clusterId != clusterId_) continue;
+    if (auto rm = removed_.find(id); rm != removed_.end() && p.incarnation <= rm->second) continue;
+    // The same server under a new identity (lost data dir): replace the old.
+    raft::NodeId old = raft::kNone;
+    bool clash = false;
+    for (const auto& [oid, op] : peers) {
+      if (oid == id || oid == cfg_.raftId || !isMember(oid)) continue;
+      if (op.address != p.address && (p.nodeName.empty() || op.nodeName != p.nodeName)) continue;
+      if (heardRecently(oid, now)) {
+        clash = true;
+      } else {
+        old = oid;
+      }
+    }
+    if (clash) {
+      log->warn("autopilot: {} ({}) has the name or address of a live member; not adding it",
+                formatServerId(id), p.nodeName);
+      continue;
+    }
+    if (old != raft::kNone) {
+      log->info("autopilot: {} replaces its old identity {} ({}); removing the old one",
+                formatServerId(id), formatServerId(old), p.nodeName);
+      (void)node_->proposeConfChange({raft::ConfChangeType::kRemoveNode, old});
+      return;
+    }
+    log->info("autopilot: adding {} ({} at {}) as a learner", formatServerId(id), p.nodeName,
+              p.address);
+    (void)node_->proposeConfChange({raft::ConfChangeType::kAddLearner, id});
+    return;
+  }
+}
+
+// The leader publishes which servers it hears from, through the log, so
+// every server has the same view with the same epoch.
+void RaftReplicator::maybePublishLiveness(Clock::time_point now) {
+  if (node_->softState().role != raft::Role::kLeader) return;
+  const auto& r = node_->raft();
+  std::vector<raft::NodeId> live;
+  for (auto id : r.conf().voters)
+    if (id == cfg_.raftId || heardRecently(id, now)) live.push_back(id);
+  for (auto id : r.conf().learners)
+    if (heardRecently(id, now)) live.push_back(id);
+  std::sort(live.begin(), live.end());
+  bool newTerm = livenessTerm_ != r.term();
+  if (!newTerm && live == publishedLive_) {
+    livenessChangedAt_ = {};
+    return;
+  }
+  // A change must hold for a moment before it is published (no flapping);
+  // a new leader publishes at once.
+  if (!newTerm) {
+    if (livenessChangedAt_ == Clock::time_point{}) livenessChangedAt_ = now;
+    if (now - livenessChangedAt_ < cfg_.tick * 5) return;
+  }
+  if (!r.committedEntryInCurrentTerm()) return;
+  uint64_t seq = newTerm ? 1 : livenessSeq_ + 1;
+  std::string entry(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    entry.push_back(static_cast<char>((kSystemLiveness >> (56 - 8 * i)) & 0xff));
+  entry += "v1 " + std::to_string(r.term()) + " " + std::to_string(seq) + " " + joinIds(live);
+  if (node_->propose(std::move(entry)).ok()) {
+    // Published for real once applied; remember the term so we do not repeat.
+    livenessTerm_ = r.term();
+    livenessSeq_ = seq;
+    publishedLive_ = live;
+    livenessChangedAt_ = {};
+  }
+}
+
+void RaftReplicator::applySystemEntry(std::string_view payload) {
+  if (payload.size() < 8) return;
+  uint64_t kind = 0;
+  for (int i = 0; i < 8; ++i) kind = (kind << 8) | static_cast<unsigned char>(payload[i]);
+  payload.remove_prefix(8);
+  if (kind != kSystemLiveness) {
+    log::get("raft")->warn("ignoring a cluster entry of unknown kind {} (newer server?)", kind);
+    return;
+  }
+  // "v1 <term> <seq> <id,id,...>"
+  std::string text(payload);
+  char version[8] = {};
+  unsigned long long term = 0, seq = 0;
+  int consumed = 0;
+  if (sscanf(text.c_str(), "%7s %llu %llu %n", version, &term, &seq, &consumed) < 3 ||
+      std::string(version) != "v1")
+    return;
+  std::vector<raft::NodeId> live;
+  std::string ids = text.substr(static_cast<size_t>(consumed));
+  for (size_t pos = 0; pos < ids.size();) {
+    size_t comma = ids.find(',', pos);
+    if (comma == std::string::npos) comma = ids.size();
+    raft::NodeId id = 0;
+    auto [end, ec] = std::from_chars(ids.data() + pos, ids.data() + comma, id, 16);
+    if (ec != std::errc() || end != ids.data() + comma) return;
+    live.push_back(id);
+    pos = comma + 1;
+  }
+  if (((term << 32) | seq) < ((livenessTerm_ << 32) | livenessSeq_) &&
+      node_->softState().role == raft::Role::kLeader)
+    return;  // the leader already moved on
+  livenessTerm_ = term;
+  livenessSeq_ = seq;
+  publishedLive_ = std::move(live);
 }
 
 void RaftReplicator::shutdown() {

@@ -6,6 +6,14 @@
 //
 // A proposal made on a follower is forwarded to the leader by the core and
 // acknowledged once this server has applied it (read-your-writes here).
+//
+// Membership: servers find each other through hellos (each lists the
+// servers its sender knows). The leader adds a server it hears from that is
+// not in the configuration as a learner, and promotes it to voter once it
+// has caught up (autopilot-like); a server that comes back with a new
+// identity under the same name or address (its data dir was lost) replaces
+// its old, silent identity. Operators can also join, leave, remove a peer
+// and transfer leadership.
 #pragma once
 
 #include <atomic>
@@ -15,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -26,6 +35,11 @@
 #include "storage/raft_storage.hpp"
 
 namespace cairn::server {
+
+// The Raft id of a server: a hash of its node ID (a UUID kept in the data
+// dir), so a server that loses its data dir comes back as a new member.
+raft::NodeId raftIdFor(const std::string& nodeId);
+std::string formatServerId(raft::NodeId id);
 
 struct RaftReplicatorConfig {
   raft::NodeId raftId = 0;
@@ -57,6 +71,11 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   bool readsNeedBarrier() const override { return true; }
   void readBarrier(std::function<void(Status)> done) override;
   uint64_t lastContactMs() const override;
+  Liveness liveness() const override;
+  Status join(const std::string& address) override;
+  void leave(OpDone done) override;
+  void removePeer(const std::string& idOrAddress, OpDone done) override;
+  void transferLeader(const std::string& id, OpDone done) override;
   uint16_t port() const { return transport_->port(); }
   // Stops taking proposals, fails the pending ones, stops the thread.
   void shutdown();
@@ -68,6 +87,15 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
 
   void run();
   bool maybeBootstrap();
+  bool maybeJoinExisting();
+  PeerHello makeHello();
+  void runTask(std::function<void()> task, OpDone onStop);
+  std::optional<raft::NodeId> resolveMember(const std::string& idOrAddress);
+  bool heardRecently(raft::NodeId id, std::chrono::steady_clock::time_point now) const;
+  void reconcileMembers(std::chrono::steady_clock::time_point now);
+  void progressOps(std::chrono::steady_clock::time_point now);
+  void maybePublishLiveness(std::chrono::steady_clock::time_point now);
+  void applySystemEntry(std::string_view payload);
   Status startNode(const std::vector<raft::NodeId>& peers);
   void handleReady();
   void applyEntry(const raft::Entry& e, std::vector<std::pair<Done, Result<uint64_t>>>& acks);
@@ -100,9 +128,20 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   };
   std::deque<ReadWait> incomingReads_;
   std::deque<raft::Message> inbox_;
-  std::map<raft::NodeId, std::string> addresses_;     // raft id -> "ip:port"
-  std::map<raft::NodeId, std::string> peerClusters_;  // raft id -> its cluster ID
+  std::deque<std::function<void()>> tasks_;  // run on the driver thread
+  // Every server this one knows of (itself included), from hellos.
+  struct Peer {
+    std::string address;
+    std::string nodeName;
+    std::string clusterId;
+    uint64_t incarnation = 0;
+    bool leaving = false;
+    bool direct = false;  // heard its own hello (not only another's list)
+  };
+  std::map<raft::NodeId, Peer> peers_;
   std::string clusterId_;
+  uint64_t incarnation_ = 0;
+  bool leaving_ = false;
   bool stopping_ = false;
 
   // Driver thread only.
@@ -114,13 +153,40 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   std::map<std::string, ReadWait> readsInFlight_;  // by ReadIndex context
   uint64_t nextRead_ = 1;
   std::atomic<int64_t> lastContactNs_{0};  // steady clock, last message from the leader
+  std::map<raft::NodeId, std::chrono::steady_clock::time_point> lastHeard_;
+  std::map<raft::NodeId, uint64_t> removed_;  // id -> incarnation when removed
+  std::chrono::steady_clock::time_point nextReconcile_{};
+  struct ConfWait {
+    raft::ConfChange cc;
+    OpDone done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<ConfWait> confWaits_;
+  struct TransferWait {
+    raft::NodeId to = 0;
+    OpDone done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<TransferWait> transferWaits_;
+  struct LeaveState {
+    OpDone done;
+    std::chrono::steady_clock::time_point deadline;
+    std::chrono::steady_clock::time_point retryAt;
+  };
+  std::optional<LeaveState> leave_;
+  // Liveness: what the leader last published, and (on the leader) what it
+  // will publish next.
+  uint64_t livenessTerm_ = 0;
+  uint64_t livenessSeq_ = 0;
+  std::vector<raft::NodeId> publishedLive_;
+  std::chrono::steady_clock::time_point livenessChangedAt_{};
 
   // Published for other threads.
   mutable std::mutex statusMu_;
   std::string leaderAddress_;
   std::vector<std::string> peerAddresses_;
   std::vector<ServerInfo> servers_;
-  std::map<raft::NodeId, std::string> peerNames_;  // raft id -> node name (from hellos)
+  Liveness liveness_;
 
   std::thread thread_;
 };
