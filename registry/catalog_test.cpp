@@ -184,6 +184,17 @@ TEST_F(CatalogTest, NothingPublishedUntilFlushAndFailedFlushPublishesNothing) {
   EXPECT_EQ(cat->view()->index, 1u);
 }
 
+// Rolling upgrades: an older binary refuses a command of a newer version
+// with a clear error instead of applying what it does not understand.
+TEST_F(CatalogTest, CommandOfNewerVersionIsRefused) {
+  std::string bytes = encodeCommand(reg("n1", "web", "web1"));
+  bytes += std::string("\x08\x63", 2);  // field 1 (version) = 99; the last value wins
+  auto decoded = decodeCommand(bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().message.find("newer than this binary"), std::string::npos)
+      << decoded.error().message;
+}
+
 TEST_F(CatalogTest, CommandRoundTripsThroughEncoding) {
   auto r = reg("n1", "web", "web1");
   r.service->tags = {"a", "b"};

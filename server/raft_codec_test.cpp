@@ -38,6 +38,18 @@ TEST(RaftCodec, RoundTripsMessagesAndHellos) {
   EXPECT_TRUE(d2.leaving);
 }
 
+// A peer speaking a newer wire version is refused with a clear reason (the
+// connection is closed; a rolling upgrade keeps the old version until all
+// servers run the new binary).
+TEST(RaftCodec, RefusesNewerWireVersion) {
+  std::string b = body(encodeFrame(PeerHello{7, "127.0.0.1:8300", "c1", "n", {}, 0, false}));
+  b += std::string("\x08\x63", 2);  // Frame.version = 99
+  auto f = decodeFrame(b);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.error().message.find("newer than this server"), std::string::npos)
+      << f.error().message;
+}
+
 TEST(RaftCodec, RefusesHelloListingBadServers) {
   PeerHello h{9, "10.0.0.9:8300", "c1", "n9", {{0, "10.0.0.3:8300", "n3"}}, 1, false};
   EXPECT_FALSE(decodeFrame(body(encodeFrame(h))).ok());

@@ -107,6 +107,22 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(self.voters(self.s[0]), ["s1", "s2", "s3"])
         self.register(self.s[0], "after-leave")
 
+    def test_cairn_join_adds_a_server_started_alone(self):
+        s4 = Server("s4", self.root, self.config)
+        self.s.append(s4)
+        s4.start()  # no -retry-join: it waits for the expected servers
+        time.sleep(1)
+        self.assertEqual(self.voters(self.s[0]), ["s1", "s2", "s3"])
+        r = cli(s4, "join", self.s[2].server_addr)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(wait_until(lambda: self.voters(self.s[0]) == ["s1", "s2", "s3", "s4"],
+                                   timeout=30))
+        r = cli(s4, "join", "not-an-address")
+        self.assertEqual(r.returncode, 1)
+        r = cli(s4, "members")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sum(1 for line in r.stdout.splitlines() if " alive " in line), 4, r.stdout)
+
     def test_leader_leaves_gracefully(self):
         leader = self.leader_server()
         r = cli(leader, "leave")
