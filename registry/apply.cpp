@@ -4,6 +4,9 @@
 #include <charconv>
 #include <set>
 
+#include "registry/snapshot.hpp"
+#include "registry/snapshot_file.hpp"
+
 namespace cairn::registry {
 namespace {
 
@@ -46,6 +49,7 @@ void Mutation::takeChanges(std::vector<RowWrite>& rows, std::vector<std::string>
 Status Mutation::apply(const Command& cmd) {
   if (const auto* r = std::get_if<RegisterCommand>(&cmd)) return registerCmd(*r);
   if (const auto* d = std::get_if<DeregisterCommand>(&cmd)) return deregister(*d);
+  if (const auto* r = std::get_if<RestoreCommand>(&cmd)) return restore(*r);
   return checkStatus(std::get<CheckStatusCommand>(cmd));
 }
 
@@ -308,6 +312,23 @@ Status Mutation::checkStatus(const CheckStatusCommand& c) {
   return {};
 }
 
+Status Mutation::restore(const RestoreCommand& c) {
+  auto v = restoredView(c.payload, idx_);
+  if (!v.ok()) return v.error();
+  // One batch: every row of the old catalog goes, then every row of the new
+  // one comes (a key in both is erased, then written).
+  forEachRowKey(w_, [&](Table t, std::string_view key) {
+    rows_.push_back({t, std::string(key), {}, true});
+  });
+  forEachRow(*v, [&](Table t, std::string_view key, std::string_view value) {
+    rows_.push_back({t, std::string(key), std::string(value)});
+  });
+  w_ = std::move(v).value();
+  keys_.clear();
+  replacedAll_ = true;
+  return {};
+}
+
 namespace {
 
 uint64_t parseIndex(std::string_view v) {
@@ -318,37 +339,78 @@ uint64_t parseIndex(std::string_view v) {
 
 }  // namespace
 
-Result<View> loadView(CatalogStore& store) {
+namespace {
+
+using RowScan =
+    std::function<Status(Table, const std::function<void(std::string_view, std::string_view)>&)>;
+
+// How buildView treats its rows: as the store's own (trusted, indexes kept)
+// or as a snapshot being restored (checked, every index set to `restamp`).
+struct BuildMode {
+  uint64_t restamp = 0;  // 0: keep the rows' indexes
+  bool strict = false;
+};
+
+Result<View> buildView(uint64_t applied, const RowScan& scan, BuildMode mode) {
   View v;
-  auto applied = store.appliedIndex();
-  if (!applied.ok()) return applied.error();
-  v.index = *applied;
+  v.index = applied;
   Status bad;
   auto fail = [&](const Error& e) {
     if (bad.ok()) bad = e;
   };
+  auto stamp = [&](auto& rec) {
+    if (mode.restamp) rec.createIndex = rec.modifyIndex = mode.restamp;
+  };
   std::map<std::string, std::shared_ptr<NodeEntry>> nodes;
   std::map<std::string, std::shared_ptr<Instance>> instances;
-  Status st = store.scan(Table::kNodes, [&](std::string_view, std::string_view val) {
+  Status st = scan(Table::kNodes, [&](std::string_view key, std::string_view val) {
     auto n = decodeNode(val);
     if (!n.ok()) return fail(n.error());
+    if (mode.strict && (n->name.empty() || key != n->name || nodes.count(n->name)))
+      return fail(corruption("node row \"" + std::string(key) + "\" holds node \"" + n->name +
+                             "\" or repeats"));
     auto e = std::make_shared<NodeEntry>();
     e->node = std::move(n).value();
+    stamp(e->node);
     nodes[e->node.name] = e;
   });
   if (!st.ok()) return st.error();
-  st = store.scan(Table::kServices, [&](std::string_view key, std::string_view val) {
+  st = scan(Table::kServices, [&](std::string_view key, std::string_view val) {
     auto s = decodeService(val);
     if (!s.ok()) return fail(s.error());
+    if (mode.strict) {
+      if (s->name.empty() || key != instanceKey(s->node, s->id) ||
+          instances.count(std::string(key)))
+        return fail(corruption("service row of \"" + s->id + "\" on node \"" + s->node +
+                               "\" has a mismatched key, no name, or repeats"));
+      if (!nodes.count(s->node))
+        return fail(corruption("service \"" + s->id + "\" is on node \"" + s->node +
+                               "\", which is not in the snapshot"));
+    }
     auto i = std::make_shared<Instance>();
-    i->service = std::make_shared<const Service>(std::move(s).value());
+    Service svc = std::move(s).value();
+    stamp(svc);
+    i->service = std::make_shared<const Service>(std::move(svc));
     instances[std::string(key)] = i;
   });
   if (!st.ok()) return st.error();
-  st = store.scan(Table::kChecks, [&](std::string_view key, std::string_view val) {
+  st = scan(Table::kChecks, [&](std::string_view key, std::string_view val) {
     auto c = decodeCheck(val);
     if (!c.ok()) return fail(c.error());
-    auto cp = std::make_shared<const Check>(std::move(c).value());
+    if (mode.strict) {
+      if (key != instanceKey(c->node, c->checkId) || v.checks.find(key))
+        return fail(corruption("check row of \"" + c->checkId + "\" on node \"" + c->node +
+                               "\" has a mismatched key or repeats"));
+      if (!nodes.count(c->node))
+        return fail(corruption("check \"" + c->checkId + "\" is on node \"" + c->node +
+                               "\", which is not in the snapshot"));
+      if (!c->serviceId.empty() && !instances.count(instanceKey(c->node, c->serviceId)))
+        return fail(corruption("check \"" + c->checkId + "\" belongs to service \"" + c->serviceId +
+                               "\", which is not in the snapshot"));
+    }
+    Check chk = std::move(c).value();
+    stamp(chk);
+    auto cp = std::make_shared<const Check>(std::move(chk));
     v.checks = v.checks.set(std::string(key), cp);
     if (cp->serviceId.empty()) {
       auto it = nodes.find(cp->node);
@@ -360,7 +422,7 @@ Result<View> loadView(CatalogStore& store) {
   });
   if (!st.ok()) return st.error();
   std::map<std::string, uint64_t> serviceIdx, nodeIdx;
-  st = store.scan(Table::kIndexes, [&](std::string_view key, std::string_view val) {
+  st = scan(Table::kIndexes, [&](std::string_view key, std::string_view val) {
     uint64_t x = parseIndex(val);
     if (key == kNodesIdx)
       v.nodesIndex = x;
@@ -375,9 +437,10 @@ Result<View> loadView(CatalogStore& store) {
   });
   if (!st.ok()) return st.error();
   if (!bad.ok()) return bad.error();
+  if (mode.restamp) v.nodesIndex = v.servicesIndex = v.checksIndex = mode.restamp;
 
   for (auto& [name, e] : nodes) {
-    e->index = nodeIdx[name];
+    e->index = mode.restamp ? mode.restamp : nodeIdx[name];
     v.nodes = v.nodes.set(name, e);
   }
   std::map<std::string, std::shared_ptr<ServiceGroup>> groups;
@@ -388,9 +451,31 @@ Result<View> loadView(CatalogStore& store) {
     g->instances = g->instances.set(key, inst);
   }
   for (auto& [name, g] : groups) {
-    g->index = serviceIdx[name];
+    g->index = mode.restamp ? mode.restamp : serviceIdx[name];
     v.services = v.services.set(name, g);
   }
+  return v;
+}
+
+}  // namespace
+
+Result<View> loadView(CatalogStore& store) {
+  auto applied = store.appliedIndex();
+  if (!applied.ok()) return applied.error();
+  return buildView(*applied, [&](Table t, const auto& fn) { return store.scan(t, fn); }, {});
+}
+
+Result<View> restoredView(std::string_view payload, uint64_t index) {
+  CAIRN_CHECK(index > 0, "a restore happens at a log index");
+  auto rows = readSnapshotPayload(payload);
+  if (!rows.ok()) return rows.error();
+  auto scan = [&rows](Table t, const std::function<void(std::string_view, std::string_view)>& fn) {
+    for (const auto& r : *rows)
+      if (r.table == t) fn(r.key, r.value);
+    return Status();
+  };
+  auto v = buildView(index, scan, {index, true});
+  if (!v.ok()) return invalidArgument("invalid snapshot: " + v.error().message);
   return v;
 }
 

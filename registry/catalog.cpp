@@ -34,6 +34,7 @@ Status Catalog::apply(uint64_t index, const Command& command) {
   if (st.ok()) {
     next_ = m.result();
     m.takeChanges(rows_, changedKeys_);
+    if (m.replacedAll()) wakeAll_ = true;
   }
   next_.index = index;
   return st;
@@ -43,10 +44,15 @@ Status Catalog::flush() {
   Status st = store_.commit(rows_, next_.index);
   if (!st.ok()) return st;
   rows_.clear();
-  std::sort(changedKeys_.begin(), changedKeys_.end());
-  changedKeys_.erase(std::unique(changedKeys_.begin(), changedKeys_.end()), changedKeys_.end());
-  hub_.publish(std::make_shared<const View>(next_), changedKeys_);
+  if (wakeAll_) {
+    hub_.publishAll(std::make_shared<const View>(next_));
+  } else {
+    std::sort(changedKeys_.begin(), changedKeys_.end());
+    changedKeys_.erase(std::unique(changedKeys_.begin(), changedKeys_.end()), changedKeys_.end());
+    hub_.publish(std::make_shared<const View>(next_), changedKeys_);
+  }
   changedKeys_.clear();
+  wakeAll_ = false;
   return {};
 }
 
@@ -56,6 +62,7 @@ Status Catalog::reload() {
   next_ = std::move(loaded).value();
   rows_.clear();
   changedKeys_.clear();
+  wakeAll_ = false;
   hub_.publishAll(std::make_shared<const View>(next_));
   return {};
 }

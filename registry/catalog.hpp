@@ -32,7 +32,8 @@ class Catalog {
   Status apply(uint64_t index, const Command& command);
 
   // Writes the pending rows and applied index in one batch, then publishes
-  // the view and wakes the watchers of what changed. A store failure is
+  // the view and wakes the watchers of what changed (all of them after a
+  // RestoreCommand). A store failure is
   // returned and nothing is published.
   Status flush();
 
@@ -59,6 +60,7 @@ class Catalog {
   View next_;  // the state with everything applied, ahead of the published view
   std::vector<RowWrite> rows_;
   std::vector<std::string> changedKeys_;
+  bool wakeAll_ = false;  // a restore is pending: the next flush wakes every watcher
 };
 
 }  // namespace cairn::registry

@@ -176,6 +176,8 @@ std::string encodeCommand(const Command& cmd) {
     ps->set_check_id(s->checkId);
     ps->set_status(static_cast<int32_t>(s->status));
     ps->set_output(s->output);
+  } else if (const auto* r = std::get_if<RestoreCommand>(&cmd)) {
+    p.mutable_restore()->set_payload(r->payload);
   }
   return serialize(p);
 }
@@ -204,6 +206,8 @@ Result<Command> decodeCommand(std::string_view bytes) {
       return Command(CheckStatusCommand{p.check_status().node(), p.check_status().check_id(),
                                         statusFromPb(p.check_status().status()),
                                         p.check_status().output()});
+    case pb::Command::kRestore:
+      return Command(RestoreCommand{std::move(*p.mutable_restore()->mutable_payload())});
     default:
       return corruption("command of unknown kind");
   }

@@ -41,7 +41,17 @@ struct CheckStatusCommand {
   std::string output;
 };
 
-using Command = std::variant<RegisterCommand, DeregisterCommand, CheckStatusCommand>;
+// Replaces the whole catalog with the rows of a snapshot (PUT /v1/snapshot).
+// `payload` is a snapshot file's payload (snapshot_file.hpp), checked by the
+// proposer and decoded again by every server as it applies the command.
+// Every restored record, and every node, service and table index, gets the
+// command's own log index (see restoredView in apply.hpp for why).
+struct RestoreCommand {
+  std::string payload;
+};
+
+using Command =
+    std::variant<RegisterCommand, DeregisterCommand, CheckStatusCommand, RestoreCommand>;
 
 std::string encodeCommand(const Command& cmd);
 Result<Command> decodeCommand(std::string_view bytes);

@@ -21,28 +21,49 @@ void row(std::string& out, Table t, std::string_view key, std::string_view val) 
 
 }  // namespace
 
-std::string serializeView(const View& v) {
-  std::string out(kMagic);
+namespace {
+
+// Walks the rows of a view; values are encoded only when withValues.
+template <typename Fn>
+void walkRows(const View& v, bool withValues, const Fn& fn) {
+  auto enc = [withValues](auto&& encode) { return withValues ? encode() : std::string(); };
   v.nodes.forEach([&](const std::string& name, const NodeEntryPtr& n) {
-    row(out, Table::kNodes, name, encodeNode(n->node));
-    row(out, Table::kIndexes, "n/" + name, std::to_string(n->index));
+    fn(Table::kNodes, name, enc([&] { return encodeNode(n->node); }));
+    fn(Table::kIndexes, "n/" + name, enc([&] { return std::to_string(n->index); }));
     return true;
   });
   v.nodeServices.forEach([&](const std::string& key, const InstancePtr& i) {
-    row(out, Table::kServices, key, encodeService(*i->service));
+    fn(Table::kServices, key, enc([&] { return encodeService(*i->service); }));
     return true;
   });
   v.checks.forEach([&](const std::string& key, const CheckPtr& c) {
-    row(out, Table::kChecks, key, encodeCheck(*c));
+    fn(Table::kChecks, key, enc([&] { return encodeCheck(*c); }));
     return true;
   });
   v.services.forEach([&](const std::string& name, const ServiceGroupPtr& g) {
-    row(out, Table::kIndexes, "s/" + name, std::to_string(g->index));
+    fn(Table::kIndexes, "s/" + name, enc([&] { return std::to_string(g->index); }));
     return true;
   });
-  row(out, Table::kIndexes, "t/nodes", std::to_string(v.nodesIndex));
-  row(out, Table::kIndexes, "t/services", std::to_string(v.servicesIndex));
-  row(out, Table::kIndexes, "t/checks", std::to_string(v.checksIndex));
+  fn(Table::kIndexes, "t/nodes", enc([&] { return std::to_string(v.nodesIndex); }));
+  fn(Table::kIndexes, "t/services", enc([&] { return std::to_string(v.servicesIndex); }));
+  fn(Table::kIndexes, "t/checks", enc([&] { return std::to_string(v.checksIndex); }));
+}
+
+}  // namespace
+
+void forEachRow(const View& v, const RowFn& fn) {
+  walkRows(v, true,
+           [&](Table t, const std::string& key, const std::string& value) { fn(t, key, value); });
+}
+
+void forEachRowKey(const View& v, const std::function<void(Table, std::string_view)>& fn) {
+  walkRows(v, false, [&](Table t, const std::string& key, const std::string&) { fn(t, key); });
+}
+
+std::string serializeView(const View& v) {
+  std::string out(kMagic);
+  forEachRow(
+      v, [&](Table t, std::string_view key, std::string_view value) { row(out, t, key, value); });
   return out;
 }
 

@@ -3,6 +3,7 @@
 // it is consistent at that view's index while writes go on.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,5 +16,12 @@ namespace cairn::registry {
 
 std::string serializeView(const View& v);
 Result<std::vector<RowWrite>> parseSnapshot(std::string_view data);
+
+// Calls fn for every store row that holds the view (the rows serializeView
+// writes, in the same order).
+using RowFn = std::function<void(Table, std::string_view key, std::string_view value)>;
+void forEachRow(const View& v, const RowFn& fn);
+// The same keys without encoding the values (to erase a whole catalog).
+void forEachRowKey(const View& v, const std::function<void(Table, std::string_view key)>& fn);
 
 }  // namespace cairn::registry
