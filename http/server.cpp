@@ -324,7 +324,9 @@ class HttpServerImpl final : public HttpServer {
  private:
   void accept() {
     acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
-      if (ec == asio::error::operation_aborted) return;
+      // Closed (stopAccepting): stop here, or a closed acceptor fails at
+      // once, for ever.
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       if (!ec) {
         if (open_.load() >= cfg_.maxConnections) {
           beast::error_code ignore;
@@ -334,7 +336,13 @@ class HttpServerImpl final : public HttpServer {
           std::make_shared<Session>(std::move(s), handler_, cfg_, open_, writes_)->start();
         }
       } else {
+        // Out of descriptors, say: wait a moment rather than spin.
         log::get("http")->warn("accept failed: {}", ec.message());
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([this](beast::error_code wec) {
+          if (!wec) accept();
+        });
+        return;
       }
       accept();
     });
@@ -344,6 +352,7 @@ class HttpServerImpl final : public HttpServer {
   Handler& handler_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_{ioc_};
   std::vector<std::thread> threads_;
   std::atomic<size_t> open_{0};
   std::atomic<size_t> writes_{0};

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "common/result.hpp"
@@ -37,9 +39,11 @@ struct Config {
   uint64_t maxCommittedSizePerReady = 8 << 20;
   size_t maxInflightMsgs = 64;            // pipelined MsgApps per follower
   uint64_t snapshotChunkBytes = 1 << 20;  // bytes per InstallSnapshot chunk
-  bool checkQuorum = true;                // thesis 6.2: step down without a quorum
-  bool preVote = true;                    // thesis 9.6
-  uint64_t seed = 1;                      // randomized election timeouts
+  // Where an incoming snapshot's chunks go (null: in memory).
+  std::function<std::unique_ptr<SnapshotSink>()> snapshotSink;
+  bool checkQuorum = true;  // thesis 6.2: step down without a quorum
+  bool preVote = true;      // thesis 9.6
+  uint64_t seed = 1;        // randomized election timeouts
   PlantedBugs bugs;
 
   // Names the first bad field.

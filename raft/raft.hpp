@@ -130,7 +130,7 @@ class Raft {
 
   // Follower: the snapshot being received in chunks.
   SnapshotMeta incomingSnapMeta_;
-  std::string incomingSnap_;
+  std::unique_ptr<SnapshotSink> incomingSnap_;
 };
 
 }  // namespace cairn::raft

@@ -59,16 +59,28 @@ bool Raft::maybeSendAppend(NodeId to, bool sendIfEmpty) {
 
 void Raft::sendSnapshotChunk(NodeId to, Progress& pr) {
   const Snapshot& s = *pr.snapshot;
-  uint64_t off = std::min<uint64_t>(pr.snapOffset, s.data.size());
-  uint64_t n = std::min<uint64_t>(cfg_.snapshotChunkBytes, s.data.size() - off);
+  uint64_t total = s.size();
+  uint64_t off = std::min<uint64_t>(pr.snapOffset, total);
+  uint64_t n = std::min<uint64_t>(cfg_.snapshotChunkBytes, total - off);
+  std::string chunk;
+  if (n > 0) {
+    auto r = s.data->read(off, n);
+    if (!r.ok() || r->size() != n) {
+      // The snapshot's bytes are gone (e.g. replaced by a newer one): start
+      // over with the current snapshot at the next opportunity.
+      pr.becomeProbe();
+      return;
+    }
+    chunk = std::move(r).value();
+  }
   Message m;
   m.type = MsgType::kSnap;
   m.to = to;
   m.snapMeta = s.meta;
   m.index = s.meta.index;
   m.snapOffset = off;
-  m.snapSize = s.data.size();
-  m.snapChunk = s.data.substr(off, n);
+  m.snapSize = total;
+  m.snapChunk = std::move(chunk);
   send(std::move(m));
 }
 
@@ -161,29 +173,41 @@ void Raft::handleSnapshotChunk(const Message& m) {
   r.type = MsgType::kSnapResp;
   r.to = m.from;
   r.index = m.snapMeta.index;
-  if (m.snapOffset == 0 || !(incomingSnapMeta_ == m.snapMeta)) {
+  if (m.snapOffset == 0 || !incomingSnap_ || !(incomingSnapMeta_ == m.snapMeta)) {
     incomingSnapMeta_ = m.snapMeta;
-    incomingSnap_.clear();
+    incomingSnap_.reset();
     if (m.snapOffset != 0) {  // a chunk of a snapshot we do not have the start of
       r.snapOffset = 0;
       send(std::move(r));
       return;
     }
+    incomingSnap_ = cfg_.snapshotSink ? cfg_.snapshotSink() : memorySnapshotSink();
   }
-  if (m.snapOffset != incomingSnap_.size()) {
-    r.snapOffset = incomingSnap_.size();  // ask again from where we are
+  if (m.snapOffset != incomingSnap_->size()) {
+    r.snapOffset = incomingSnap_->size();  // ask again from where we are
     send(std::move(r));
     return;
   }
-  incomingSnap_ += m.snapChunk;
-  if (incomingSnap_.size() < m.snapSize) {
-    r.snapOffset = incomingSnap_.size();
+  if (!incomingSnap_->append(m.snapChunk).ok()) {
+    incomingSnap_.reset();  // cannot keep it (disk full?): start over later
+    r.snapOffset = 0;
     send(std::move(r));
     return;
   }
-  Snapshot snap{m.snapMeta, std::move(incomingSnap_)};
-  incomingSnap_.clear();
+  if (incomingSnap_->size() < m.snapSize) {
+    r.snapOffset = incomingSnap_->size();
+    send(std::move(r));
+    return;
+  }
+  auto data = incomingSnap_->finish();
+  incomingSnap_.reset();
   incomingSnapMeta_ = {};
+  if (!data.ok()) {
+    r.snapOffset = 0;
+    send(std::move(r));
+    return;
+  }
+  Snapshot snap{m.snapMeta, std::move(data).value()};
   Message ack;
   ack.type = MsgType::kAppResp;
   ack.to = m.from;
@@ -289,7 +313,7 @@ void Raft::handleSnapshotResponse(const Message& m, Progress& pr) {
   if (pr.state != ProgressState::kSnapshot || m.index != pr.pendingSnapshot) return;
   pr.recentActive = true;
   pr.snapOffset = m.snapOffset;
-  if (pr.snapOffset < pr.snapshot->data.size()) sendSnapshotChunk(m.from, pr);
+  if (pr.snapOffset < pr.snapshot->size()) sendSnapshotChunk(m.from, pr);
 }
 
 }  // namespace cairn::raft

@@ -58,7 +58,7 @@ Status MemoryStorage::createSnapshot(uint64_t i, const ConfState& conf, std::str
   snap_.meta.index = i;
   snap_.meta.term = ents_[i - ents_[0].index].term;
   snap_.meta.conf = conf;
-  snap_.data = std::move(data);
+  snap_.data = snapshotFromString(std::move(data));
   return {};
 }
 

@@ -2,6 +2,53 @@
 
 namespace cairn::raft {
 
+namespace {
+
+class StringData final : public SnapshotData {
+ public:
+  explicit StringData(std::string bytes) : bytes_(std::move(bytes)) {}
+  uint64_t size() const override { return bytes_.size(); }
+  Result<std::string> read(uint64_t offset, uint64_t n) const override {
+    if (offset > bytes_.size()) return invalidArgument("snapshot read beyond the end");
+    return bytes_.substr(offset, n);
+  }
+
+ private:
+  std::string bytes_;
+};
+
+class MemorySink final : public SnapshotSink {
+ public:
+  Status append(std::string_view chunk) override {
+    bytes_.append(chunk);
+    return {};
+  }
+  uint64_t size() const override { return bytes_.size(); }
+  Result<std::shared_ptr<const SnapshotData>> finish() override {
+    return snapshotFromString(std::move(bytes_));
+  }
+
+ private:
+  std::string bytes_;
+};
+
+}  // namespace
+
+std::shared_ptr<const SnapshotData> snapshotFromString(std::string bytes) {
+  return std::make_shared<StringData>(std::move(bytes));
+}
+
+std::unique_ptr<SnapshotSink> memorySnapshotSink() {
+  return std::make_unique<MemorySink>();
+}
+
+std::string Snapshot::readAll() const {
+  if (!data) return {};
+  auto r = data->read(0, data->size());
+  CAIRN_CHECK(r.ok(), "snapshot data unreadable");
+  return std::move(r).value();
+}
+
 std::string ConfChange::encode() const {
   std::string s(9, '\0');
   s[0] = static_cast<char>(type);

@@ -4,9 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/result.hpp"
 
 namespace cairn::raft {
 
@@ -57,10 +61,37 @@ struct SnapshotMeta {
   bool operator==(const SnapshotMeta&) const = default;
 };
 
+// A snapshot's bytes, read in chunks, so that neither the sender nor the
+// receiver needs the whole snapshot in memory: the application decides where
+// they live (a string in tests and the simulator, a file on a server).
+class SnapshotData {
+ public:
+  virtual ~SnapshotData() = default;
+  virtual uint64_t size() const = 0;
+  // Bytes [offset, offset+n) (fewer at the end). Errors are I/O failures.
+  virtual Result<std::string> read(uint64_t offset, uint64_t n) const = 0;
+};
+
+// Where a follower puts the chunks of a snapshot it is receiving.
+class SnapshotSink {
+ public:
+  virtual ~SnapshotSink() = default;
+  virtual Status append(std::string_view chunk) = 0;
+  virtual uint64_t size() const = 0;
+  // Every chunk has arrived: the data, readable.
+  virtual Result<std::shared_ptr<const SnapshotData>> finish() = 0;
+};
+
+std::shared_ptr<const SnapshotData> snapshotFromString(std::string bytes);
+std::unique_ptr<SnapshotSink> memorySnapshotSink();
+
 struct Snapshot {
   SnapshotMeta meta;
-  std::string data;
+  std::shared_ptr<const SnapshotData> data;  // null: no bytes
   bool empty() const { return meta.index == 0; }
+  uint64_t size() const { return data ? data->size() : 0; }
+  // All the bytes at once (tests and the simulator; servers read in chunks).
+  std::string readAll() const;
 };
 
 enum class MsgType : uint8_t {

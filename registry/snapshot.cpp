@@ -94,4 +94,69 @@ Result<std::vector<RowWrite>> parseSnapshot(std::string_view data) {
   return rows;
 }
 
+Status serializeViewTo(const View& v, const std::function<Status(std::string_view)>& write,
+                       size_t pieceBytes) {
+  std::string buf(kMagic);
+  Status st;
+  forEachRow(v, [&](Table t, std::string_view key, std::string_view value) {
+    if (!st.ok()) return;
+    row(buf, t, key, value);
+    if (buf.size() >= pieceBytes) {
+      st = write(buf);
+      buf.clear();
+    }
+  });
+  if (st.ok() && !buf.empty()) st = write(buf);
+  return st;
+}
+
+Status SnapshotRowReader::fill(size_t need) {
+  if (buf_.size() - pos_ >= need) return {};
+  buf_.erase(0, pos_);
+  pos_ = 0;
+  while (buf_.size() < need) {
+    if (offset_ >= size_) return corruption("catalog snapshot: truncated");
+    uint64_t n = std::max<uint64_t>(need - buf_.size(), 1 << 20);
+    auto piece = read_(offset_, std::min<uint64_t>(n, size_ - offset_));
+    if (!piece.ok()) return piece.error();
+    if (piece->empty()) return corruption("catalog snapshot: short read");
+    offset_ += piece->size();
+    buf_ += *piece;
+  }
+  return {};
+}
+
+Result<std::vector<RowWrite>> SnapshotRowReader::next(size_t maxBytes) {
+  std::string_view magic(kMagic);
+  if (!headerDone_) {
+    if (Status st = fill(magic.size()); !st.ok()) return st.error();
+    if (std::string_view(buf_).substr(pos_, magic.size()) != magic)
+      return corruption("catalog snapshot: bad header");
+    pos_ += magic.size();
+    headerDone_ = true;
+  }
+  auto get32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(buf_[at + i]);
+    return v;
+  };
+  std::vector<RowWrite> rows;
+  size_t bytes = 0;
+  while (bytes < maxBytes && (pos_ < buf_.size() || offset_ < size_)) {
+    if (Status st = fill(5); !st.ok()) return st.error();
+    auto t = static_cast<uint8_t>(buf_[pos_]);
+    if (t > static_cast<uint8_t>(Table::kIndexes)) return corruption("catalog snapshot: bad table");
+    uint32_t klen = get32(pos_ + 1);
+    if (Status st = fill(5 + size_t{klen} + 4); !st.ok()) return st.error();
+    uint32_t vlen = get32(pos_ + 5 + klen);
+    size_t total = 5 + size_t{klen} + 4 + vlen;
+    if (Status st = fill(total); !st.ok()) return st.error();
+    rows.push_back(
+        {static_cast<Table>(t), buf_.substr(pos_ + 5, klen), buf_.substr(pos_ + 9 + klen, vlen)});
+    pos_ += total;
+    bytes += total;
+  }
+  return rows;
+}
+
 }  // namespace cairn::registry

@@ -85,6 +85,10 @@ class Agent {
     auto db = storage::Db::open(cfg_.dataDir);
     if (!db.ok()) return fail(db.error().message);
     db_ = std::move(*db);
+    if (cfg_.server && !cfg_.dev) {
+      if (Status st = resumeInterruptedInstall(*db_, cfg_.dataDir); !st.ok())
+        return fail(st.error().message);
+    }
     auto cat = registry::Catalog::open(db_->catalogStore());
     if (!cat.ok()) return fail(cat.error().message);
     catalog_ = std::move(*cat);
@@ -199,6 +203,7 @@ class Agent {
     rc.bootstrapExpect = cfg_.bootstrapExpect;
     rc.snapshotEvery = cfg_.raftSnapshotThreshold;
     rc.keepAfterSnapshot = cfg_.raftTrailingLogs;
+    rc.snapshotDir = cfg_.dataDir;
     auto rep = RaftReplicator::create(rc, *db_, *catalog_);
     if (!rep.ok()) return rep.error();
     raft_ = std::move(*rep);

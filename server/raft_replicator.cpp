@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <charconv>
 #include <random>
+#include <sstream>
 
 #include "common/log.hpp"
 #include "registry/snapshot.hpp"
+#include "server/snapshot_files.hpp"
 
 namespace cairn::server {
 namespace {
@@ -56,6 +58,12 @@ Result<std::unique_ptr<RaftReplicator>> RaftReplicator::create(const RaftReplica
                                                                storage::Db& db,
                                                                registry::Catalog& catalog) {
   std::unique_ptr<RaftReplicator> r(new RaftReplicator(cfg, db, catalog));
+  // (The agent does this before loading the catalog; again here for callers
+  // that do not, then the catalog is reloaded.)
+  if (auto m = db.installMarker(); m.ok() && !m->empty()) {
+    if (Status s = resumeInterruptedInstall(db, cfg.snapshotDir); !s.ok()) return s.error();
+    if (Status s = catalog.reload(); !s.ok()) return s.error();
+  }
   auto st = storage::RaftStorage::open(db);
   if (!st.ok()) return st.error();
   r->storage_ = std::move(*st);
@@ -96,6 +104,8 @@ Status RaftReplicator::startNode(const std::vector<raft::NodeId>& peers) {
   rc.heartbeatTick = 1;
   rc.applied = catalog_.appliedIndex();
   rc.seed = cfg_.raftId ^ static_cast<uint64_t>(std::random_device()());
+  if (!cfg_.snapshotDir.empty())
+    rc.snapshotSink = [dir = cfg_.snapshotDir] { return fileSnapshotSink(dir); };
   auto n = raft::RawNode::create(rc, *storage_);
   if (!n.ok()) return n.error();
   node_ = std::move(*n);
@@ -105,9 +115,7 @@ Status RaftReplicator::startNode(const std::vector<raft::NodeId>& peers) {
   if (applied > 0 && applied >= storage_->firstIndex() - 1) {
     auto term = storage_->term(applied);
     if (term.ok()) {
-      auto view = catalog_.view();
-      storage_->setSnapshot(applied, *term, storage_->initialState().conf,
-                            [view] { return registry::serializeView(*view); });
+      storage_->setSnapshot(applied, *term, storage_->initialState().conf, snapshotSource());
       lastSnapshot_ = applied;
     }
   }
@@ -406,7 +414,24 @@ void RaftReplicator::run() {
 void RaftReplicator::handleReady() {
   raft::Ready rd = node_->ready();
   // 1. Persist: entries, replaced suffix, hard state, snapshot: one fsync.
-  Status st = storage_->save(rd.hardState, rd.entries, rd.snapshot);
+  // A snapshot to install is first recorded, so that a crash during the
+  // install starts it over from the file.
+  Status st;
+  if (!rd.snapshot.empty() && !cfg_.snapshotDir.empty()) {
+    auto* file = dynamic_cast<const FileSnapshotData*>(rd.snapshot.data.get());
+    if (file) {
+      const auto& m = rd.snapshot.meta;
+      auto ids = [](const std::vector<raft::NodeId>& v) {
+        std::string out = "-";
+        for (auto id : v) out += "," + formatServerId(id);
+        return out;
+      };
+      st = db_.beginCatalogInstall("v1 " + std::to_string(m.index) + " " + std::to_string(m.term) +
+                                   " " + ids(m.conf.voters) + " " + ids(m.conf.learners) + " " +
+                                   file->path());
+    }
+  }
+  if (st.ok()) st = storage_->save(rd.hardState, rd.entries, rd.snapshot);
   if (!st.ok()) {
     log::get("raft")->critical("cannot persist raft state: {}; stopping", st.error().message);
     std::abort();
@@ -422,14 +447,12 @@ void RaftReplicator::handleReady() {
   }
   // 3. Apply.
   if (!rd.snapshot.empty()) {
-    auto rows = registry::parseSnapshot(rd.snapshot.data);
-    if (!rows.ok() || !db_.replaceCatalog(*rows, rd.snapshot.meta.index).ok() ||
-        !catalog_.reload().ok()) {
-      log::get("raft")->critical("cannot install snapshot at index {}", rd.snapshot.meta.index);
+    Status is = installSnapshot(rd.snapshot);
+    if (!is.ok()) {
+      log::get("raft")->critical("cannot install snapshot at index {}: {}", rd.snapshot.meta.index,
+                                 is.error().message);
       std::abort();
     }
-    log::get("raft")->info("installed snapshot index={} rows={}", rd.snapshot.meta.index,
-                           rows->size());
   }
   std::vector<std::pair<Done, Result<uint64_t>>> acks;
   for (const auto& e : rd.committedEntries) applyEntry(e, acks);
@@ -506,14 +529,119 @@ void RaftReplicator::expireProposals(std::chrono::steady_clock::time_point now) 
   }
 }
 
+// The bytes of the catalog as it is now, produced when a follower needs
+// them (into a file when there is a snapshot dir), shared by every follower
+// that needs them at the same time.
+storage::RaftStorage::SnapshotSource RaftReplicator::snapshotSource() {
+  struct Cache {
+    std::mutex mu;
+    std::weak_ptr<const raft::SnapshotData> data;
+  };
+  return [view = catalog_.view(), dir = cfg_.snapshotDir,
+          cache =
+              std::make_shared<Cache>()]() -> Result<std::shared_ptr<const raft::SnapshotData>> {
+    std::lock_guard lock(cache->mu);
+    if (auto d = cache->data.lock()) return d;
+    std::shared_ptr<const raft::SnapshotData> d;
+    if (dir.empty()) {
+      d = raft::snapshotFromString(registry::serializeView(*view));
+    } else {
+      auto w = writeViewSnapshot(*view, dir);
+      if (!w.ok()) {
+        log::get("raft")->error("cannot write a snapshot for a follower: {}", w.error().message);
+        return w.error();
+      }
+      d = std::move(w).value();
+    }
+    cache->data = d;
+    return d;
+  };
+}
+
+namespace {
+
+// Writes a snapshot's rows into the catalog tables, a batch at a time
+// (bounded memory however large the catalog).
+Status installRows(storage::Db& db, const raft::Snapshot& snap) {
+  uint64_t index = snap.meta.index;
+  auto* file = dynamic_cast<const FileSnapshotData*>(snap.data.get());
+  size_t rows = 0;
+  if (!file) {
+    // In memory (no snapshot dir, as small tests run): one batch.
+    auto all = registry::parseSnapshot(snap.readAll());
+    if (!all.ok()) return all.error();
+    rows = all->size();
+    if (Status s = db.replaceCatalog(*all, index); !s.ok()) return s;
+  } else {
+    registry::SnapshotRowReader reader(
+        [data = snap.data](uint64_t off, uint64_t n) { return data->read(off, n); }, snap.size());
+    while (true) {
+      auto batch = reader.next(4 << 20);
+      if (!batch.ok()) return batch.error();
+      if (batch->empty()) break;
+      rows += batch->size();
+      if (Status s = db.putCatalogRows(*batch); !s.ok()) return s;
+    }
+    if (Status s = db.finishCatalogInstall(index); !s.ok()) return s;
+    ::unlink(file->path().c_str());  // still readable (for our own followers) until released
+  }
+  log::get("raft")->info("installed snapshot index={} rows={} bytes={}", index, rows, snap.size());
+  return {};
+}
+
+}  // namespace
+
+Status RaftReplicator::installSnapshot(const raft::Snapshot& snap) {
+  if (Status s = installRows(db_, snap); !s.ok()) return s;
+  return catalog_.reload();
+}
+
+Status resumeInterruptedInstall(storage::Db& db, const std::string& snapshotDir) {
+  auto marker = db.installMarker();
+  if (!marker.ok()) return marker.error();
+  if (marker->empty()) {
+    if (!snapshotDir.empty()) removeStaleSnapshotFiles(snapshotDir, "");
+    return {};
+  }
+  // "v1 <index> <term> -[,voter...] -[,learner...] <path>"
+  std::istringstream in(*marker);
+  std::string version, voters, learners, path;
+  raft::SnapshotMeta meta;
+  in >> version >> meta.index >> meta.term >> voters >> learners;
+  std::getline(in >> std::ws, path);
+  if (version != "v1" || path.empty())
+    return corruption("unreadable snapshot install marker \"" + *marker + "\"");
+  if (!snapshotDir.empty()) removeStaleSnapshotFiles(snapshotDir, path);
+  auto parseIds = [](const std::string& s, std::vector<raft::NodeId>& out) {
+    for (size_t pos = 2; pos < s.size();) {
+      size_t comma = s.find(',', pos);
+      if (comma == std::string::npos) comma = s.size();
+      out.push_back(std::strtoull(s.substr(pos, comma - pos).c_str(), nullptr, 16));
+      pos = comma + 1;
+    }
+  };
+  parseIds(voters, meta.conf.voters);
+  parseIds(learners, meta.conf.learners);
+  auto data = FileSnapshotData::open(path);
+  if (!data.ok())
+    return corruption("a snapshot install was interrupted and its file is gone (" +
+                      data.error().message +
+                      "); remove the data dir to rejoin the cluster as a new server");
+  log::get("raft")->warn("resuming an interrupted snapshot install at index {}", meta.index);
+  raft::Snapshot snap{meta, *data};
+  auto storage = storage::RaftStorage::open(db);
+  if (!storage.ok()) return storage.error();
+  if (Status s = (*storage)->save(std::nullopt, {}, snap); !s.ok()) return s;
+  if (Status s = db.beginCatalogInstall(*marker); !s.ok()) return s;
+  return installRows(db, snap);
+}
+
 void RaftReplicator::maybeSnapshot() {
   uint64_t applied = catalog_.appliedIndex();
   if (applied < lastSnapshot_ + cfg_.snapshotEvery) return;
   auto term = storage_->term(applied);
   if (!term.ok()) return;
-  auto view = catalog_.view();
-  storage_->setSnapshot(applied, *term, node_->raft().conf(),
-                        [view] { return registry::serializeView(*view); });
+  storage_->setSnapshot(applied, *term, node_->raft().conf(), snapshotSource());
   lastSnapshot_ = applied;
   // The catalog rows of `applied` must be durable before the log goes.
   if (!db_.syncCatalog().ok()) return;

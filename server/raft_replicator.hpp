@@ -41,6 +41,10 @@ namespace cairn::server {
 raft::NodeId raftIdFor(const std::string& nodeId);
 std::string formatServerId(raft::NodeId id);
 
+// A crash during a snapshot install leaves the catalog partial: this
+// installs it again from the kept file. Call before loading the catalog.
+Status resumeInterruptedInstall(storage::Db& db, const std::string& snapshotDir);
+
 struct RaftReplicatorConfig {
   raft::NodeId raftId = 0;
   std::string nodeName;
@@ -53,6 +57,9 @@ struct RaftReplicatorConfig {
   int electionTicks = 10;
   uint64_t snapshotEvery = 10'000;  // applied entries between catalog snapshots
   uint64_t keepAfterSnapshot = 1'000;
+  // Where snapshots being sent or received are kept as files (the data dir);
+  // empty: in memory (tests).
+  std::string snapshotDir;
   std::chrono::milliseconds proposalTimeout{10'000};
   std::chrono::milliseconds noLeaderTimeout{5'000};
 };
@@ -101,6 +108,8 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   void applyEntry(const raft::Entry& e, std::vector<std::pair<Done, Result<uint64_t>>>& acks);
   void expireProposals(std::chrono::steady_clock::time_point now);
   void maybeSnapshot();
+  storage::RaftStorage::SnapshotSource snapshotSource();
+  Status installSnapshot(const raft::Snapshot& snap);
   void publishStatus();
   void serveReads(const std::vector<raft::ReadState>& states);
 

@@ -130,19 +130,63 @@ Status Db::syncCatalog() {
   return {};
 }
 
-Status Db::replaceCatalog(const std::vector<registry::RowWrite>& rows, uint64_t appliedIndex) {
-  rocksdb::WriteBatch batch;
+namespace {
+
+// Adds to `batch` the deletion of every catalog row.
+void clearCatalog(Db::Impl& impl, rocksdb::WriteBatch& batch) {
   for (int cf : {kNodes, kServices, kChecks, kIndexes}) {
     std::unique_ptr<rocksdb::Iterator> it(
-        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cfs[cf]));
+        impl.db->NewIterator(rocksdb::ReadOptions(), impl.cfs[cf]));
     it->SeekToFirst();
     if (!it->Valid()) continue;
     std::string first = it->key().ToString();
     it->SeekToLast();
     std::string last = it->key().ToString() + '\xff';
-    batch.DeleteRange(impl_->cfs[cf], first, last);
-    batch.Delete(impl_->cfs[cf], it->key());
+    batch.DeleteRange(impl.cfs[cf], first, last);
+    batch.Delete(impl.cfs[cf], it->key());
   }
+}
+
+}  // namespace
+
+Status Db::beginCatalogInstall(std::string_view marker) {
+  rocksdb::WriteBatch batch;
+  clearCatalog(*impl_, batch);
+  batch.Put(impl_->cfs[kMeta], rocksdb::Slice(kInstallMarkerKey.data(), kInstallMarkerKey.size()),
+            rocksdb::Slice(marker.data(), marker.size()));
+  batch.Put(impl_->cfs[kMeta], rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()),
+            bigEndian(0));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return fromStatus(s, "begin snapshot install");
+  return {};
+}
+
+Status Db::putCatalogRows(const std::vector<registry::RowWrite>& rows) {
+  rocksdb::WriteBatch batch;
+  for (const auto& r : rows) batch.Put(impl_->tableCf(r.table), r.key, r.value);
+  auto s = impl_->db->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return fromStatus(s, "snapshot install rows");
+  return {};
+}
+
+Status Db::finishCatalogInstall(uint64_t appliedIndex) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cfs[kMeta], rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()),
+            bigEndian(appliedIndex));
+  batch.Delete(impl_->cfs[kMeta],
+               rocksdb::Slice(kInstallMarkerKey.data(), kInstallMarkerKey.size()));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return fromStatus(s, "finish snapshot install");
+  return {};
+}
+
+Status Db::replaceCatalog(const std::vector<registry::RowWrite>& rows, uint64_t appliedIndex) {
+  rocksdb::WriteBatch batch;
+  clearCatalog(*impl_, batch);
   for (const auto& r : rows) batch.Put(impl_->tableCf(r.table), r.key, r.value);
   batch.Put(impl_->cfs[kMeta], rocksdb::Slice(kAppliedKey.data(), kAppliedKey.size()),
             bigEndian(appliedIndex));

@@ -53,6 +53,18 @@ class Db {
   // one batch (installing a Raft snapshot).
   Status replaceCatalog(const std::vector<registry::RowWrite>& rows, uint64_t appliedIndex);
 
+  // Installing a snapshot too large for one batch, with bounded memory:
+  // begin deletes every catalog row and durably records `marker` (what the
+  // caller needs to start the install over: the snapshot's file and
+  // metadata); rows then go in batches; finish writes the applied index and
+  // clears the marker, synced. After a crash in between, installMarker()
+  // is not empty and the catalog is partial: install again.
+  Status beginCatalogInstall(std::string_view marker);
+  Status putCatalogRows(const std::vector<registry::RowWrite>& rows);
+  Status finishCatalogInstall(uint64_t appliedIndex);
+  Result<std::string> installMarker() { return getMeta(kInstallMarkerKey); }
+  static constexpr std::string_view kInstallMarkerKey = "snapshot_install";
+
   // Small metadata values (node ID, cluster ID, ...).
   Result<std::string> getMeta(std::string_view key);  // "" when absent
   Status putMeta(std::string_view key, std::string_view value);

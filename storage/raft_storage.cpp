@@ -126,7 +126,9 @@ Result<uint64_t> RaftStorage::term(uint64_t i) const {
 
 Result<raft::Snapshot> RaftStorage::snapshot() const {
   if (!snapData_) return Error{ErrorCode::kUnavailable, "snapshot temporarily unavailable"};
-  return raft::Snapshot{snapMeta_, snapData_()};
+  auto data = snapData_();
+  if (!data.ok()) return Error{ErrorCode::kUnavailable, data.error().message};
+  return raft::Snapshot{snapMeta_, std::move(data).value()};
 }
 
 Status RaftStorage::save(const std::optional<raft::HardState>& hs,
@@ -165,8 +167,9 @@ Status RaftStorage::save(const std::optional<raft::HardState>& hs,
   if (!installed.empty()) {
     conf_ = installed.meta.conf;
     snapMeta_ = installed.meta;
-    std::string data = installed.data;
-    snapData_ = [data] { return data; };
+    snapData_ = [data = installed.data]() -> Result<std::shared_ptr<const raft::SnapshotData>> {
+      return data;
+    };
   }
   snapIndex_ = newSnapIndex;
   snapTerm_ = newSnapTerm;
@@ -185,7 +188,7 @@ Status RaftStorage::setConfState(const raft::ConfState& conf) {
 }
 
 void RaftStorage::setSnapshot(uint64_t index, uint64_t term, const raft::ConfState& conf,
-                              std::function<std::string()> data) {
+                              SnapshotSource data) {
   snapMeta_ = {index, term, conf};
   snapData_ = std::move(data);
 }

@@ -36,9 +36,10 @@ class RaftStorage final : public raft::Storage {
   // The configuration after applying a membership change.
   Status setConfState(const raft::ConfState& conf);
   // Records a snapshot point: the state machine at `index`, whose bytes
-  // `data` produces on demand (it captures an immutable catalog view).
-  void setSnapshot(uint64_t index, uint64_t term, const raft::ConfState& conf,
-                   std::function<std::string()> data);
+  // `data` produces on demand (it captures an immutable catalog view; it may
+  // write them to a file and return a reader of it).
+  using SnapshotSource = std::function<Result<std::shared_ptr<const raft::SnapshotData>>()>;
+  void setSnapshot(uint64_t index, uint64_t term, const raft::ConfState& conf, SnapshotSource data);
   // Deletes log entries up to `upTo` (must be <= the snapshot index).
   Status compact(uint64_t upTo);
   bool isEmpty() const { return last_ == 0 && hard_.empty(); }
@@ -54,7 +55,7 @@ class RaftStorage final : public raft::Storage {
   uint64_t snapTerm_ = 0;
   uint64_t last_ = 0;
   raft::SnapshotMeta snapMeta_;
-  std::function<std::string()> snapData_;
+  SnapshotSource snapData_;
 };
 
 }  // namespace cairn::storage

@@ -57,13 +57,19 @@ TEST_F(RaftStorageTest, SnapshotCompactionAndInstall) {
   auto db = std::move(Db::open(dir).value());
   auto s = std::move(RaftStorage::open(*db).value());
   ASSERT_TRUE(s->save(raft::HardState{1, 0, 10}, ents(1, 10, 1), {}).ok());
-  s->setSnapshot(8, 1, {{1}, {}}, [] { return std::string("state@8"); });
+  s->setSnapshot(8, 1, {{1}, {}}, []() -> Result<std::shared_ptr<const raft::SnapshotData>> {
+    return raft::snapshotFromString("state@8");
+  });
   ASSERT_TRUE(s->compact(6).ok());
   EXPECT_EQ(s->firstIndex(), 7u);
   EXPECT_FALSE(s->entries(5, 8, UINT64_MAX).ok());
   EXPECT_EQ(*s->term(6), 1u);
-  EXPECT_EQ(s->snapshot()->data, "state@8");
-  raft::Snapshot snap{{20, 3, {{1, 2}, {}}}, "state@20"};
+  EXPECT_EQ(s->snapshot()->readAll(), "state@8");
+  raft::Snapshot snap;
+  snap.meta.index = 20;
+  snap.meta.term = 3;
+  snap.meta.conf.voters = {1, 2};
+  snap.data = raft::snapshotFromString("state@20");
   ASSERT_TRUE(s->save(raft::HardState{3, 0, 20}, {}, snap).ok());
   EXPECT_EQ(s->firstIndex(), 21u);
   EXPECT_EQ(s->lastIndex(), 20u);

@@ -158,7 +158,7 @@ class Simulation {
     node.readyReads.clear();
     node.tickPeriod = kTick + static_cast<int64_t>(rng_() % 21) - 10;  // clock drift +-10%
     auto snap = node.disk.snapshot();
-    node.kv.restore(snap->data);
+    node.kv.restore(snap->readAll());
     node.applied = snap->meta.index;
     Config cfg = configFor(node.id);
     cfg.applied = node.applied;
@@ -284,7 +284,7 @@ class Simulation {
     if (rd.softState) onSoftState(n, *rd.softState);
     // 3. Apply.
     if (!rd.snapshot.empty()) {
-      n.kv.restore(rd.snapshot.data);
+      n.kv.restore(rd.snapshot.readAll());
       n.applied = rd.snapshot.meta.index;
     }
     for (const auto& e : rd.committedEntries) applyEntry(n, e);

@@ -119,9 +119,12 @@ class MembershipTest(unittest.TestCase):
                                    timeout=30))
         r = cli(s4, "join", "not-an-address")
         self.assertEqual(r.returncode, 1)
-        r = cli(s4, "members")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(sum(1 for line in r.stdout.splitlines() if " alive " in line), 4, r.stdout)
+        # Its view comes from the leader's next published liveness.
+        def four_alive():
+            r = cli(s4, "members")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return sum(1 for line in r.stdout.splitlines() if " alive " in line) == 4
+        self.assertTrue(wait_until(four_alive, timeout=10), cli(s4, "members").stdout)
 
     def test_leader_leaves_gracefully(self):
         leader = self.leader_server()
@@ -202,9 +205,10 @@ class MembershipTest(unittest.TestCase):
 
     def test_liveness_epoch_and_stale_minority(self):
         leader = self.leader_server()
-        status, headers, body = leader.request("GET", "/v1/agent/members")
-        epoch = int(headers["X-Cairn-Liveness-Epoch"])
-        self.assertGreater(epoch, 0)
+        # The new leader publishes its view once its first entry commits.
+        epoch_of = lambda x: int(x.request("GET", "/v1/agent/members")[1]["X-Cairn-Liveness-Epoch"])
+        self.assertTrue(wait_until(lambda: epoch_of(leader) > 0, timeout=10))
+        epoch = epoch_of(leader)
         followers = [x for x in self.s if x is not leader]
         # Every server has the same view, with the same epoch.
         for x in followers:
