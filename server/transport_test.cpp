@@ -131,7 +131,11 @@ class TransportTlsTest : public ::testing::Test {
     auto t = Transport::create(cfg, n->handler);
     EXPECT_TRUE(t.ok()) << t.error().message;
     n->transport = std::move(*t);
-    n->transport->setHello({id, n->address(), "", "n" + std::to_string(id)});
+    PeerHello hello;
+    hello.raftId = id;
+    hello.address = n->address();
+    hello.nodeName = "n" + std::to_string(id);
+    n->transport->setHello(hello);
     nodes.push_back(std::move(n));
     return *nodes.back();
   }
@@ -196,7 +200,10 @@ TEST_F(TransportTlsTest, TlsPeerWithoutCertificateIsRefused) {
   s.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), a.transport->port()));
   boost::system::error_code ec;
   s.handshake(ssl::stream_base::client, ec);  // TLS 1.3: done before the server decides
-  if (!ec) asio::write(s, asio::buffer(encodeFrame(PeerHello{5, "127.0.0.1:1", "", "x"})), ec);
+  PeerHello hello;
+  hello.raftId = 5;
+  hello.address = "127.0.0.1:1";
+  if (!ec) asio::write(s, asio::buffer(encodeFrame(hello)), ec);
   EXPECT_TRUE(eventually([&] { return a.transport->stats().inboundRefused == 1; }));
   EXPECT_NE(readUntilClosed(ioc, s), asio::error::timed_out) << "the server must close it";
   EXPECT_EQ(a.handler.hellos(), 0u);

@@ -1,7 +1,8 @@
 """Mutual TLS between real `cairn agent -server` processes: three servers with
-certificates from one CA form a cluster and replicate; a server whose
-certificate comes from another CA is refused and never becomes a member; bad
-TLS files stop the agent at start with the file named. The CAs and
+certificates from one CA form a cluster and replicate, and a fourth of that
+CA joins; a server whose certificate comes from another CA is refused and
+never becomes a member; bad TLS files stop the agent at start with the file
+named. The CAs and
 certificates are made at test time with the `openssl` command."""
 import json
 import os
@@ -94,6 +95,11 @@ class MutualTlsTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         return sorted(json.loads(body))
 
+    def configuration(self, x):
+        status, _, body = x.request("GET", "/v1/operator/raft/configuration")
+        self.assertEqual(status, 200, body)
+        return sorted(s["Node"] for s in json.loads(body)["Servers"])
+
     def test_servers_of_one_ca_form_a_cluster_and_refuse_another_ca(self):
         s1 = self.server("s1", "ca-a").start()
         s2 = self.server("s2", "ca-a").start([s1.server_addr])
@@ -118,16 +124,23 @@ class MutualTlsTest(unittest.TestCase):
         for x in cluster:
             self.assertTrue(wait_until(lambda: "web-1" in x.instances("web"), timeout=10),
                             "%s lacks the registration" % x.name)
+        self.assertEqual(self.configuration(s1), ["s1", "s2", "s3"])
 
+        # A server of the cluster's CA, started after the rogue, is added as
+        # servers that say hello are; the rogue, still retrying, never is.
+        s4 = self.server("s4", "ca-a").start([s1.server_addr])
+        cluster.append(s4)
+        self.assertTrue(wait_until(lambda: self.configuration(s1) == ["s1", "s2", "s3", "s4"],
+                                   timeout=20),
+                        "s4 did not join: %s\n%s" % (self.configuration(s1), self.logs()))
         members = sorted(x.server_addr for x in cluster)
         for x in cluster:
-            self.assertEqual(self.peers(x), members)
+            self.assertTrue(wait_until(lambda: self.peers(x) == members, timeout=10),
+                            "%s: peers %s" % (x.name, self.peers(x)))
+            self.assertNotIn("rogue", self.configuration(x))
         self.assertEqual(rogue.leader(), "")
         self.assertEqual(self.peers(rogue), [])
         self.assertEqual(rogue.instances("web"), set())
-        status, _, body = s1.request("GET", "/v1/operator/raft/configuration")
-        self.assertEqual(status, 200, body)
-        self.assertEqual(sorted(x["Node"] for x in json.loads(body)["Servers"]), ["s1", "s2", "s3"])
 
     def test_bad_tls_files_stop_the_agent_naming_the_file(self):
         crt, key = self.pki.issue("ca-a", "s1")
