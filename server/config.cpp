@@ -440,9 +440,9 @@ Result<std::optional<tls::TlsConfig>> serverTls(const AgentConfig& c) {
                              "verify_outgoing are on)");
     return {};
   };
-  for (auto st : {file("ca_file", r.caFile, d.caFile, t.caFile),
-                  file("cert_file", r.certFile, d.certFile, t.certFile),
-                  file("key_file", r.keyFile, d.keyFile, t.keyFile)})
+  for (const auto& st : {file("ca_file", r.caFile, d.caFile, t.caFile),
+                         file("cert_file", r.certFile, d.certFile, t.certFile),
+                         file("key_file", r.keyFile, d.keyFile, t.keyFile)})
     if (!st.ok()) return st.error();
   auto version = tls::parseTlsVersion(r.minVersion.value_or(d.minVersion.value_or("TLSv1_2")));
   if (!version.ok()) return invalidArgument("tls_min_version: " + version.error().message);

@@ -2,6 +2,8 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -76,7 +78,7 @@ struct Shared {
   void refuse(const char* what, const std::string& peer, const std::string& logKey,
               const std::string& reason) {
     if (refusals.shouldLog(logKey + " " + reason, Clock::now()))
-      log::get("transport")->warn("{} {}: {}", what, peer, reason);
+      log::get("transport")->warn("{} peer={} reason={}", what, peer, reason);
   }
 };
 
@@ -170,7 +172,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
                       : ec              ? tls::describeFailure(ec, stream_.ssl())
                                         : "TLS handshake failed";
     ++shared_.inboundRefused;
-    shared_.refuse("refused server connection from", peer_, peerIp_, why);
+    shared_.refuse("refused server connection", peer_, peerIp_, why);
     timer_.cancel();
     stream_.close();
   }
@@ -184,14 +186,12 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       uint32_t n = 0;
       for (unsigned char c : self->header_) n = (n << 8) | c;
       if (n == 0 || n > kMaxFrameBytes) {
+        auto logger = log::get("transport");
         if (self->header_[0] == kTlsHandshakeRecord && self->header_[1] == 3)
-          log::get("transport")
-              ->warn(
-                  "closing connection from {}: the peer speaks TLS and this server has no tls "
-                  "configured",
-                  self->peer_);
+          logger->warn("closing server connection peer={} reason=it speaks TLS, we have no tls",
+                       self->peer_);
         else
-          log::get("transport")->warn("closing peer connection: frame of {} bytes", n);
+          logger->warn("closing peer connection: frame of {} bytes", n);
         return;  // the socket closes with this object
       }
       self->body_.resize(n);
