@@ -204,8 +204,19 @@ class Agent {
     rc.snapshotEvery = cfg_.raftSnapshotThreshold;
     rc.keepAfterSnapshot = cfg_.raftTrailingLogs;
     rc.snapshotDir = cfg_.dataDir;
+    auto tls = serverTls(cfg_);
+    if (!tls.ok()) return tls.error();
+    rc.tls = std::move(*tls);
+    auto hasFiles = [](const TlsStanza& s) { return s.caFile || s.certFile || s.keyFile; };
+    if (!rc.tls && (hasFiles(cfg_.tls.defaults) || hasFiles(cfg_.tls.internalRpc)))
+      log::get("agent")->warn(
+          "tls files are set but verify_incoming and verify_outgoing are off: connections "
+          "between servers are plain TCP");
     auto rep = RaftReplicator::create(rc, *db_, *catalog_);
     if (!rep.ok()) return rep.error();
+    if (rc.tls)
+      log::get("agent")->info("servers connect with mutual TLS ca_file={} cert_file={}",
+                              rc.tls->caFile, rc.tls->certFile);
     raft_ = std::move(*rep);
     replicator_ = raft_.get();
     serverPort_ = raft_->port();

@@ -121,6 +121,75 @@ class Applier {
     return {};
   }
 
+  Status optStr(const std::string& key, const json::value& v, std::optional<std::string>& out) {
+    std::string s;
+    Status st = str(key, v, s);
+    if (st.ok()) out = std::move(s);
+    return st;
+  }
+  Status optBool(const std::string& key, const json::value& v, std::optional<bool>& out) {
+    bool b = false;
+    Status st = boolean(key, v, b);
+    if (st.ok()) out = b;
+    return st;
+  }
+
+  // One TLS key, at the top level (`prefix` empty: the older spelling) or in
+  // tls.defaults / tls.internal_rpc. Sets `known` when the key is a TLS key.
+  Status tlsKey(const std::string& prefix, const std::string& name, const json::value& v,
+                TlsStanza& s, bool& known) {
+    std::string k = prefix + name;
+    known = true;
+    if (name == "ca_file") return optStr(k, v, s.caFile);
+    if (name == "cert_file") return optStr(k, v, s.certFile);
+    if (name == "key_file") return optStr(k, v, s.keyFile);
+    if (name == "verify_incoming") return optBool(k, v, s.verifyIncoming);
+    if (name == "verify_outgoing") return optBool(k, v, s.verifyOutgoing);
+    if (name == "tls_min_version") {
+      Status st = optStr(k, v, s.minVersion);
+      if (!st.ok()) return st;
+      auto ver = tls::parseTlsVersion(*s.minVersion);
+      return ver.ok() ? Status() : bad(k, ver.error().message);
+    }
+    if (name == "ca_path") return bad(k, "not supported: put the CA certificates in ca_file");
+    if (name == "tls_cipher_suites" || name == "tls_prefer_server_cipher_suites") {
+      log::get("config")->warn("{}: {} is accepted but not used (OpenSSL's defaults apply)", file_,
+                               k);
+      return {};
+    }
+    known = false;
+    return {};
+  }
+
+  Status tlsBlock(const json::value& v) {
+    if (!v.is_object()) return bad("tls", "expected a table");
+    for (const auto& kv : v.get_object()) {
+      std::string section(kv.key());
+      std::string prefix = "tls." + section + ".";
+      if (section == "https" || section == "grpc") {
+        log::get("config")->warn("{}: tls.{} is accepted but not used yet", file_, section);
+        continue;
+      }
+      if (section != "defaults" && section != "internal_rpc")
+        return bad("tls." + section, "unknown key");
+      if (!kv.value().is_object()) return bad("tls." + section, "expected a table");
+      TlsStanza& stanza = section == "defaults" ? c_.tls.defaults : c_.tls.internalRpc;
+      for (const auto& e : kv.value().get_object()) {
+        std::string name(e.key());
+        if (section == "internal_rpc" && name == "verify_server_hostname") {
+          Status st = boolean(prefix + name, e.value(), c_.tls.verifyServerHostname);
+          if (!st.ok()) return st;
+          continue;
+        }
+        bool known = false;
+        Status st = tlsKey(prefix, name, e.value(), stanza, known);
+        if (!st.ok()) return st;
+        if (!known) return bad(prefix + name, "unknown key");
+      }
+    }
+    return {};
+  }
+
   Status ports(const json::value& v) {
     if (!v.is_object()) return bad("ports", "expected a table");
     for (const auto& kv : v.get_object()) {
@@ -206,6 +275,18 @@ class Applier {
                                                    "autopilot",
                                                    "raft_protocol"};
     if (key == "server") return boolean(key, v, c_.server);
+    if (key == "tls") return tlsBlock(v);
+    if (key == "verify_server_hostname") return boolean(key, v, c_.tls.verifyServerHostname);
+    if (key == "verify_incoming_rpc") return optBool(key, v, c_.tls.internalRpc.verifyIncoming);
+    if (key == "verify_incoming_https") {
+      log::get("config")->warn("{}: key \"{}\" is accepted but not used yet", file_, key);
+      return {};
+    }
+    {
+      bool known = false;
+      Status st = tlsKey("", key, v, c_.tls.defaults, known);
+      if (known) return st;
+    }
     if (key == "bootstrap") {
       bool b = false;
       Status st = boolean(key, v, b);
@@ -331,7 +412,51 @@ Status AgentConfig::validate() const {
                            "\" is not one of trace, debug, info, warn, error");
   if (httpThreads < 1 || httpThreads > 64)
     return invalidArgument("http_config.threads: must be 1-64");
+  if (server && !dev) {
+    auto t = serverTls(*this);
+    if (!t.ok()) return t.error();
+  }
   return {};
+}
+
+Result<std::optional<tls::TlsConfig>> serverTls(const AgentConfig& c) {
+  const TlsStanza& d = c.tls.defaults;
+  const TlsStanza& r = c.tls.internalRpc;
+  bool in = r.verifyIncoming.value_or(d.verifyIncoming.value_or(false));
+  bool out = r.verifyOutgoing.value_or(d.verifyOutgoing.value_or(false));
+  if (!in && !out) return std::optional<tls::TlsConfig>();
+  if (in != out)
+    return invalidArgument(
+        std::string("tls: verify_incoming is ") + (in ? "on" : "off") + " but verify_outgoing is " +
+        (out ? "on" : "off") +
+        ": connections between servers are either mutual TLS (both on) or plain TCP (both off)");
+  tls::TlsConfig t;
+  auto file = [&](const char* key, const std::optional<std::string>& rv,
+                  const std::optional<std::string>& dv, std::string& dst) -> Status {
+    dst = rv.value_or(dv.value_or(""));
+    if (dst.empty())
+      return invalidArgument(std::string("tls.defaults.") + key +
+                             ": required for mutual TLS between servers (verify_incoming and "
+                             "verify_outgoing are on)");
+    return {};
+  };
+  for (const auto& st : {file("ca_file", r.caFile, d.caFile, t.caFile),
+                         file("cert_file", r.certFile, d.certFile, t.certFile),
+                         file("key_file", r.keyFile, d.keyFile, t.keyFile)})
+    if (!st.ok()) return st.error();
+  auto version = tls::parseTlsVersion(r.minVersion.value_or(d.minVersion.value_or("TLSv1_2")));
+  if (!version.ok()) return invalidArgument("tls_min_version: " + version.error().message);
+  t.minVersion = *version;
+  if (c.tls.verifyServerHostname) {
+    auto name = [&](std::string domain) {
+      while (!domain.empty() && domain.back() == '.') domain.pop_back();
+      return "server." + c.datacenter + "." + domain;
+    };
+    t.peerNames.push_back(name(c.domain));
+    if (!c.altDomain.empty() && name(c.altDomain) != t.peerNames[0])
+      t.peerNames.push_back(name(c.altDomain));
+  }
+  return std::optional<tls::TlsConfig>(std::move(t));
 }
 
 Result<AgentConfig> loadConfigFiles(const ConfigSources& src, AgentConfig cfg) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/tls.hpp"
 
 namespace cairn::server {
 
@@ -21,6 +22,26 @@ struct DnsConfig {
   std::string order = "weighted";  // Cairn: weighted, round-robin or least-loaded
   int workers = 2;                 // Cairn: UDP worker threads
   std::string recursorTimeout = "2s";
+};
+
+// One stanza of Consul's `tls` block, as written (unset: not given).
+struct TlsStanza {
+  std::optional<std::string> caFile;
+  std::optional<std::string> certFile;
+  std::optional<std::string> keyFile;
+  std::optional<bool> verifyIncoming;
+  std::optional<bool> verifyOutgoing;
+  std::optional<std::string> minVersion;  // "TLSv1_2" or "TLSv1_3"
+};
+
+// Consul's `tls { defaults {...} internal_rpc {...} }`. The older top-level
+// keys (ca_file, cert_file, key_file, verify_incoming, verify_outgoing,
+// tls_min_version, verify_server_hostname) set the same fields. TLS files
+// are read once, at start.
+struct TlsSettings {
+  TlsStanza defaults;
+  TlsStanza internalRpc;  // its set fields win over defaults for server-to-server
+  bool verifyServerHostname = false;
 };
 
 struct AgentConfig {
@@ -54,10 +75,21 @@ struct AgentConfig {
   // API takes it (kept as JSON text; decoded by the HTTP layer's decoder).
   std::vector<std::string> services;
   std::vector<std::string> checks;
+  TlsSettings tls;
 
   // Names the first bad field.
   Status validate() const;
 };
+
+// The TLS of server-to-server connections: tls.internal_rpc over
+// tls.defaults. Mutual TLS when verify_incoming and verify_outgoing are both
+// on, and then ca_file, cert_file and key_file are required; nullopt (plain
+// TCP) when both are off. One without the other is an error: the server port
+// has no mixed mode. With verify_server_hostname the peer's certificate must
+// also name server.<datacenter>.<domain> (or the alt domain), as Consul's
+// server certificates do. Checks settings only; the files are loaded by the
+// transport.
+Result<std::optional<tls::TlsConfig>> serverTls(const AgentConfig& c);
 
 // Sources of configuration, in the order they apply (later wins).
 struct ConfigSources {

@@ -1,5 +1,6 @@
 #include "server/config.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@ namespace cairn::server {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::HasSubstr;
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -114,6 +116,87 @@ TEST_F(ConfigTest, ErrorsNameTheKeyOrFlag) {
             std::string::npos);
   EXPECT_NE(msg({"-dev", "-log-level", "loud"}).find("log_level"), std::string::npos);
   EXPECT_NE(msg({"-dev", "-datacenter", "Bad DC"}).find("datacenter"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ConsulTlsBlockGivesServersMutualTls) {
+  auto toml = write("tls.toml", R"(
+server = true
+data_dir = "/tmp/x"
+[tls.defaults]
+ca_file = "/etc/cairn/ca.pem"
+cert_file = "/etc/cairn/server.pem"
+key_file = "/etc/cairn/server-key.pem"
+verify_incoming = true
+verify_outgoing = true
+tls_min_version = "TLSv1_3"
+[tls.internal_rpc]
+verify_server_hostname = true
+[tls.https]
+verify_incoming = false
+)");
+  auto p = parseAgentArgs({"-config-file", toml});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto t = serverTls(p->config);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  ASSERT_TRUE(t->has_value());
+  const tls::TlsConfig& c = **t;
+  EXPECT_EQ(c.caFile, "/etc/cairn/ca.pem");
+  EXPECT_EQ(c.certFile, "/etc/cairn/server.pem");
+  EXPECT_EQ(c.keyFile, "/etc/cairn/server-key.pem");
+  EXPECT_EQ(c.minVersion, tls::TlsVersion::k13);
+  EXPECT_EQ(c.peerNames, (std::vector<std::string>{"server.dc1.cairn", "server.dc1.consul"}));
+}
+
+TEST_F(ConfigTest, OlderTopLevelTlsKeysAndInternalRpcOverrides) {
+  auto json = write("tls.json", R"({
+    "ca_file": "ca.pem", "cert_file": "a.pem", "key_file": "a.key",
+    "verify_incoming": true, "verify_outgoing": true,
+    "tls": {"internal_rpc": {"cert_file": "rpc.pem", "key_file": "rpc.key"}}})");
+  auto p = parseAgentArgs({"-server", "-data-dir", "/tmp/x", "-config-file", json});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto t = serverTls(p->config);
+  ASSERT_TRUE(t.ok() && t->has_value());
+  EXPECT_EQ((*t)->caFile, "ca.pem");
+  EXPECT_EQ((*t)->certFile, "rpc.pem");
+  EXPECT_EQ((*t)->keyFile, "rpc.key");
+  EXPECT_EQ((*t)->minVersion, tls::TlsVersion::k12);
+  EXPECT_TRUE((*t)->peerNames.empty());
+}
+
+TEST_F(ConfigTest, ServersWithoutVerifyFlagsStayOnPlainTcp) {
+  auto json = write("tls.json", R"({"ca_file": "ca.pem", "cert_file": "a.pem", "key_file": "k"})");
+  auto p = parseAgentArgs({"-server", "-data-dir", "/tmp/x", "-config-file", json});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto t = serverTls(p->config);
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE(t->has_value());
+}
+
+TEST_F(ConfigTest, TlsErrorsNameTheKey) {
+  auto msg = [&](const std::string& json) {
+    auto p =
+        parseAgentArgs({"-server", "-data-dir", "/tmp/x", "-config-file", write("t.json", json)});
+    return p.ok() ? std::string() : p.error().message;
+  };
+  EXPECT_THAT(msg(R"({"tls": {"defaults": {"verify_incoming": true, "ca_file": "c",
+                  "cert_file": "a", "key_file": "k"}}})"),
+              HasSubstr("verify_incoming is on but verify_outgoing is off"));
+  EXPECT_THAT(msg(R"({"verify_incoming": true, "verify_outgoing": true, "ca_file": "c",
+                  "key_file": "k"})"),
+              HasSubstr("tls.defaults.cert_file: required"));
+  EXPECT_THAT(msg(R"({"tls": {"defaults": {"tls_min_version": "TLSv1_1"}}})"),
+              HasSubstr("tls.defaults.tls_min_version"));
+  EXPECT_THAT(msg(R"({"tls": {"internal_rpc": {"ca_path": "/etc/ssl"}}})"),
+              HasSubstr("tls.internal_rpc.ca_path"));
+  EXPECT_THAT(msg(R"({"tls": {"defaults": {"verify_server_hostname": true}}})"),
+              HasSubstr("tls.defaults.verify_server_hostname\": unknown key"));
+  EXPECT_THAT(msg(R"({"tls": {"defaults": {"cert_file": 5}}})"),
+              HasSubstr("tls.defaults.cert_file"));
+  EXPECT_THAT(msg(R"({"tls": {"bogus": {}}})"), HasSubstr("tls.bogus"));
+  // Not a server: the server port's TLS does not apply.
+  auto p =
+      parseAgentArgs({"-dev", "-config-file", write("d.json", R"({"verify_incoming": true})")});
+  EXPECT_TRUE(p.ok());
 }
 
 }  // namespace

@@ -67,7 +67,7 @@ Result<std::unique_ptr<RaftReplicator>> RaftReplicator::create(const RaftReplica
   auto st = storage::RaftStorage::open(db);
   if (!st.ok()) return st.error();
   r->storage_ = std::move(*st);
-  auto t = Transport::create({cfg.bindAddress, cfg.port, 4096}, *r);
+  auto t = Transport::create({cfg.bindAddress, cfg.port, 4096, cfg.tls}, *r);
   if (!t.ok()) return t.error();
   r->transport_ = std::move(*t);
   // The advertised address carries the port actually bound (port 0 in tests).

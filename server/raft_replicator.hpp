@@ -62,6 +62,7 @@ struct RaftReplicatorConfig {
   std::string snapshotDir;
   std::chrono::milliseconds proposalTimeout{10'000};
   std::chrono::milliseconds noLeaderTimeout{5'000};
+  std::optional<tls::TlsConfig> tls = std::nullopt;  // mutual TLS between servers; unset: TCP
 };
 
 class RaftReplicator final : public registry::Replicator, private Transport::Handler {

@@ -1,26 +1,38 @@
 #include "server/transport.hpp"
 
+#include <openssl/ssl.h>
+
+#include <array>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/log.hpp"
+#include "common/tls_context.hpp"
 
 namespace cairn::server {
 namespace {
 
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+// The first byte of every TLS connection: a handshake record.
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
 
 Result<tcp::endpoint> parseEndpoint(const std::string& address) {
   auto colon = address.rfind(':');
@@ -33,57 +45,197 @@ Result<tcp::endpoint> parseEndpoint(const std::string& address) {
   return tcp::endpoint(ip, static_cast<uint16_t>(port));
 }
 
-// Reads frames from one inbound connection.
-class Inbound : public std::enable_shared_from_this<Inbound> {
+// Logs refused connections at most once a minute per key (peer and
+// reason): a misconfigured peer retries every 2 s and must not flood the
+// log. I/O thread only.
+class RefusalLog {
  public:
-  Inbound(tcp::socket s, Transport::Handler& h) : sock_(std::move(s)), handler_(h) {}
-  void start() { readHeader(); }
+  bool shouldLog(const std::string& key, Clock::time_point now) {
+    auto it = last_.find(key);
+    if (it != last_.end() && now - it->second < kEvery) return false;
+    if (last_.size() >= kMaxKeys) last_.clear();
+    last_[key] = now;
+    return true;
+  }
 
  private:
-  void readHeader() {
-    asio::async_read(
-        sock_, asio::buffer(header_), [self = shared_from_this()](error_code ec, size_t) {
-          if (ec) return;
-          uint32_t n = 0;
-          for (unsigned char c : self->header_) n = (n << 8) | c;
-          if (n == 0 || n > kMaxFrameBytes) {
-            log::get("transport")->warn("closing peer connection: frame of {} bytes", n);
-            return;  // the socket closes with this object
-          }
-          self->body_.resize(n);
-          self->readBody();
-        });
+  static constexpr auto kEvery = std::chrono::minutes(1);
+  static constexpr size_t kMaxKeys = 1024;
+  std::map<std::string, Clock::time_point> last_;
+};
+
+// What every connection of one transport shares. Owned by TransportImpl,
+// which outlives the connections' handlers (they run on its thread).
+struct Shared {
+  Transport::Handler& handler;
+  ssl::context* tls;  // null: plain TCP
+  std::chrono::milliseconds handshakeTimeout;
+  RefusalLog refusals{};
+  std::atomic<uint64_t> inboundAccepted{0};
+  std::atomic<uint64_t> inboundRefused{0};
+  std::atomic<uint64_t> outboundRefused{0};
+
+  void refuse(const char* what, const std::string& peer, const std::string& logKey,
+              const std::string& reason) {
+    if (refusals.shouldLog(logKey + " " + reason, Clock::now()))
+      log::get("transport")->warn("{} peer={} reason={}", what, peer, reason);
   }
-  void readBody() {
-    asio::async_read(
-        sock_, asio::buffer(body_), [self = shared_from_this()](error_code ec, size_t) {
-          if (ec) return;
-          auto f = decodeFrame(self->body_);
-          if (!f.ok()) {
-            log::get("transport")->warn("closing peer connection: {}", f.error().message);
-            return;
-          }
-          if (auto* h = std::get_if<PeerHello>(&*f))
-            self->handler_.onHello(*h);
-          else
-            self->handler_.onMessage(std::get<raft::Message>(std::move(*f)));
-          self->readHeader();
+};
+
+// One connection's bytes: plain TCP, or TLS over TCP.
+class Stream {
+ public:
+  Stream(tcp::socket s, ssl::context* tls) {
+    if (tls)
+      tls_.emplace(std::move(s), *tls);
+    else
+      plain_.emplace(std::move(s));
+  }
+  bool isTls() const { return tls_.has_value(); }
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
+  SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+  void close() {
+    error_code ignore;
+    socket().close(ignore);
+  }
+  template <typename H>
+  void handshake(ssl::stream_base::handshake_type type, H&& h) {
+    tls_->async_handshake(type, std::forward<H>(h));
+  }
+  template <typename B, typename H>
+  void read(const B& buffers, H&& h) {
+    if (tls_)
+      asio::async_read(*tls_, buffers, std::forward<H>(h));
+    else
+      asio::async_read(*plain_, buffers, std::forward<H>(h));
+  }
+  template <typename B, typename H>
+  void readSome(const B& buffers, H&& h) {
+    if (tls_)
+      tls_->async_read_some(buffers, std::forward<H>(h));
+    else
+      plain_->async_read_some(buffers, std::forward<H>(h));
+  }
+  template <typename B, typename H>
+  void write(const B& buffers, H&& h) {
+    if (tls_)
+      asio::async_write(*tls_, buffers, std::forward<H>(h));
+    else
+      asio::async_write(*plain_, buffers, std::forward<H>(h));
+  }
+
+ private:
+  std::optional<tcp::socket> plain_;
+  std::optional<ssl::stream<tcp::socket>> tls_;
+};
+
+// Reads frames from one inbound connection; with TLS, only once the
+// handshake has verified the peer's certificate.
+class Inbound : public std::enable_shared_from_this<Inbound> {
+ public:
+  Inbound(tcp::socket s, Shared& shared)
+      : timer_(s.get_executor()), stream_(std::move(s), shared.tls), shared_(shared) {
+    error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    peerIp_ = ec ? "unknown" : ep.address().to_string();
+    peer_ = ec ? peerIp_ : peerIp_ + ":" + std::to_string(ep.port());
+  }
+
+  void start() {
+    if (!stream_.isTls()) return accepted();
+    timer_.expires_after(shared_.handshakeTimeout);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec) return;
+      self->timedOut_ = true;
+      self->stream_.close();
+    });
+    // A plain-TCP peer would send a frame length where TLS sends a
+    // handshake record; peeking tells the two apart with a clear reason.
+    stream_.socket().async_receive(
+        asio::buffer(peek_), tcp::socket::message_peek,
+        [self = shared_from_this()](error_code ec, size_t n) {
+          if (ec || n == 0) return self->refuse(ec, "the peer closed the connection");
+          if (self->peek_[0] != kTlsHandshakeRecord)
+            return self->refuse({}, "the peer is not speaking TLS (is it configured without tls?)");
+          self->stream_.handshake(ssl::stream_base::server, [self](error_code ec) {
+            self->timer_.cancel();
+            if (ec) return self->refuse(ec, "");
+            self->accepted();
+          });
         });
   }
 
-  tcp::socket sock_;
-  Transport::Handler& handler_;
+ private:
+  void refuse(const error_code& ec, const std::string& reason) {
+    std::string why = timedOut_         ? "the TLS handshake timed out"
+                      : !reason.empty() ? reason
+                      : ec              ? tls::describeFailure(ec, stream_.ssl())
+                                        : "TLS handshake failed";
+    ++shared_.inboundRefused;
+    shared_.refuse("refused server connection", peer_, peerIp_, why);
+    timer_.cancel();
+    stream_.close();
+  }
+  void accepted() {
+    ++shared_.inboundAccepted;
+    readHeader();
+  }
+  void readHeader() {
+    stream_.read(asio::buffer(header_), [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return;
+      uint32_t n = 0;
+      for (unsigned char c : self->header_) n = (n << 8) | c;
+      if (n == 0 || n > kMaxFrameBytes) {
+        auto logger = log::get("transport");
+        if (self->header_[0] == kTlsHandshakeRecord && self->header_[1] == 3)
+          logger->warn("closing server connection peer={} reason=it speaks TLS, we have no tls",
+                       self->peer_);
+        else
+          logger->warn("closing peer connection: frame of {} bytes", n);
+        return;  // the socket closes with this object
+      }
+      self->body_.resize(n);
+      self->readBody();
+    });
+  }
+  void readBody() {
+    stream_.read(asio::buffer(body_), [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return;
+      auto f = decodeFrame(self->body_);
+      if (!f.ok()) {
+        log::get("transport")->warn("closing peer connection: {}", f.error().message);
+        return;
+      }
+      if (auto* h = std::get_if<PeerHello>(&*f))
+        self->shared_.handler.onHello(*h);
+      else
+        self->shared_.handler.onMessage(std::get<raft::Message>(std::move(*f)));
+      self->readHeader();
+    });
+  }
+
+  asio::steady_timer timer_;
+  Stream stream_;
+  Shared& shared_;
+  std::string peer_;
+  std::string peerIp_;
+  bool timedOut_ = false;
+  std::array<unsigned char, 1> peek_{};
   std::array<unsigned char, 4> header_{};
   std::string body_;
 };
 
 // Sends frames to one peer address, reconnecting with backoff.
+//
+// Every handler carries the generation of the connection it was started
+// for; retry() starts a new generation, so the handlers of a dead
+// connection (a failed write and a failed read may both report) do nothing.
 class Outbound : public std::enable_shared_from_this<Outbound> {
  public:
-  Outbound(asio::io_context& ioc, std::string address, size_t maxQueue,
+  Outbound(asio::io_context& ioc, Shared& shared, std::string address, size_t maxQueue,
            std::function<std::string()> hello)
       : ioc_(ioc),
-        sock_(ioc),
+        shared_(shared),
         timer_(ioc),
         address_(std::move(address)),
         maxQueue_(maxQueue),
@@ -92,8 +244,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   void start() { connect(); }
   void stop() {
     stopped_ = true;
-    error_code ec;
-    sock_.close(ec);
+    if (stream_) stream_->close();
     timer_.cancel();
   }
   void enqueue(std::string frame) {
@@ -109,31 +260,75 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   }
 
  private:
+  bool current(uint64_t gen) const { return !stopped_ && gen == gen_; }
+
   void connect() {
     if (stopped_) return;
     auto ep = parseEndpoint(address_);
     if (!ep.ok()) return;
-    sock_ = tcp::socket(ioc_);
-    sock_.async_connect(*ep, [self = shared_from_this()](error_code ec) {
-      if (self->stopped_) return;
+    timedOut_ = false;
+    stream_ = std::make_unique<Stream>(tcp::socket(ioc_), shared_.tls);
+    stream_->socket().async_connect(*ep, [self = shared_from_this(), gen = gen_](error_code ec) {
+      if (!self->current(gen)) return;
       if (ec) return self->retry();
       error_code ignore;
-      self->sock_.set_option(tcp::no_delay(true), ignore);
-      self->connected_ = true;
-      self->backoff_ = std::chrono::milliseconds(50);
-      self->queue_.push_front(self->hello_());
-      self->writeNext();
+      self->stream_->socket().set_option(tcp::no_delay(true), ignore);
+      if (!self->stream_->isTls()) return self->connected();
+      self->handshake(gen);
     });
   }
+  void handshake(uint64_t gen) {
+    timer_.expires_after(shared_.handshakeTimeout);
+    timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
+      if (ec || !self->current(gen)) return;
+      self->timedOut_ = true;
+      self->stream_->close();
+    });
+    stream_->handshake(ssl::stream_base::client, [self = shared_from_this(), gen](error_code ec) {
+      if (!self->current(gen)) return;
+      self->timer_.cancel();
+      if (ec) {
+        self->refused(self->timedOut_ ? "the TLS handshake timed out"
+                                      : "TLS handshake failed: " +
+                                            tls::describeFailure(ec, self->stream_->ssl()));
+        return self->retry();
+      }
+      self->connected();
+    });
+  }
+  void connected() {
+    connected_ = true;
+    backoff_ = std::chrono::milliseconds(50);
+    watchForClose(gen_);
+    queue_.push_front(hello_());
+    writeNext();
+  }
+  // The peer never writes on this connection, so a read ends only when the
+  // connection does. With TLS 1.3 it is also where the peer's refusal of our
+  // certificate arrives: its alert comes after our side of the handshake.
+  void watchForClose(uint64_t gen) {
+    stream_->readSome(asio::buffer(readBuf_),
+                      [self = shared_from_this(), gen](error_code ec, size_t) {
+                        if (!self->current(gen)) return;
+                        if (!ec) return self->watchForClose(gen);
+                        if (tls::isTlsError(ec))
+                          self->refused(tls::describeFailure(ec, self->stream_->ssl()));
+                        self->retry();
+                      });
+  }
+  void refused(const std::string& reason) {
+    ++shared_.outboundRefused;
+    shared_.refuse("cannot connect to server", address_, address_, reason);
+  }
   void retry() {
+    ++gen_;
     connected_ = false;
     writing_ = false;
-    error_code ignore;
-    sock_.close(ignore);
+    if (stream_) stream_->close();
     timer_.expires_after(backoff_);
     backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(2000));
-    timer_.async_wait([self = shared_from_this()](error_code ec) {
-      if (!ec) self->connect();
+    timer_.async_wait([self = shared_from_this(), gen = gen_](error_code ec) {
+      if (!ec && self->current(gen)) self->connect();
     });
   }
   void writeNext() {
@@ -148,31 +343,39 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
       *batch += queue_.front();
       queue_.pop_front();
     }
-    asio::async_write(sock_, asio::buffer(*batch),
-                      [self = shared_from_this(), batch](error_code ec, size_t) {
-                        if (self->stopped_) return;
-                        if (ec) return self->retry();
-                        self->writeNext();
-                      });
+    stream_->write(asio::buffer(*batch),
+                   [self = shared_from_this(), batch, gen = gen_](error_code ec, size_t) {
+                     if (!self->current(gen)) return;
+                     if (ec) return self->retry();
+                     self->writeNext();
+                   });
   }
 
   asio::io_context& ioc_;
-  tcp::socket sock_;
-  asio::steady_timer timer_;
+  Shared& shared_;
+  std::unique_ptr<Stream> stream_;
+  asio::steady_timer timer_;  // backoff, or the handshake's deadline
   std::string address_;
   size_t maxQueue_;
   std::function<std::string()> hello_;
   std::deque<std::string> queue_;
+  std::array<unsigned char, 64> readBuf_{};
+  uint64_t gen_ = 0;
   bool connected_ = false;
   bool writing_ = false;
   bool stopped_ = false;
+  bool timedOut_ = false;
   std::chrono::milliseconds backoff_{50};
 };
 
 class TransportImpl final : public Transport {
  public:
-  TransportImpl(const Config& cfg, Handler& h)
-      : cfg_(cfg), handler_(h), acceptor_(ioc_), work_(ioc_.get_executor()) {}
+  TransportImpl(const Config& cfg, Handler& h, std::unique_ptr<ssl::context> tls)
+      : cfg_(cfg),
+        tls_(std::move(tls)),
+        shared_{h, tls_.get(), cfg.handshakeTimeout},
+        acceptor_(ioc_),
+        work_(ioc_.get_executor()) {}
   ~TransportImpl() override { stop(); }
 
   Status listen() {
@@ -216,6 +419,11 @@ class TransportImpl final : public Transport {
     });
   }
 
+  Stats stats() const override {
+    return {shared_.inboundAccepted.load(), shared_.inboundRefused.load(),
+            shared_.outboundRefused.load()};
+  }
+
   void stop() override {
     if (stopped_.exchange(true)) return;
     asio::post(ioc_, [this] {
@@ -232,7 +440,7 @@ class TransportImpl final : public Transport {
   std::shared_ptr<Outbound> outbound(const std::string& address) {
     auto it = out_.find(address);
     if (it != out_.end()) return it->second;
-    auto o = std::make_shared<Outbound>(ioc_, address, cfg_.maxQueuedFrames, [this] {
+    auto o = std::make_shared<Outbound>(ioc_, shared_, address, cfg_.maxQueuedFrames, [this] {
       std::lock_guard lock(helloMu_);
       return hello_;
     });
@@ -244,13 +452,16 @@ class TransportImpl final : public Transport {
   void accept() {
     acceptor_.async_accept([this](error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Inbound>(std::move(s), handler_)->start();
+      if (!ec) std::make_shared<Inbound>(std::move(s), shared_)->start();
       accept();
     });
   }
 
   Config cfg_;
-  Handler& handler_;
+  // Declared before the io_context: the streams in its pending handlers use
+  // the TLS context until the io_context is destroyed.
+  std::unique_ptr<ssl::context> tls_;
+  Shared shared_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -265,7 +476,18 @@ class TransportImpl final : public Transport {
 }  // namespace
 
 Result<std::unique_ptr<Transport>> Transport::create(const Config& cfg, Handler& handler) {
-  auto t = std::make_unique<TransportImpl>(cfg, handler);
+  std::unique_ptr<ssl::context> tlsContext;
+  if (cfg.tls) {
+    tls::TlsConfig tc = *cfg.tls;
+    tc.role = tls::TlsRole::kBoth;  // every server both dials and accepts
+    tc.verifyPeer = true;
+    auto ctx = tls::makeContext(tc);
+    if (!ctx.ok()) return Error{ctx.error().code, "server TLS: " + ctx.error().message};
+    tlsContext = std::move(*ctx);
+    // Connections are long-lived and never resumed: no session tickets.
+    SSL_CTX_set_num_tickets(tlsContext->native_handle(), 0);
+  }
+  auto t = std::make_unique<TransportImpl>(cfg, handler, std::move(tlsContext));
   Status st = t->listen();
   if (!st.ok()) return st.error();
   return std::unique_ptr<Transport>(std::move(t));

@@ -4,16 +4,26 @@
 // Connections reconnect with backoff. Raft tolerates the loss of any
 // message, so a full send queue drops rather than blocks.
 //
+// With `tls` set, every connection is mutual TLS (1.2 or later): each side
+// presents its certificate and verifies the peer's against the configured
+// CA before any frame is read or written. A peer speaking plain TCP, without
+// a certificate, or with one from another CA is refused: the connection is
+// closed and a warning names the peer's address and the reason (at most once
+// a minute per peer and reason).
+//
 // Threading: owns one I/O thread. send()/connect() may be called from any
 // thread; the Handler is called on the I/O thread and must not block.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.hpp"
+#include "common/tls.hpp"
 #include "server/raft_codec.hpp"
 
 namespace cairn::server {
@@ -31,8 +41,22 @@ class Transport {
     std::string bindAddress = "127.0.0.1";
     uint16_t port = 0;
     size_t maxQueuedFrames = 4096;
+    // Mutual TLS on every connection when set (its role is forced to kBoth
+    // and verifyPeer to true). Unset: plain TCP.
+    std::optional<tls::TlsConfig> tls = std::nullopt;
+    // A connection whose TLS handshake has not finished by then is closed.
+    std::chrono::milliseconds handshakeTimeout{5000};
   };
 
+  // Counters since create(); readable from any thread.
+  struct Stats {
+    uint64_t inboundAccepted = 0;  // inbound connections taken (with TLS: handshake done)
+    uint64_t inboundRefused = 0;   // not TLS, no or bad certificate, handshake timed out
+    uint64_t outboundRefused = 0;  // outbound TLS handshakes that failed or that the peer refused
+  };
+
+  // Fails (naming the file) when the TLS files cannot be loaded or do not fit
+  // together, or when the port cannot be bound.
   static Result<std::unique_ptr<Transport>> create(const Config& cfg, Handler& handler);
   virtual ~Transport() = default;
 
@@ -44,6 +68,7 @@ class Transport {
   virtual void connect(const std::string& address) = 0;
   // Sends to the peer at `address` (connecting if needed).
   virtual void send(const std::string& address, const raft::Message& m) = 0;
+  virtual Stats stats() const = 0;
   virtual void stop() = 0;
 };
 
