@@ -50,6 +50,8 @@ Outcome Api::agentServiceLoad(const Request& req, const std::string& id) {
   if (node.empty()) return Response::text(404, "Unknown service ID \"" + id + "\"");
   if (!loads_->report(node, id, value, ttl))
     return Response::text(429, "Too many load reports held; try again later");
+  // The other servers learn it through the leader, within a tick or two.
+  replicator_.spreadLoad({node, id, value, static_cast<uint32_t>(ttl.count())});
   return Response::json("");
 }
 

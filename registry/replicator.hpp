@@ -53,6 +53,18 @@ class Replicator {
   };
   virtual Liveness liveness() const { return {1, {}, false}; }
 
+  // Soft state: an instance's reported load (never written through Raft).
+  // spreadLoad passes a report taken here to the other servers (through the
+  // leader); reports from elsewhere arrive at the sink set by setLoadSink.
+  struct LoadReport {
+    std::string node;
+    std::string serviceId;
+    double load = 0;
+    uint32_t ttlMs = 0;
+  };
+  virtual void spreadLoad(LoadReport report) { (void)report; }
+  virtual void setLoadSink(std::function<void(const LoadReport&)> sink) { (void)sink; }
+
   // Cluster operations (servers only; a one-server -dev agent refuses them).
   // Each `done` runs on a replicator thread and must not block.
   using OpDone = std::function<void(Status)>;

@@ -112,6 +112,10 @@ class Agent {
     http::AgentIdentity id{cfg_.nodeName,      cfg_.nodeId,     cfg_.datacenter,
                            cfg_.advertiseAddr, cfg_.serverPort, CAIRN_VERSION};
     loads_ = std::make_unique<dns::LoadTable>();
+    // Load reports taken by other servers (through the leader).
+    replicator_->setLoadSink([loads = loads_.get()](const registry::Replicator::LoadReport& r) {
+      loads->report(r.node, r.serviceId, r.load, std::chrono::milliseconds(r.ttlMs));
+    });
     http::ApiOptions apiOpts;
     // After a graceful leave the agent stops, as Consul's does: the same path
     // as SIGTERM, a moment later so that the answer reaches the caller.

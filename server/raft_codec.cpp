@@ -1,5 +1,7 @@
 #include "server/raft_codec.hpp"
 
+#include <cmath>
+
 #include "server/raft_wire.pb.h"
 
 namespace cairn::server {
@@ -33,6 +35,18 @@ std::string encodeFrame(const Frame& f) {
     }
     p->set_incarnation(h->incarnation);
     p->set_leaving(h->leaving);
+  } else if (const auto* l = std::get_if<LoadReports>(&f)) {
+    auto* p = frame.mutable_loads();
+    p->set_from(l->from);
+    for (const auto& r : l->reports) {
+      auto* pr = p->add_reports();
+      pr->set_node(r.node);
+      pr->set_service_id(r.serviceId);
+      pr->set_load(r.load);
+      pr->set_ttl_ms(r.ttlMs);
+    }
+  } else if (std::holds_alternative<UnknownFrame>(f)) {
+    // Nothing to say: encodes as a frame with no body.
   } else {
     const auto& m = std::get<raft::Message>(f);
     auto* p = frame.mutable_raft();
@@ -92,7 +106,23 @@ Result<Frame> decodeFrame(std::string_view body) {
     }
     return Frame(std::move(out));
   }
-  if (!frame.has_raft()) return invalidArgument("frame without a body");
+  if (frame.has_loads()) {
+    const auto& p = frame.loads();
+    if (p.from() == 0) return invalidArgument("load reports without a sender");
+    if (p.reports_size() > static_cast<int>(kMaxLoadReportsPerFrame))
+      return invalidArgument("too many load reports in one frame");
+    LoadReports out{p.from(), {}};
+    out.reports.reserve(static_cast<size_t>(p.reports_size()));
+    for (const auto& r : p.reports()) {
+      if (!std::isfinite(r.load()) || r.load() < 0 || r.service_id().empty() ||
+          r.node().size() > 512 || r.service_id().size() > 512)
+        return invalidArgument("invalid load report");
+      out.reports.push_back({r.node(), r.service_id(), r.load(), r.ttl_ms()});
+    }
+    return Frame(std::move(out));
+  }
+  // A body of a newer wire format (same version, a field added): skip it.
+  if (!frame.has_raft()) return Frame(UnknownFrame{});
   const auto& p = frame.raft();
   if (p.type() > static_cast<uint32_t>(raft::MsgType::kReadIndexResp))
     return invalidArgument("unknown raft message type " + std::to_string(p.type()));

@@ -37,7 +37,25 @@ struct PeerHello {
 
 inline constexpr size_t kMaxKnownPeers = 64;
 
-using Frame = std::variant<PeerHello, raft::Message>;
+// Soft state (instances' reported loads) that servers pass around outside
+// Raft: a follower sends what it was told to the leader, the leader sends
+// everything to every server.
+struct LoadReport {
+  std::string node;
+  std::string serviceId;
+  double load = 0;
+  uint32_t ttlMs = 0;
+};
+struct LoadReports {
+  raft::NodeId from = 0;
+  std::vector<LoadReport> reports;
+};
+inline constexpr size_t kMaxLoadReportsPerFrame = 4096;
+
+// A frame body this version does not know (a newer peer's): skipped.
+struct UnknownFrame {};
+
+using Frame = std::variant<PeerHello, raft::Message, LoadReports, UnknownFrame>;
 
 // The whole frame, length prefix included.
 std::string encodeFrame(const Frame& f);

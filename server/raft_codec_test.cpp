@@ -50,6 +50,31 @@ TEST(RaftCodec, RefusesNewerWireVersion) {
       << f.error().message;
 }
 
+TEST(RaftCodec, LoadReportsRoundTripAndAreValidated) {
+  LoadReports l{3, {{"n1", "web-1", 2.5, 1000}, {"n2", "web-2", 0, 0}}};
+  auto f = decodeFrame(body(encodeFrame(l)));
+  ASSERT_TRUE(f.ok());
+  const auto& d = std::get<LoadReports>(*f);
+  EXPECT_EQ(d.from, 3u);
+  ASSERT_EQ(d.reports.size(), 2u);
+  EXPECT_EQ(d.reports[0].serviceId, "web-1");
+  EXPECT_EQ(d.reports[0].load, 2.5);
+  EXPECT_EQ(d.reports[0].ttlMs, 1000u);
+  l.reports[1].load = -1;
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(l))).ok());
+  l.reports[1].load = 1;
+  l.from = 0;
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(l))).ok());
+}
+
+// A frame whose body this version does not know (a newer peer's) is
+// skipped, not taken as garbage: the connection stays up.
+TEST(RaftCodec, UnknownBodyIsSkipped) {
+  auto f = decodeFrame(body(encodeFrame(UnknownFrame{})));
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(std::holds_alternative<UnknownFrame>(*f));
+}
+
 TEST(RaftCodec, RefusesHelloListingBadServers) {
   PeerHello h{9, "10.0.0.9:8300", "c1", "n9", {{0, "10.0.0.3:8300", "n3"}}, 1, false};
   EXPECT_FALSE(decodeFrame(body(encodeFrame(h))).ok());

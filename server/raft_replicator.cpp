@@ -380,6 +380,7 @@ void RaftReplicator::run() {
       lastContactNs_.store(0, std::memory_order_relaxed);
     if (now >= nextTick) {
       if (node_) node_->tick();
+      if (node_) flushLoads();
       nextTick += cfg_.tick;
       if (nextTick < now) nextTick = now + cfg_.tick;
     }
@@ -705,6 +706,76 @@ registry::Replicator::Liveness RaftReplicator::liveness() const {
 bool RaftReplicator::heardRecently(raft::NodeId id, Clock::time_point now) const {
   auto it = lastHeard_.find(id);
   return it != lastHeard_.end() && now - it->second < 2 * cfg_.tick * cfg_.electionTicks;
+}
+
+// ---- Soft state: load reports ----
+
+void RaftReplicator::setLoadSink(std::function<void(const LoadReport&)> sink) {
+  std::lock_guard lock(mu_);
+  loadSink_ = std::move(sink);
+}
+
+void RaftReplicator::spreadLoad(LoadReport r) {
+  std::lock_guard lock(mu_);
+  if (loadsOut_.size() >= 100'000) return;  // soft state: shed rather than grow
+  loadsOut_.push_back({std::move(r.node), std::move(r.serviceId), r.load, r.ttlMs});
+}
+
+void RaftReplicator::onLoads(LoadReports reports) {
+  std::lock_guard lock(mu_);
+  if (loadsIn_.size() >= 1'000) return;
+  loadsIn_.push_back(std::move(reports));
+}
+
+// Once a tick: a follower sends the reports it took to the leader; the
+// leader applies what followers sent and sends everything new to every
+// other server, which applies it. Reports reach every server within about
+// two ticks, and no catalog index moves.
+void RaftReplicator::flushLoads() {
+  std::vector<server::LoadReport> out;
+  std::vector<LoadReports> in;
+  std::function<void(const LoadReport&)> sink;
+  std::vector<std::string> others;
+  std::string leaderAddress;
+  auto lead = node_->softState().lead;
+  bool isLeader = lead == cfg_.raftId;
+  {
+    std::lock_guard lock(mu_);
+    if (loadsOut_.empty() && loadsIn_.empty()) return;
+    out.swap(loadsOut_);
+    in.swap(loadsIn_);
+    sink = loadSink_;
+    const auto& conf = node_->raft().conf();
+    for (const auto& list : {conf.voters, conf.learners})
+      for (auto id : list)
+        if (auto p = peers_.find(id); id != cfg_.raftId && p != peers_.end())
+          others.push_back(p->second.address);
+    if (auto p = peers_.find(lead); p != peers_.end()) leaderAddress = p->second.address;
+  }
+  for (auto& batch : in) {
+    if (batch.from == cfg_.raftId) continue;
+    for (auto& r : batch.reports) {
+      if (sink) sink({r.node, r.serviceId, r.load, r.ttlMs});
+      // The leader passes followers' reports on; a follower only applies
+      // what the leader sends.
+      if (isLeader) out.push_back(std::move(r));
+    }
+  }
+  if (out.empty()) return;
+  auto sendAll = [&](const std::string& to) {
+    for (size_t i = 0; i < out.size(); i += kMaxLoadReportsPerFrame) {
+      LoadReports frame{cfg_.raftId, {}};
+      frame.reports.assign(
+          out.begin() + static_cast<long>(i),
+          out.begin() + static_cast<long>(std::min(out.size(), i + kMaxLoadReportsPerFrame)));
+      transport_->sendLoads(to, frame);
+    }
+  };
+  if (isLeader) {
+    for (const auto& a : others) sendAll(a);
+  } else if (!leaderAddress.empty()) {
+    sendAll(leaderAddress);
+  }
 }
 
 // ---- Cluster operations ----

@@ -80,6 +80,8 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   void readBarrier(std::function<void(Status)> done) override;
   uint64_t lastContactMs() const override;
   Liveness liveness() const override;
+  void spreadLoad(LoadReport report) override;
+  void setLoadSink(std::function<void(const LoadReport&)> sink) override;
   Status join(const std::string& address) override;
   void leave(OpDone done) override;
   void removePeer(const std::string& idOrAddress, OpDone done) override;
@@ -92,6 +94,8 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   RaftReplicator(const RaftReplicatorConfig& cfg, storage::Db& db, registry::Catalog& catalog);
   void onHello(const PeerHello& hello) override;
   void onMessage(raft::Message m) override;
+  void onLoads(LoadReports reports) override;
+  void flushLoads();
 
   void run();
   bool maybeBootstrap();
@@ -138,7 +142,10 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   };
   std::deque<ReadWait> incomingReads_;
   std::deque<raft::Message> inbox_;
-  std::deque<std::function<void()>> tasks_;  // run on the driver thread
+  std::deque<std::function<void()>> tasks_;   // run on the driver thread
+  std::vector<server::LoadReport> loadsOut_;  // taken here, to pass on
+  std::vector<LoadReports> loadsIn_;          // from other servers
+  std::function<void(const LoadReport&)> loadSink_;
   // Every server this one knows of (itself included), from hellos.
   struct Peer {
     std::string address;

@@ -208,8 +208,11 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       }
       if (auto* h = std::get_if<PeerHello>(&*f))
         self->shared_.handler.onHello(*h);
-      else
-        self->shared_.handler.onMessage(std::get<raft::Message>(std::move(*f)));
+      else if (auto* m = std::get_if<raft::Message>(&*f))
+        self->shared_.handler.onMessage(std::move(*m));
+      else if (auto* l = std::get_if<LoadReports>(&*f))
+        self->shared_.handler.onLoads(std::move(*l));
+      // UnknownFrame: a newer peer's body; skipped.
       self->readHeader();
     });
   }
@@ -414,6 +417,13 @@ class TransportImpl final : public Transport {
 
   void send(const std::string& address, const raft::Message& m) override {
     auto frame = encodeFrame(m);
+    asio::post(ioc_, [this, address, frame = std::move(frame)]() mutable {
+      outbound(address)->enqueue(std::move(frame));
+    });
+  }
+
+  void sendLoads(const std::string& address, const LoadReports& reports) override {
+    auto frame = encodeFrame(reports);
     asio::post(ioc_, [this, address, frame = std::move(frame)]() mutable {
       outbound(address)->enqueue(std::move(frame));
     });

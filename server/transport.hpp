@@ -35,6 +35,7 @@ class Transport {
     virtual ~Handler() = default;
     virtual void onHello(const PeerHello& hello) = 0;
     virtual void onMessage(raft::Message m) = 0;
+    virtual void onLoads(LoadReports reports) { (void)reports; }
   };
 
   struct Config {
@@ -68,6 +69,7 @@ class Transport {
   virtual void connect(const std::string& address) = 0;
   // Sends to the peer at `address` (connecting if needed).
   virtual void send(const std::string& address, const raft::Message& m) = 0;
+  virtual void sendLoads(const std::string& address, const LoadReports& reports) = 0;
   virtual Stats stats() const = 0;
   virtual void stop() = 0;
 };

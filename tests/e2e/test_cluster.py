@@ -215,6 +215,28 @@ class ClusterTest(unittest.TestCase):
             x.restart(self.joins(x))
         self.assert_everywhere()
 
+    def test_load_reports_reach_every_server(self):
+        self.register_through(self.s[0], ["lo", "hi"])
+        self.assert_everywhere()
+        index = self.s[2].request("GET", "/v1/health/service/web")[1]["X-Consul-Index"]
+        # Reported to two different servers; read on the third.
+        for server, sid, load in ((self.s[0], "hi", 90), (self.s[1], "lo", 5)):
+            status, _, body = server.request("PUT", "/v1/agent/service/load/" + sid, {"Load": load})
+            self.assertEqual(status, 200, body)
+        def first(server):
+            status, headers, body = server.request("GET", "/v1/health/service/web?order=least-loaded")
+            self.assertEqual(status, 200, body)
+            return [e["Service"]["ID"] for e in json.loads(body)][0], headers["X-Consul-Index"]
+        start = time.monotonic()
+        for x in self.s:
+            self.assertTrue(wait_until(lambda: first(x)[0] == "lo", timeout=5), x.name)
+        self.assertLess(time.monotonic() - start, 3)
+        # A change follows, and no catalog index moves.
+        self.s[2].request("PUT", "/v1/agent/service/load/lo", {"Load": 500})
+        for x in self.s:
+            self.assertTrue(wait_until(lambda: first(x)[0] == "hi", timeout=5), x.name)
+            self.assertEqual(first(x)[1], index)
+
     def test_no_leader_gives_a_clear_error(self):
         leader = self.leader_server()
         survivors = [x for x in self.s if x is not leader]
