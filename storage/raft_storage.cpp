@@ -130,7 +130,9 @@ Result<raft::Snapshot> RaftStorage::snapshot() const {
 }
 
 Status RaftStorage::save(const std::optional<raft::HardState>& hs,
-                         const std::vector<raft::Entry>& ents, const raft::Snapshot& installed) {
+                         const std::vector<raft::Entry>& ents, const raft::Snapshot& installed,
+                         bool durable) {
+  if (!hs && ents.empty() && installed.empty()) return {};
   auto& impl = db_.impl();
   rocksdb::WriteBatch batch;
   uint64_t newSnapIndex = snapIndex_, newSnapTerm = snapTerm_, newLast = last_;
@@ -158,7 +160,7 @@ Status RaftStorage::save(const std::optional<raft::HardState>& hs,
               bigEndian(hs->term) + bigEndian(hs->vote) + bigEndian(hs->commit));
   }
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = durable;
   auto st = impl.db->Write(wo, &batch);
   if (!st.ok()) return fromStatus(st, "raft save");
   if (hs) hard_ = *hs;
@@ -171,6 +173,12 @@ Status RaftStorage::save(const std::optional<raft::HardState>& hs,
   snapIndex_ = newSnapIndex;
   snapTerm_ = newSnapTerm;
   last_ = newLast;
+  return {};
+}
+
+Status RaftStorage::sync() {
+  auto st = db_.impl().db->SyncWAL();
+  if (!st.ok()) return fromStatus(st, "raft sync");
   return {};
 }
 

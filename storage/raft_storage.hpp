@@ -28,11 +28,16 @@ class RaftStorage final : public raft::Storage {
   uint64_t lastIndex() const override { return last_; }
   Result<raft::Snapshot> snapshot() const override;
 
-  // Persists a Ready: the hard state, the entries (deleting any suffix
-  // they replace) and, if not empty, an installed snapshot's metadata (the
-  // log restarts after it). One synced batch.
+  // Writes a Ready: the hard state, the entries (deleting any suffix they
+  // replace) and, if not empty, an installed snapshot's metadata (the log
+  // restarts after it), as one batch. With durable=false the batch is only
+  // appended to the WAL: sync() makes it durable; until then a crash may
+  // lose it (a later batch is never kept without the earlier ones: one WAL).
+  // Writes nothing when there is nothing to write.
   Status save(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries,
-              const raft::Snapshot& installed);
+              const raft::Snapshot& installed, bool durable = true);
+  // Makes every batch written so far durable (one fsync of the WAL).
+  Status sync();
   // The configuration after applying a membership change.
   Status setConfState(const raft::ConfState& conf);
   // Records a snapshot point: the state machine at `index`, whose bytes
