@@ -1,5 +1,7 @@
 #include "storage/raft_storage.hpp"
 
+#include <algorithm>
+
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -116,6 +118,11 @@ Result<uint64_t> RaftStorage::term(uint64_t i) const {
   if (i < snapIndex_) return Error{ErrorCode::kNotFound, raft::kCompacted};
   if (i == snapIndex_) return snapTerm_;
   if (i > last_) return Error{ErrorCode::kUnavailable, raft::kUnavailable};
+  if (!termRuns_.empty() && i >= termRuns_.front().first) {
+    auto it = std::upper_bound(termRuns_.begin(), termRuns_.end(), i,
+                               [](uint64_t v, const auto& run) { return v < run.first; });
+    return std::prev(it)->second;
+  }
   auto& impl = db_.impl();
   std::string v;
   auto st = impl.db->Get(rocksdb::ReadOptions(), impl.cfs[kRaftLog], bigEndian(i), &v);
@@ -169,6 +176,13 @@ Status RaftStorage::save(const std::optional<raft::HardState>& hs,
     snapMeta_ = installed.meta;
     std::string data = installed.data;
     snapData_ = [data] { return data; };
+  }
+  if (!installed.empty()) termRuns_.clear();
+  if (!ents.empty()) {
+    uint64_t first = ents.front().index;
+    while (!termRuns_.empty() && termRuns_.back().first >= first) termRuns_.pop_back();
+    for (const auto& e : ents)
+      if (termRuns_.empty() || termRuns_.back().second != e.term) termRuns_.push_back({e.index, e.term});
   }
   snapIndex_ = newSnapIndex;
   snapTerm_ = newSnapTerm;

@@ -58,6 +58,11 @@ class RaftStorage final : public raft::Storage {
   uint64_t snapIndex_ = 0;  // entries <= this are compacted (or never existed)
   uint64_t snapTerm_ = 0;
   uint64_t last_ = 0;
+  // Terms of the entries written since open(), as runs (first index, term)
+  // in index order, covering [termRuns_.front().first, last_]: term() is
+  // called for every AppendEntries and acknowledgement on the leader and
+  // would otherwise be a RocksDB read. Older entries are read from RocksDB.
+  std::vector<std::pair<uint64_t, uint64_t>> termRuns_;
   raft::SnapshotMeta snapMeta_;
   std::function<std::string()> snapData_;
 };
