@@ -33,6 +33,7 @@ void Progress::becomeSnapshot(std::shared_ptr<const Snapshot> snap) {
   pendingSnapshot = snap->meta.index;
   snapshot = std::move(snap);
   snapOffset = 0;
+  snapOffsetAtBeat = UINT64_MAX;
   probeSent = false;
   inflights.reset();
 }

@@ -51,6 +51,9 @@ struct Progress {
   uint64_t pendingSnapshot = 0;
   std::shared_ptr<const Snapshot> snapshot;
   uint64_t snapOffset = 0;
+  // snapOffset when the last heartbeat response came: a chunk is resent on a
+  // heartbeat only if the transfer made no progress since the previous one.
+  uint64_t snapOffsetAtBeat = UINT64_MAX;
 
   void becomeProbe();
   void becomeReplicate();

@@ -260,7 +260,11 @@ void Raft::handleHeartbeatResponse(const Message& m, Progress& pr) {
     pr.becomeProbe();
     sendAppend(m.from);
   } else if (pr.state == ProgressState::kSnapshot) {
-    sendSnapshotChunk(m.from, pr);  // resend where the peer last was
+    // Resend where the peer last was only if the transfer stalled (a chunk
+    // or its answer was lost): resending on every heartbeat started one more
+    // stream of chunks each time, as both copies got an answer.
+    if (pr.snapOffset == pr.snapOffsetAtBeat) sendSnapshotChunk(m.from, pr);
+    pr.snapOffsetAtBeat = pr.snapOffset;
   } else if (pr.match < log_.lastIndex()) {
     sendAppend(m.from);
   }
@@ -288,6 +292,9 @@ void Raft::handleHeartbeatResponse(const Message& m, Progress& pr) {
 void Raft::handleSnapshotResponse(const Message& m, Progress& pr) {
   if (pr.state != ProgressState::kSnapshot || m.index != pr.pendingSnapshot) return;
   pr.recentActive = true;
+  // A second request for the offset already sent (the answer to a resent
+  // or duplicate chunk) is not answered again: the chunk is on its way.
+  if (m.snapOffset == pr.snapOffset) return;
   pr.snapOffset = m.snapOffset;
   if (pr.snapOffset < pr.snapshot->data.size()) sendSnapshotChunk(m.from, pr);
 }
