@@ -34,6 +34,7 @@ void Progress::becomeSnapshot(std::shared_ptr<const Snapshot> snap) {
   snapshot = std::move(snap);
   snapOffset = 0;
   snapOffsetAtBeat = UINT64_MAX;
+  snapResend = false;
   probeSent = false;
   inflights.reset();
 }

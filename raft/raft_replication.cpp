@@ -80,6 +80,10 @@ void Raft::bcastAppend() {
 void Raft::bcastHeartbeat(const std::string& context) {
   for (auto& [id, pr] : tracker_.all()) {
     if (id == id_) continue;
+    if (context.empty() && pr.state == ProgressState::kSnapshot) {  // a heartbeat round
+      pr.snapResend = pr.snapOffset == pr.snapOffsetAtBeat;
+      pr.snapOffsetAtBeat = pr.snapOffset;
+    }
     Message m;
     m.type = MsgType::kHeartbeat;
     m.to = id;
@@ -260,11 +264,12 @@ void Raft::handleHeartbeatResponse(const Message& m, Progress& pr) {
     pr.becomeProbe();
     sendAppend(m.from);
   } else if (pr.state == ProgressState::kSnapshot) {
-    // Resend where the peer last was only if the transfer stalled (a chunk
-    // or its answer was lost): resending on every heartbeat started one more
-    // stream of chunks each time, as both copies got an answer.
-    if (pr.snapOffset == pr.snapOffsetAtBeat) sendSnapshotChunk(m.from, pr);
-    pr.snapOffsetAtBeat = pr.snapOffset;
+    // Resend where the peer last was only if the transfer stalled over a
+    // heartbeat interval (a chunk or its answer was lost), and once: a
+    // resend on every heartbeat response started one more stream of chunks
+    // each time, and a reconnecting peer answers a burst of queued beats.
+    if (pr.snapResend) sendSnapshotChunk(m.from, pr);
+    pr.snapResend = false;
   } else if (pr.match < log_.lastIndex()) {
     sendAppend(m.from);
   }
