@@ -78,8 +78,9 @@ cairn_start() {
   CAIRN_RAFT[$i]=$(sed -n 's/.*server=\([0-9.]*:[0-9]*\).*/\1/p' <<<"$line")
 }
 
-cairn_stop() { # I
+cairn_stop() { # I [SIGNAL]: TERM (a clean shutdown, default) or KILL (a crash)
   local i=$1 p=${CAIRN_PID[$1]}
+  if [[ "${2:-TERM}" == KILL ]]; then kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
   stop_pid "$p"
   local q=() x
   for x in "${PIDS[@]}"; do [[ "$x" != "$p" ]] && q+=("$x"); done

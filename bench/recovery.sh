@@ -141,9 +141,10 @@ for r in $(seq "$REPS"); do
   add disk "$disk"
 
   # ---- 3. restart to serving: a follower, then the leader ------------------------------------------
-  for role in follower leader; do
-    if [[ $role == follower ]]; then i=$CAIRN_FOLLOWER; else i=$CAIRN_LEADER; fi
-    cairn_stop "$i"
+  for role in follower follower_kill9 leader; do
+    sig=TERM; [[ $role == follower_kill9 ]] && sig=KILL
+    if [[ $role == leader ]]; then i=$CAIRN_LEADER; else i=$CAIRN_FOLLOWER; fi
+    cairn_stop "$i" "$sig"
     sleep 1
     cairn_launch "$i"
     tl=$(wait_listening "$i")
@@ -182,7 +183,7 @@ done
   echo "| RSS of the followers after the load (both, all rounds) | $(stats ${V[rss_follower]}) MiB | <= 300 MB |"
   echo "| RSS of the largest server after the load | $(stats ${V[rss_max]}) MiB | <= 300 MB |"
   echo "| data dir of the leader | $(stats ${V[disk]}) MiB | |"
-  for role in follower leader; do
+  for role in follower follower_kill9 leader; do
     echo "| restart of the $role: start to listening (catalog loaded, ?stale served) | $(stats ${V[restart_${role}_listen]}) s | |"
     echo "| restart of the $role: start to a full ?stale read | $(stats ${V[restart_${role}_stale]}) s | |"
     echo "| restart of the $role: start to a full ?consistent read (back in the cluster) | $(stats ${V[restart_${role}_consistent]}) s | <= 2 s |"

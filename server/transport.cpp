@@ -36,7 +36,9 @@ Result<tcp::endpoint> parseEndpoint(const std::string& address) {
 // Reads frames from one inbound connection.
 class Inbound : public std::enable_shared_from_this<Inbound> {
  public:
-  Inbound(tcp::socket s, Transport::Handler& h) : sock_(std::move(s)), handler_(h) {}
+  // onHello runs on the I/O thread with the address a peer announced.
+  Inbound(tcp::socket s, Transport::Handler& h, std::function<void(const std::string&)> onHello)
+      : sock_(std::move(s)), handler_(h), onHello_(std::move(onHello)) {}
   void start() { readHeader(); }
 
  private:
@@ -63,9 +65,10 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
             log::get("transport")->warn("closing peer connection: {}", f.error().message);
             return;
           }
-          if (auto* h = std::get_if<PeerHello>(&*f))
+          if (auto* h = std::get_if<PeerHello>(&*f)) {
+            self->onHello_(h->address);
             self->handler_.onHello(*h);
-          else
+          } else
             self->handler_.onMessage(std::get<raft::Message>(std::move(*f)));
           self->readHeader();
         });
@@ -73,6 +76,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
 
   tcp::socket sock_;
   Transport::Handler& handler_;
+  std::function<void(const std::string&)> onHello_;
   std::array<unsigned char, 4> header_{};
   std::string body_;
 };
@@ -100,6 +104,13 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     if (queue_.size() >= maxQueue_) queue_.pop_front();  // Raft copes with loss
     queue_.push_back(std::move(frame));
     if (connected_ && !writing_) writeNext();
+  }
+  // The peer is up again (it connected to us): if waiting to reconnect,
+  // reconnect now instead of after a backoff of up to 2 s.
+  void kick() {
+    if (!waiting_ || stopped_) return;
+    backoff_ = std::chrono::milliseconds(50);
+    timer_.cancel();
   }
   void resendHello() {
     if (connected_) {
@@ -132,8 +143,10 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     sock_.close(ignore);
     timer_.expires_after(backoff_);
     backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(2000));
-    timer_.async_wait([self = shared_from_this()](error_code ec) {
-      if (!ec) self->connect();
+    waiting_ = true;
+    timer_.async_wait([self = shared_from_this()](error_code) {
+      self->waiting_ = false;  // expired, or cancelled by kick() or stop()
+      if (!self->stopped_) self->connect();
     });
   }
   void writeNext() {
@@ -165,6 +178,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   std::deque<std::string> queue_;
   bool connected_ = false;
   bool writing_ = false;
+  bool waiting_ = false;  // a reconnect timer is pending
   bool stopped_ = false;
   std::chrono::milliseconds backoff_{50};
 };
@@ -244,7 +258,10 @@ class TransportImpl final : public Transport {
   void accept() {
     acceptor_.async_accept([this](error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Inbound>(std::move(s), handler_)->start();
+      if (!ec)
+        std::make_shared<Inbound>(std::move(s), handler_, [this](const std::string& address) {
+          if (auto it = out_.find(address); it != out_.end()) it->second->kick();
+        })->start();
       accept();
     });
   }
