@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
-# Recovery figures (issue 4) of a 3-server Cairn cluster holding INSTANCES instances:
-#   1. load:    INSTANCES registrations (bench/register_latency -preload, CONNS connections in
-#               parallel, spread over SERVICES services) through the leader; RSS of each server.
-#   2. restart: SIGTERM a follower, start it again on the same data dir and server port. Times from
-#               the start command to (a) its "listening" line (HTTP open, catalog loaded from disk,
-#               ?stale reads served), (b) the first ?consistent read that returns the full last
-#               service (a ReadIndex round through the leader, and this server has applied up to it:
-#               back in the cluster). The same for the leader (its restart includes an election).
-#   3. catch-up by snapshot: SIGTERM a follower, delete its data dir, start it with the same node ID
-#               and server port (so the same Raft identity; `cairn join` for a brand-new server does
-#               not exist yet). The leader has compacted its log, so the empty server is sent the
-#               catalog as a snapshot. Time from the start command to its first ?stale read that
-#               returns the full last service, and to the "installed snapshot" log line.
-#               Peak RSS: VmHWM of the new process (receiver; its whole life) and of the leader
-#               (sender; its peak is reset with `echo 5 > /proc/PID/clear_refs` just before).
-# Each round starts a fresh cluster (data dirs under one mktemp dir in /tmp).
-# Per-run lines go to stderr, a markdown table (median (min-max) of REPS rounds) to stdout.
+# Recovery figures (issue 4) of a 3-server Cairn cluster holding INSTANCES instances. Each round:
+#   1. load:    a fresh cluster; one follower is stopped (SIGTERM); INSTANCES registrations
+#               (bench/register_latency -preload, CONNS connections in parallel, spread over SERVICES
+#               services) through the leader. Snapshots are taken every 10,000 entries and the log
+#               is compacted, so the stopped follower will need a snapshot.
+#   2. catch-up by snapshot (behind): the stopped follower starts again on its data dir. Time from the
+#               start command to its first ?stale read that returns the full last service. Peak RSS:
+#               VmHWM of the receiver (its whole life) and of the leader (sender; reset with
+#               `echo 5 > /proc/PID/clear_refs` just before). Then the RSS of all three servers.
+#   3. restart: a follower (SIGTERM), the same follower after SIGKILL (a crash), then the leader
+#               (SIGTERM), each started again on its data dir and server port. Times from the start
+#               command to (a) its "listening" line (HTTP open, catalog loaded from disk, ?stale
+#               served), (b) a full ?stale read, (c) the first ?consistent read that returns the full
+#               last service (a ReadIndex round through the leader, and this server has applied up to
+#               it: back in the cluster). The leader's restart includes an election.
+#   4. catch-up by snapshot (new): a 4th server with an empty data dir and a new node ID starts with
+#               -retry-join to a follower; the leader adds it as a learner and sends it the snapshot.
+#               Same figures as in 2.
+# Data dirs under one mktemp dir in /tmp. Per-run lines go to stderr, a markdown table (median
+# (min-max) of REPS rounds) to stdout.
 #
 # Usage:  bench/recovery.sh [path/to/cairn [path/to/register_latency]]
-# Env:    REPS=3 INSTANCES=100000 SERVICES=1000 CONNS=32 QUIET_WAIT=120 SETTLE=3
-#         CAIRN_CONFIG='{...}' (JSON config for every server; default none: snapshot every 10,000
-#         entries, 1,000 kept after it)
+# Env:    REPS=3 INSTANCES=100000 SERVICES=1000 CONNS=32 QUIET_WAIT=120 SETTLE=3 TIMEOUT=60
+#         CAIRN_CONFIG='{...}' (JSON config for every server; default none) KEEP=1 (keep the temp dir)
 # Loopback only; everything started is stopped by PID, also on error or Ctrl-C.
 set -Eeuo pipefail
 
@@ -158,16 +160,12 @@ for r in $(seq "$REPS"); do
     cairn_wait_ready 1 2 3 || { echo "cluster not ready after the restart of s$i" >&2; exit 1; }
   done
 
-  # ---- 4. (EMPTY=1) catch-up of a follower whose data dir was deleted (same node ID and port) --------
-  if ((${EMPTY:-0})); then
-    L=$CAIRN_LEADER; F=$CAIRN_FOLLOWER
-    cairn_stop "$F"
-    rm -rf "${CAIRN_DIR[$F]}"
-    sleep 1
-    reset_hwm "$L"
-    cairn_launch "$F"
-    catchup empty "$F"
-  fi
+  # ---- 4. a new server (empty data dir, new node ID) joins and catches up by snapshot ------------------
+  L=$CAIRN_LEADER
+  reset_hwm "$L"
+  T0=$(now_s)
+  cairn_start 4 "$T/cairn/s4" 0 "${CAIRN_RAFT[$CAIRN_FOLLOWER]}"
+  catchup new 4
   stop_all
   rm -rf "$T/cairn"
 done
@@ -179,9 +177,9 @@ done
   echo "| figure | value | target |"
   echo "|---|---|---|"
   echo "| load $INSTANCES registrations through the leader, $CONNS connections | $(stats ${V[load_s]}) s = $(stats ${V[load_rps]}) reg/s | |"
-  echo "| RSS of the leader after the load | $(stats ${V[rss_leader]}) MiB | <= 300 MB |"
-  echo "| RSS of the followers after the load (both, all rounds) | $(stats ${V[rss_follower]}) MiB | <= 300 MB |"
-  echo "| RSS of the largest server after the load | $(stats ${V[rss_max]}) MiB | <= 300 MB |"
+  echo "| RSS of the leader (after the load and the catch-up) | $(stats ${V[rss_leader]}) MiB | <= 300 MB |"
+  echo "| RSS of the followers (both, all rounds) | $(stats ${V[rss_follower]}) MiB | <= 300 MB |"
+  echo "| RSS of the largest server | $(stats ${V[rss_max]}) MiB | <= 300 MB |"
   echo "| data dir of the leader | $(stats ${V[disk]}) MiB | |"
   for role in follower follower_kill9 leader; do
     echo "| restart of the $role: start to listening (catalog loaded, ?stale served) | $(stats ${V[restart_${role}_listen]}) s | |"
@@ -189,9 +187,9 @@ done
     echo "| restart of the $role: start to a full ?consistent read (back in the cluster) | $(stats ${V[restart_${role}_consistent]}) s | <= 2 s |"
     echo "| RSS of the $role after its restart | $(stats ${V[restart_${role}_rss]}) MiB | <= 300 MB |"
   done
-  for k in behind empty; do
+  for k in behind new; do
     [[ -n "${V[${k}_s]:-}" ]] || continue
-    if [[ $k == behind ]]; then what="a follower that was down during the load (its data dir kept)"; else what="a follower whose data dir was deleted (same node ID)"; fi
+    if [[ $k == behind ]]; then what="a follower that was down during the load (its data dir kept)"; else what="a new server (empty data dir, joins through a follower; added as a learner)"; fi
     echo "| catch-up by snapshot of $what: start to a full ?stale read | $(stats ${V[${k}_s]}) s | <= 5 s |"
     echo "| peak RSS (VmHWM) of the receiver (its whole life) | $(stats ${V[${k}_recv_hwm]}) MiB | <= 300 MB |"
     echo "| RSS of the receiver after the install | $(stats ${V[${k}_recv_rss]}) MiB | |"
