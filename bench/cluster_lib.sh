@@ -95,6 +95,7 @@ cairn_leader_raft() { curl -s -m 2 "http://$1/v1/status/leader" 2>/dev/null | tr
 cairn_cluster() {
   local root=$1 i
   rm -rf "$root"; mkdir -p "$root"
+  rm -f "$T"/cairn-*.log # logs of an earlier cluster (restarts append to them)
   cairn_start 1 "$root/s1" 0
   cairn_start 2 "$root/s2" 0 "${CAIRN_RAFT[1]}"
   cairn_start 3 "$root/s3" 0 "${CAIRN_RAFT[1]}" "${CAIRN_RAFT[2]}"

@@ -76,7 +76,7 @@ wait_listening() { # I: seconds since T0 until server I printed its listening li
   done
   echo "timeout"; return 1
 }
-others() { local i; for i in 1 2 3; do [[ $i != "$1" ]] && echo "${CAIRN_RAFT[$i]}"; done; }
+others() { local i; for i in 1 2 3; do if [[ $i != "$1" ]]; then echo "${CAIRN_RAFT[$i]}"; fi; done; }
 
 # cairn_launch I: start server I again on its data dir and server port, without waiting
 cairn_launch() {
@@ -103,7 +103,8 @@ catchup() { # $1 label, $2 server index; T0 set by cairn_launch; the leader's Vm
   CAIRN_HTTP[$F]=$(http_of "$F")
   ts=$(wait_full "${CAIRN_HTTP[$F]}" stale)
   sleep 1
-  line=$(grep -m1 "installed snapshot" "$T/cairn-$F.log" || echo "NO SNAPSHOT INSTALLED")
+  line=$(grep "installed snapshot" "$T/cairn-$F.log" | tail -1 || true)
+  [[ -n "$line" ]] || line="NO SNAPSHOT INSTALLED"
   rhwm=$(mib "$(hwm_kib "${CAIRN_PID[$F]}")"); rrss=$(mib "$(rss_kib "${CAIRN_PID[$F]}")")
   shwm=$(mib "$(hwm_kib "${CAIRN_PID[$L]}")"); srss=$(mib "$(rss_kib "${CAIRN_PID[$L]}")")
   echo "#   run $r: catch-up ($1) of s$F from leader s$L: listening ${tl}s, full ?stale read ${ts}s; receiver VmHWM ${rhwm} MiB (RSS after ${rrss}); sender VmHWM ${shwm} MiB during the install (RSS before ${SRSS0}, after ${srss}); ${line#* [info] }" >&2
@@ -138,7 +139,7 @@ for r in $(seq "$REPS"); do
   disk=$(du -sm "${CAIRN_DIR[$L]}" | cut -f1)
   echo "#   run $r: RSS MiB s1..s3 ${rss[*]} (leader s$L); leader data dir ${disk} MiB" >&2
   add rss_leader "${rss[$((L - 1))]}"
-  for i in 1 2 3; do [[ $i != "$L" ]] && add rss_follower "${rss[$((i - 1))]}"; done
+  for i in 1 2 3; do if [[ $i != "$L" ]]; then add rss_follower "${rss[$((i - 1))]}"; fi; done
   add rss_max "$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)"
   add disk "$disk"
 
