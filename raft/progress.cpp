@@ -33,6 +33,8 @@ void Progress::becomeSnapshot(std::shared_ptr<const Snapshot> snap) {
   pendingSnapshot = snap->meta.index;
   snapshot = std::move(snap);
   snapOffset = 0;
+  snapOffsetAtBeat = UINT64_MAX;
+  snapResend = false;
   probeSent = false;
   inflights.reset();
 }

@@ -51,6 +51,11 @@ struct Progress {
   uint64_t pendingSnapshot = 0;
   std::shared_ptr<const Snapshot> snapshot;
   uint64_t snapOffset = 0;
+  // snapOffset at the last heartbeat round, and whether the transfer made no
+  // progress since the one before: then (only) the next heartbeat response
+  // resends the chunk, once, in case a chunk or its answer was lost.
+  uint64_t snapOffsetAtBeat = UINT64_MAX;
+  bool snapResend = false;
 
   void becomeProbe();
   void becomeReplicate();

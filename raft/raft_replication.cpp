@@ -92,6 +92,10 @@ void Raft::bcastAppend() {
 void Raft::bcastHeartbeat(const std::string& context) {
   for (auto& [id, pr] : tracker_.all()) {
     if (id == id_) continue;
+    if (context.empty() && pr.state == ProgressState::kSnapshot) {  // a heartbeat round
+      pr.snapResend = pr.snapOffset == pr.snapOffsetAtBeat;
+      pr.snapOffsetAtBeat = pr.snapOffset;
+    }
     Message m;
     m.type = MsgType::kHeartbeat;
     m.to = id;
@@ -284,7 +288,12 @@ void Raft::handleHeartbeatResponse(const Message& m, Progress& pr) {
     pr.becomeProbe();
     sendAppend(m.from);
   } else if (pr.state == ProgressState::kSnapshot) {
-    sendSnapshotChunk(m.from, pr);  // resend where the peer last was
+    // Resend where the peer last was only if the transfer stalled over a
+    // heartbeat interval (a chunk or its answer was lost), and once: a
+    // resend on every heartbeat response started one more stream of chunks
+    // each time, and a reconnecting peer answers a burst of queued beats.
+    if (pr.snapResend) sendSnapshotChunk(m.from, pr);
+    pr.snapResend = false;
   } else if (pr.match < log_.lastIndex()) {
     sendAppend(m.from);
   }
@@ -312,6 +321,9 @@ void Raft::handleHeartbeatResponse(const Message& m, Progress& pr) {
 void Raft::handleSnapshotResponse(const Message& m, Progress& pr) {
   if (pr.state != ProgressState::kSnapshot || m.index != pr.pendingSnapshot) return;
   pr.recentActive = true;
+  // A second request for the offset already sent (the answer to a resent
+  // or duplicate chunk) is not answered again: the chunk is on its way.
+  if (m.snapOffset == pr.snapOffset) return;
   pr.snapOffset = m.snapOffset;
   if (pr.snapOffset < pr.snapshot->size()) sendSnapshotChunk(m.from, pr);
 }

@@ -295,6 +295,66 @@ TEST(Section5_Compaction, SnapshotInstalledInChunks) {
   EXPECT_EQ(appliedData(net.nodes[3]).back(), "after");
 }
 
+// Section 5.3: a chunk requested twice (the answers to a resent chunk and to
+// the original) is sent once, and heartbeats resend only a stalled chunk, so
+// a transfer never turns into several parallel streams of chunks.
+TEST(Section5_Compaction, SnapshotChunksAreNotDuplicated) {
+  TestNetwork net({1, 2, 3}, [](Config& c) { c.snapshotChunkBytes = 7; });
+  net[1].campaign();
+  net.settle();
+  net.isolate(3);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(net[1].propose("e" + std::to_string(i)).ok());
+  net.settle();
+  auto& s1 = *net.nodes[1].storage;
+  uint64_t applied = net[1].raft().log().applied();
+  ASSERT_TRUE(s1.createSnapshot(applied, net[1].raft().conf(),
+                                "snapshot-data-of-50-bytes-....................")
+                  .ok());
+  ASSERT_TRUE(s1.compact(applied).ok());
+  net.heal();
+  net.dropType = MsgType::kSnapResp;  // node 3 gets chunk 0; its answers are lost
+  net.tickAll(3);
+  net.dropType.reset();
+  ASSERT_EQ(net[1].raft().tracker().get(3)->state, ProgressState::kSnapshot);
+  auto chunksSent = [&] {
+    int n = 0;
+    while (net[1].hasReady()) {
+      Ready rd = net[1].ready();
+      for (const auto& m : rd.messages) n += m.type == MsgType::kSnap;
+      net[1].advance(rd);
+    }
+    return n;
+  };
+  auto request = [&](MsgType t, uint64_t offset) {
+    Message m;
+    m.type = t;
+    m.from = 3;
+    m.to = 1;
+    m.term = net[1].raft().term();
+    m.index = applied;
+    m.snapOffset = offset;
+    return m;
+  };
+  chunksSent();
+  ASSERT_TRUE(net[1].step(request(MsgType::kSnapResp, 7)).ok());
+  EXPECT_EQ(chunksSent(), 1);
+  ASSERT_TRUE(net[1].step(request(MsgType::kSnapResp, 7)).ok());
+  EXPECT_EQ(chunksSent(), 0) << "the same offset asked again";
+  // A heartbeat round after progress: no resend, even for a burst of answers
+  // (a reconnecting peer answers every beat queued for it).
+  net[1].tick();
+  chunksSent();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(net[1].step(request(MsgType::kHeartbeatResp, 0)).ok());
+  EXPECT_EQ(chunksSent(), 0);
+  // A round with no progress since the previous one: one resend.
+  net[1].tick();
+  chunksSent();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(net[1].step(request(MsgType::kHeartbeatResp, 0)).ok());
+  EXPECT_EQ(chunksSent(), 1) << "a stalled transfer is resumed, once";
+  net.tickAll(30);
+  EXPECT_EQ(net.nodes[3].storage->snapshot()->data, s1.snapshot()->data);
+}
+
 // Section 6.2: a leader cut off from the majority steps down (check-quorum).
 TEST(Section6_2_CheckQuorum, IsolatedLeaderStepsDown) {
   TestNetwork net({1, 2, 3});

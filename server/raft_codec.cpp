@@ -148,7 +148,11 @@ Result<Frame> decodeFrame(std::string_view body) {
   m.snapOffset = p.snap_offset();
   m.snapSize = p.snap_size();
   m.snapChunk = p.snap_chunk();
-  if (m.snapOffset > m.snapSize || m.snapChunk.size() > m.snapSize - m.snapOffset)
+  // Only a chunk carries the snapshot's size; a kSnapResp names the next
+  // offset wanted and has no size (checking it closed the connection on
+  // every response, so a snapshot of more than one chunk never arrived).
+  if (m.type == raft::MsgType::kSnap &&
+      (m.snapOffset > m.snapSize || m.snapChunk.size() > m.snapSize - m.snapOffset))
     return invalidArgument("snapshot chunk out of bounds");
   m.transfer = p.transfer();
   m.context = p.context();

@@ -103,5 +103,18 @@ TEST(RaftCodec, RefusesBadFrames) {
   EXPECT_FALSE(decodeFrame(body(encodeFrame(PeerHello{0, "x:1", "", "", {}, 0, false}))).ok());
 }
 
+TEST(RaftCodec, SnapshotResponsesNameAnOffsetWithoutASize) {
+  // The receiver of a multi-chunk snapshot asks for the next chunk by offset.
+  raft::Message r;
+  r.type = raft::MsgType::kSnapResp;
+  r.from = 2;
+  r.to = 1;
+  r.index = 100;
+  r.snapOffset = 1 << 20;
+  auto f = decodeFrame(body(encodeFrame(r)));
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(std::get<raft::Message>(*f).snapOffset, 1u << 20);
+}
+
 }  // namespace
 }  // namespace cairn::server

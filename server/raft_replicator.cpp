@@ -414,37 +414,59 @@ void RaftReplicator::run() {
 
 void RaftReplicator::handleReady() {
   raft::Ready rd = node_->ready();
-  // 1. Persist: entries, replaced suffix, hard state, snapshot: one fsync.
+  const raft::HardState before = storage_->initialState().hard;
+  const bool sameTermAndVote =
+      !rd.hardState || (rd.hardState->term == before.term && rd.hardState->vote == before.vote);
+  // A commit index alone need not be synced (etcd's MustSync): a lost one is
+  // learned again from the leader, and the catalog's applied index, written
+  // later to the same WAL, is never kept without it.
+  const bool mustSync = !rd.entries.empty() || !rd.snapshot.empty() || !sameTermAndVote;
+  // Thesis 10.2.1: the leader may send AppendEntries while its own write is
+  // still being synced. It counts itself towards commitment, but followers'
+  // acknowledgements are stepped only after this Ready (and its sync) is
+  // done, so nothing commits before it is durable here. Not when the term or
+  // vote changed: those must be on disk before any message that carries them.
+  const bool early = node_->softState().role == raft::Role::kLeader && sameTermAndVote &&
+                     rd.snapshot.empty();
+  // Committed entries written by earlier (synced) Readies may be applied and
+  // acknowledged before this Ready's sync.
+  uint64_t durable = storage_->lastIndex();
+  if (!rd.entries.empty()) durable = std::min(durable, rd.entries.front().index - 1);
+  auto check = [](const Status& st, const char* what) {
+    if (st.ok()) return;
+    log::get("raft")->critical("{}: {}; stopping", what, st.error().message);
+    std::abort();
+  };
   // A snapshot to install is first recorded, so that a crash during the
   // install starts it over from the file.
-  Status st;
   if (!rd.snapshot.empty() && !cfg_.snapshotDir.empty()) {
-    auto* file = dynamic_cast<const FileSnapshotData*>(rd.snapshot.data.get());
-    if (file) {
+    if (auto* file = dynamic_cast<const FileSnapshotData*>(rd.snapshot.data.get())) {
       const auto& m = rd.snapshot.meta;
       auto ids = [](const std::vector<raft::NodeId>& v) {
         std::string out = "-";
         for (auto id : v) out += "," + formatServerId(id);
         return out;
       };
-      st = db_.beginCatalogInstall("v1 " + std::to_string(m.index) + " " + std::to_string(m.term) +
-                                   " " + ids(m.conf.voters) + " " + ids(m.conf.learners) + " " +
-                                   file->path());
+      check(db_.beginCatalogInstall("v1 " + std::to_string(m.index) + " " +
+                                    std::to_string(m.term) + " " + ids(m.conf.voters) + " " +
+                                    ids(m.conf.learners) + " " + file->path()),
+            "cannot record the snapshot install");
     }
   }
-  if (st.ok()) st = storage_->save(rd.hardState, rd.entries, rd.snapshot);
-  if (!st.ok()) {
-    log::get("raft")->critical("cannot persist raft state: {}; stopping", st.error().message);
-    std::abort();
-  }
-  // 2. Send.
-  {
-    std::lock_guard lock(mu_);
-    for (auto& m : rd.messages) {
-      auto it = peers_.find(m.to);
-      if (it != peers_.end() && !it->second.address.empty())
-        transport_->send(it->second.address, m);
-    }
+  // 1. Persist: entries, replaced suffix, hard state, snapshot: one batch,
+  //    synced here unless the leader syncs it after sending and applying.
+  check(storage_->save(rd.hardState, rd.entries, rd.snapshot, mustSync && !early),
+        "cannot persist raft state");
+  size_t applied = 0;
+  if (early) {
+    sendMessages(rd.messages);
+    while (applied < rd.committedEntries.size() && rd.committedEntries[applied].index <= durable)
+      ++applied;
+    applyCommitted(rd.committedEntries, 0, applied);
+    if (mustSync) check(storage_->sync(), "cannot persist raft state");
+  } else {
+    // 2. Send.
+    sendMessages(rd.messages);
   }
   // 3. Apply.
   if (!rd.snapshot.empty()) {
@@ -455,19 +477,30 @@ void RaftReplicator::handleReady() {
       std::abort();
     }
   }
-  std::vector<std::pair<Done, Result<uint64_t>>> acks;
-  for (const auto& e : rd.committedEntries) applyEntry(e, acks);
-  if (!rd.committedEntries.empty()) {
-    st = catalog_.flush();
-    if (!st.ok()) {
-      log::get("raft")->critical("catalog commit failed: {}; stopping", st.error().message);
-      std::abort();
-    }
-  }
-  for (auto& [done, r] : acks) done(std::move(r));
+  applyCommitted(rd.committedEntries, applied, rd.committedEntries.size());
   serveReads(rd.readStates);
   node_->advance(rd);
   maybeSnapshot();
+}
+
+void RaftReplicator::sendMessages(const std::vector<raft::Message>& msgs) {
+  std::lock_guard lock(mu_);
+  for (const auto& m : msgs) {
+    auto it = peers_.find(m.to);
+    if (it != peers_.end() && !it->second.address.empty()) transport_->send(it->second.address, m);
+  }
+}
+
+void RaftReplicator::applyCommitted(const std::vector<raft::Entry>& ents, size_t from, size_t to) {
+  if (from >= to) return;
+  std::vector<std::pair<Done, Result<uint64_t>>> acks;
+  for (size_t i = from; i < to; ++i) applyEntry(ents[i], acks);
+  Status st = catalog_.flush();
+  if (!st.ok()) {
+    log::get("raft")->critical("catalog commit failed: {}; stopping", st.error().message);
+    std::abort();
+  }
+  for (auto& [done, r] : acks) done(std::move(r));
 }
 
 void RaftReplicator::applyEntry(const raft::Entry& e,

@@ -110,6 +110,9 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   void applySystemEntry(std::string_view payload);
   Status startNode(const std::vector<raft::NodeId>& peers);
   void handleReady();
+  void sendMessages(const std::vector<raft::Message>& msgs);
+  // Applies ents[from, to) to the catalog, commits it and answers their proposers.
+  void applyCommitted(const std::vector<raft::Entry>& ents, size_t from, size_t to);
   void applyEntry(const raft::Entry& e, std::vector<std::pair<Done, Result<uint64_t>>>& acks);
   void expireProposals(std::chrono::steady_clock::time_point now);
   void maybeSnapshot();

@@ -74,6 +74,8 @@ struct Shared {
   std::atomic<uint64_t> inboundAccepted{0};
   std::atomic<uint64_t> inboundRefused{0};
   std::atomic<uint64_t> outboundRefused{0};
+  // A peer said hello on an inbound connection: it is up (I/O thread).
+  std::function<void(const std::string& address)> peerIsUp;
 
   void refuse(const char* what, const std::string& peer, const std::string& logKey,
               const std::string& reason) {
@@ -206,9 +208,10 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
         log::get("transport")->warn("closing peer connection: {}", f.error().message);
         return;
       }
-      if (auto* h = std::get_if<PeerHello>(&*f))
+      if (auto* h = std::get_if<PeerHello>(&*f)) {
+        if (self->shared_.peerIsUp) self->shared_.peerIsUp(h->address);
         self->shared_.handler.onHello(*h);
-      else if (auto* m = std::get_if<raft::Message>(&*f))
+      } else if (auto* m = std::get_if<raft::Message>(&*f))
         self->shared_.handler.onMessage(std::move(*m));
       else if (auto* l = std::get_if<LoadReports>(&*f))
         self->shared_.handler.onLoads(std::move(*l));
@@ -254,6 +257,16 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     if (queue_.size() >= maxQueue_) queue_.pop_front();  // Raft copes with loss
     queue_.push_back(std::move(frame));
     if (connected_ && !writing_) writeNext();
+  }
+  // The peer is up again (it connected to us): if waiting out a backoff,
+  // reconnect now instead of after up to 2 s.
+  void kick() {
+    if (!waiting_ || stopped_) return;
+    waiting_ = false;
+    ++gen_;  // the pending backoff timer's handler does nothing
+    timer_.cancel();
+    backoff_ = std::chrono::milliseconds(50);
+    connect();
   }
   void resendHello() {
     if (connected_) {
@@ -330,8 +343,11 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     if (stream_) stream_->close();
     timer_.expires_after(backoff_);
     backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(2000));
+    waiting_ = true;
     timer_.async_wait([self = shared_from_this(), gen = gen_](error_code ec) {
-      if (!ec && self->current(gen)) self->connect();
+      if (ec || !self->current(gen)) return;
+      self->waiting_ = false;
+      self->connect();
     });
   }
   void writeNext() {
@@ -368,6 +384,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   bool writing_ = false;
   bool stopped_ = false;
   bool timedOut_ = false;
+  bool waiting_ = false;  // a backoff timer is pending
   std::chrono::milliseconds backoff_{50};
 };
 
@@ -376,9 +393,13 @@ class TransportImpl final : public Transport {
   TransportImpl(const Config& cfg, Handler& h, std::unique_ptr<ssl::context> tls)
       : cfg_(cfg),
         tls_(std::move(tls)),
-        shared_{h, tls_.get(), cfg.handshakeTimeout},
+        shared_{h, tls_.get(), cfg.handshakeTimeout, {}, {0}, {0}, {0}, {}},
         acceptor_(ioc_),
-        work_(ioc_.get_executor()) {}
+        work_(ioc_.get_executor()) {
+    shared_.peerIsUp = [this](const std::string& address) {
+      if (auto it = out_.find(address); it != out_.end()) it->second->kick();
+    };
+  }
   ~TransportImpl() override { stop(); }
 
   Status listen() {

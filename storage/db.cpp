@@ -47,6 +47,11 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& dir) {
   opts.max_background_jobs = 2;
   opts.keep_log_file_num = 2;
   opts.max_manifest_file_size = 16 << 20;
+  // Bounds what a restart replays: past this much WAL, the column families
+  // that hold its oldest part are flushed to SST files. Without it nothing
+  // was flushed below 16 MiB per family, and a restart with 100,000
+  // instances spent ~75 % of its 3-5 s replaying a 23 MiB WAL.
+  opts.max_total_wal_size = 8 << 20;
   opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));

@@ -30,6 +30,8 @@ struct Db::Impl final : registry::CatalogStore {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
 
   ~Impl() override {
+    // A clean shutdown leaves nothing in the WAL to replay at the next start.
+    if (db && !cfs.empty()) db->Flush(rocksdb::FlushOptions(), cfs).PermitUncheckedError();
     for (auto* h : cfs) db->DestroyColumnFamilyHandle(h);
     cfs.clear();
     if (db) db->Close().PermitUncheckedError();

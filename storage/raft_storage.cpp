@@ -1,5 +1,7 @@
 #include "storage/raft_storage.hpp"
 
+#include <algorithm>
+
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -116,6 +118,11 @@ Result<uint64_t> RaftStorage::term(uint64_t i) const {
   if (i < snapIndex_) return Error{ErrorCode::kNotFound, raft::kCompacted};
   if (i == snapIndex_) return snapTerm_;
   if (i > last_) return Error{ErrorCode::kUnavailable, raft::kUnavailable};
+  if (!termRuns_.empty() && i >= termRuns_.front().first) {
+    auto it = std::upper_bound(termRuns_.begin(), termRuns_.end(), i,
+                               [](uint64_t v, const auto& run) { return v < run.first; });
+    return std::prev(it)->second;
+  }
   auto& impl = db_.impl();
   std::string v;
   auto st = impl.db->Get(rocksdb::ReadOptions(), impl.cfs[kRaftLog], bigEndian(i), &v);
@@ -132,7 +139,9 @@ Result<raft::Snapshot> RaftStorage::snapshot() const {
 }
 
 Status RaftStorage::save(const std::optional<raft::HardState>& hs,
-                         const std::vector<raft::Entry>& ents, const raft::Snapshot& installed) {
+                         const std::vector<raft::Entry>& ents, const raft::Snapshot& installed,
+                         bool durable) {
+  if (!hs && ents.empty() && installed.empty()) return {};
   auto& impl = db_.impl();
   rocksdb::WriteBatch batch;
   uint64_t newSnapIndex = snapIndex_, newSnapTerm = snapTerm_, newLast = last_;
@@ -160,7 +169,7 @@ Status RaftStorage::save(const std::optional<raft::HardState>& hs,
               bigEndian(hs->term) + bigEndian(hs->vote) + bigEndian(hs->commit));
   }
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = durable;
   auto st = impl.db->Write(wo, &batch);
   if (!st.ok()) return fromStatus(st, "raft save");
   if (hs) hard_ = *hs;
@@ -171,9 +180,22 @@ Status RaftStorage::save(const std::optional<raft::HardState>& hs,
       return data;
     };
   }
+  if (!installed.empty()) termRuns_.clear();
+  if (!ents.empty()) {
+    uint64_t first = ents.front().index;
+    while (!termRuns_.empty() && termRuns_.back().first >= first) termRuns_.pop_back();
+    for (const auto& e : ents)
+      if (termRuns_.empty() || termRuns_.back().second != e.term) termRuns_.push_back({e.index, e.term});
+  }
   snapIndex_ = newSnapIndex;
   snapTerm_ = newSnapTerm;
   last_ = newLast;
+  return {};
+}
+
+Status RaftStorage::sync() {
+  auto st = db_.impl().db->SyncWAL();
+  if (!st.ok()) return fromStatus(st, "raft sync");
   return {};
 }
 

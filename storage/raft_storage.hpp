@@ -28,11 +28,16 @@ class RaftStorage final : public raft::Storage {
   uint64_t lastIndex() const override { return last_; }
   Result<raft::Snapshot> snapshot() const override;
 
-  // Persists a Ready: the hard state, the entries (deleting any suffix
-  // they replace) and, if not empty, an installed snapshot's metadata (the
-  // log restarts after it). One synced batch.
+  // Writes a Ready: the hard state, the entries (deleting any suffix they
+  // replace) and, if not empty, an installed snapshot's metadata (the log
+  // restarts after it), as one batch. With durable=false the batch is only
+  // appended to the WAL: sync() makes it durable; until then a crash may
+  // lose it (a later batch is never kept without the earlier ones: one WAL).
+  // Writes nothing when there is nothing to write.
   Status save(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries,
-              const raft::Snapshot& installed);
+              const raft::Snapshot& installed, bool durable = true);
+  // Makes every batch written so far durable (one fsync of the WAL).
+  Status sync();
   // The configuration after applying a membership change.
   Status setConfState(const raft::ConfState& conf);
   // Records a snapshot point: the state machine at `index`, whose bytes
@@ -54,6 +59,11 @@ class RaftStorage final : public raft::Storage {
   uint64_t snapIndex_ = 0;  // entries <= this are compacted (or never existed)
   uint64_t snapTerm_ = 0;
   uint64_t last_ = 0;
+  // Terms of the entries written since open(), as runs (first index, term)
+  // in index order, covering [termRuns_.front().first, last_]: term() is
+  // called for every AppendEntries and acknowledgement on the leader and
+  // would otherwise be a RocksDB read. Older entries are read from RocksDB.
+  std::vector<std::pair<uint64_t, uint64_t>> termRuns_;
   raft::SnapshotMeta snapMeta_;
   SnapshotSource snapData_;
 };
