@@ -72,6 +72,7 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
       {"/v1/status/peers", false, get, "/v1/status/peers", &Api::statusPeers},
       {"/v1/operator/raft/configuration", false, get, "/v1/operator/raft/configuration",
        &Api::operatorRaftConfiguration},
+      {"/v1/snapshot", false, putGet, "/v1/snapshot", &Api::snapshot},
       {"/metrics", false, get, "/metrics", &Api::metricsPage},
       {"/v1/agent/metrics", false, get, "/v1/agent/metrics", &Api::metricsPage},
   };
