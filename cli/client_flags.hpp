@@ -17,6 +17,8 @@ struct ClientFlags {
   OutputFormat format = OutputFormat::kTable;  // -format table|json
   bool passing = false;                        // -passing[=true|false]
   bool passingGiven = false;
+  bool stale = false;  // -stale[=true|false]: snapshot save from any server
+  bool staleGiven = false;
   bool help = false;                     // -h, -help
   std::vector<std::string> positionals;  // everything that is not a flag, in order
 };

@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "  catalog    list services, nodes, or the instances of a service\n"
     "  health     show the health of a service's instances\n"
     "  operator   raft list-peers: the servers of the cluster and the leader\n"
+    "  snapshot   save, restore or inspect a point-in-time copy of the catalog\n"
     "  version    print the version\n\n"
     "Client commands take -http-addr ADDR (or CAIRN_HTTP_ADDR) and -format table|json.\n";
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "agent") return cairn::server::runAgent({args.begin() + 1, args.end()});
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
-  if (cmd == "services" || cmd == "catalog" || cmd == "health" || cmd == "operator")
+  if (cairn::cli::isClientCommand(cmd))
     return cairn::cli::runClientCommand(args, std::cout, std::cerr);
 #endif
   std::cerr << "cairn: unknown command \"" << cmd << "\"\n\n" << kUsage;

@@ -3,6 +3,7 @@
 // replicator. Both run on the Api's worker thread: a large catalog takes
 // seconds to serialize or to check, which neither an I/O thread nor the
 // replicator's thread may spend.
+#include "common/log.hpp"
 #include "http/api.hpp"
 #include "registry/apply.hpp"
 #include "registry/snapshot_file.hpp"
@@ -66,10 +67,6 @@ Outcome Api::snapshotRestore(const Request& req) {
       };
       auto file = registry::openSnapshotFile(*body);
       if (!file.ok()) return refused(file.error().message);
-      // Decode and check every row here, so that a bad snapshot is refused
-      // before anything changes; every server checks again as it applies.
-      if (auto v = registry::restoredView(file->payload, 1); !v.ok())
-        return refused(v.error().message);
       std::string cmd =
           registry::encodeCommand(registry::RestoreCommand{std::string(file->payload)});
       if (cmd.size() > replicator_.maxCommandBytes())
@@ -79,12 +76,28 @@ Outcome Api::snapshotRestore(const Request& req) {
                 std::to_string(cmd.size()) + " bytes and a cluster replicates commands of at " +
                 "most " + std::to_string(replicator_.maxCommandBytes()) +
                 " bytes (the server-to-server frame limit)"));
-      replicator_.propose(std::move(cmd), [this, respond](Result<uint64_t> r) {
-        if (!r.ok()) return respond(errorResponse(r.error()));
-        Response ok = Response::json("");
-        addIndexHeaders(ok, *r);
-        respond(std::move(ok));
-      });
+      // Decode and check every row here, so that a bad snapshot is refused
+      // before anything changes. Every server checks again as it applies,
+      // building its own view: this one goes at once.
+      size_t instances = 0;
+      {
+        auto checked = registry::restoredView(file->payload, 1);
+        if (!checked.ok()) return refused(checked.error().message);
+        instances = checked->nodeServices.size();
+      }
+      uint64_t takenAt = file->index;
+      size_t bytes = body->size();
+      replicator_.propose(
+          std::move(cmd), [this, respond, takenAt, bytes, instances](Result<uint64_t> r) {
+            if (!r.ok()) return respond(errorResponse(r.error()));
+            log::get("http")->info(
+                "catalog restored from a snapshot taken_at_index={} restore_index={} bytes={} "
+                "instances={}",
+                takenAt, *r, bytes, instances);
+            Response ok = Response::json("");
+            addIndexHeaders(ok, *r);
+            respond(std::move(ok));
+          });
     };
     if (!worker_.post(std::move(job))) respond(busy());
   }};
