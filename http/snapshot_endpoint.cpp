@@ -55,8 +55,9 @@ Outcome Api::snapshotSave(const Request& req) {
 Outcome Api::snapshotRestore(const Request& req) {
   if (req.body.empty())
     return Response::text(400,
-                          "PUT /v1/snapshot takes a snapshot file as its body (GET /v1/snapshot "
-                          "or `cairn snapshot save` writes one)");
+                          "Snapshot refused, nothing was changed: the body is empty; PUT "
+                          "/v1/snapshot takes a snapshot file (GET /v1/snapshot or `cairn "
+                          "snapshot save` writes one)");
   auto body = std::make_shared<const std::string>(req.body);
   return Deferred{[this, body](std::function<void(Response)> respond) {
     Worker::Job job;
