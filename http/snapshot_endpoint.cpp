@@ -30,7 +30,7 @@ Outcome Api::snapshotSave(const Request& req) {
   // before the request (ReadIndex on a cluster); ?stale copies this server's
   // view as it is.
   bool barrier = !req.flag("stale") && replicator_.readsNeedBarrier();
-  return Deferred{[this, barrier](std::function<void(Response)> respond) {
+  return Deferred{[this, barrier](const std::function<void(Response)>& respond) {
     Worker::Job job;
     job.cancel = [respond] { respond(shuttingDown()); };
     job.run = [this, respond] {
@@ -45,7 +45,7 @@ Outcome Api::snapshotSave(const Request& req) {
       if (!worker_.post(std::move(job))) respond(busy());
       return;
     }
-    replicator_.readBarrier([this, job = std::move(job), respond](Status st) mutable {
+    replicator_.readBarrier([this, job = std::move(job), respond](const Status& st) mutable {
       if (!st.ok()) return respond(errorResponse(st.error()));
       if (!worker_.post(std::move(job))) respond(busy());
     });
@@ -59,7 +59,7 @@ Outcome Api::snapshotRestore(const Request& req) {
                           "/v1/snapshot takes a snapshot file (GET /v1/snapshot or `cairn "
                           "snapshot save` writes one)");
   auto body = std::make_shared<const std::string>(req.body);
-  return Deferred{[this, body](std::function<void(Response)> respond) {
+  return Deferred{[this, body](const std::function<void(Response)>& respond) {
     Worker::Job job;
     job.cancel = [respond] { respond(shuttingDown()); };
     job.run = [this, body, respond] {
