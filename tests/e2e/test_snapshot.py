@@ -186,6 +186,8 @@ class SnapshotTest(unittest.TestCase):
         finally:
             target.cleanup()
             shutil.rmtree(data_dir, ignore_errors=True)
+            if os.path.exists(target.log_path):
+                os.remove(target.log_path)
 
     def test_bad_files_are_refused_and_change_nothing(self):
         target = Agent(node="target2").start()
