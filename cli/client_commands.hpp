@@ -3,6 +3,9 @@
 //   cairn services register <file.json|->     cairn catalog services
 //   cairn services deregister <id>            cairn catalog nodes
 //   cairn health service <name> [-passing]    cairn catalog service <name>
+//   cairn operator raft list-peers
+//   cairn snapshot save <file> [-stale]       cairn snapshot restore <file>
+//   cairn snapshot inspect <file>
 //
 // Flags anywhere: -http-addr ADDR (default $CAIRN_HTTP_ADDR, else
 // 127.0.0.1:8500) and -format table|json (default table).
@@ -15,7 +18,8 @@
 
 namespace cairn::cli {
 
-// True for the first words runClientCommand handles: services, catalog, health.
+// True for the first words runClientCommand handles: services, catalog,
+// health, operator, snapshot.
 bool isClientCommand(std::string_view command);
 
 // Runs the command named by args[0] (e.g. {"catalog", "nodes", "-format",

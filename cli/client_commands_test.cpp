@@ -3,11 +3,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "client/testing/fake_http_server.hpp"
+#include "registry/catalog.hpp"
+#include "registry/memory_store_test_util.hpp"
+#include "registry/snapshot_file.hpp"
 
 namespace cairn::cli {
 namespace {
@@ -188,6 +194,164 @@ TEST_F(ClientCommandsTest, ServerErrorIsOneLine) {
                        server_->address() + ": no route for GET /v1/catalog/service/nope\n");
 }
 
+// A snapshot file of a catalog with two nodes, three services and checks.
+std::string sampleSnapshot() {
+  registry::testing::MemoryStore store;
+  auto cat = std::move(registry::Catalog::open(store).value());
+  for (int i = 0; i < 3; ++i) {
+    registry::RegisterCommand r;
+    r.node.name = i ? "n1" : "n0";
+    r.node.address = "10.0.0.1";
+    registry::Service s;
+    s.name = "web";
+    s.id = "web-" + std::to_string(i);
+    r.service = s;
+    registry::Check c;
+    c.checkId = "check-" + s.id;
+    c.serviceId = s.id;
+    r.checks.push_back(c);
+    EXPECT_TRUE(cat->apply(static_cast<uint64_t>(i + 1), r).ok());
+  }
+  EXPECT_TRUE(cat->flush().ok());
+  return registry::writeSnapshotFile(*cat->view());
+}
+
+std::string readAll(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// Names in a directory, to notice leftover temporary files.
+std::vector<std::string> listDir(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+class SnapshotCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/cairn_snapshot_cli_" + std::to_string(::getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = dir_ + "/backup.snap";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<FakeHttpServer> serve(std::string getBody) {
+    CannedResponse get;
+    get.body = std::move(getBody);
+    get.headers = {{"X-Consul-Index", "3"}};
+    CannedResponse put;
+    put.headers = {{"X-Consul-Index", "99"}};
+    auto server = FakeHttpServer::start(routes(
+        {{"GET /v1/snapshot", get}, {"GET /v1/snapshot?stale", get}, {"PUT /v1/snapshot", put}}));
+    addr_ = "-http-addr=" + server->address();
+    return server;
+  }
+
+  std::string file_ = sampleSnapshot();
+  std::string dir_, path_, addr_;
+};
+
+TEST_F(SnapshotCommandsTest, SaveWritesTheVerifiedFileAndPrintsItsIndex) {
+  auto server = serve(file_);
+  Outcome r = run({"snapshot", "save", path_, addr_});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "Saved and verified snapshot to index 3\n");
+  EXPECT_EQ(readAll(path_), file_);
+  EXPECT_EQ(listDir(dir_), std::vector<std::string>{"backup.snap"});  // no temporary left
+  EXPECT_EQ(server->requests().at(0).target, "/v1/snapshot");
+  r = run({"snapshot", "save", "-stale", path_, addr_});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(server->requests().at(1).target, "/v1/snapshot?stale");
+}
+
+TEST_F(SnapshotCommandsTest, SaveOfABadDownloadWritesNothing) {
+  std::string bad = file_;
+  bad[bad.size() - 3] ^= 0x10;
+  auto server = serve(bad);
+  { std::ofstream(path_) << "the previous backup"; }
+  Outcome r = run({"snapshot", "save", path_, addr_});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("does not verify, nothing was written"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("checksum mismatch"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(readAll(path_), "the previous backup");
+  EXPECT_EQ(listDir(dir_), std::vector<std::string>{"backup.snap"});
+  // Unwritable destination: one line naming it.
+  server = serve(file_);
+  r = run({"snapshot", "save", dir_ + "/missing/dir/x.snap", addr_});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("missing/dir"), std::string::npos) << r.err;
+}
+
+TEST_F(SnapshotCommandsTest, RestoreSendsTheFileAndPrintsBothIndexes) {
+  auto server = serve(file_);
+  { std::ofstream(path_, std::ios::binary) << file_; }
+  Outcome r = run({"snapshot", "restore", path_, addr_});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Restored snapshot taken at index 3 (2 nodes, 3 services, 3 checks); "
+            "the catalog is now at index 99\n");
+  auto reqs = server->requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "PUT");
+  EXPECT_EQ(reqs[0].body, file_);
+  EXPECT_EQ(reqs[0].headers["content-type"], "application/octet-stream");
+}
+
+TEST_F(SnapshotCommandsTest, RestoreRefusesBadFilesWithoutCallingTheServer) {
+  auto server = serve(file_);
+  std::string newer = file_;
+  newer[11] = 7;
+  std::string corrupt = file_;
+  corrupt[70] ^= 1;
+  struct Case {
+    std::string content, problem;
+  };
+  for (const Case& c : {Case{newer, "format version 7 is newer than this binary understands"},
+                        Case{corrupt, "checksum mismatch"}, Case{file_.substr(0, 100), "truncated"},
+                        Case{"hello", "not a Cairn snapshot"}}) {
+    { std::ofstream(path_, std::ios::binary | std::ios::trunc) << c.content; }
+    Outcome r = run({"snapshot", "restore", path_, addr_});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find(c.problem), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  Outcome missing = run({"snapshot", "restore", dir_ + "/nope.snap", addr_});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("nope.snap"), std::string::npos) << missing.err;
+  EXPECT_TRUE(server->requests().empty());
+}
+
+TEST_F(SnapshotCommandsTest, RestoreRefusedByTheServerIsOneLine) {
+  CannedResponse refused;
+  refused.status = 413;
+  refused.body = "Snapshot too large to replicate, nothing was changed: ...\n";
+  auto server = FakeHttpServer::start(routes({{"PUT /v1/snapshot", refused}}));
+  { std::ofstream(path_, std::ios::binary) << file_; }
+  Outcome r = run({"snapshot", "restore", path_, "-http-addr", server->address()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("HTTP 413"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("too large to replicate"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(SnapshotCommandsTest, InspectNeedsNoServer) {
+  { std::ofstream(path_, std::ios::binary) << file_; }
+  Outcome r = run({"snapshot", "inspect", path_, "-http-addr=127.0.0.1:1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Index     3\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Services  3\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Size      " + std::to_string(file_.size())), std::string::npos) << r.out;
+}
+
 TEST(ClientCommandsErrorTest, UnreachableServerIsOneClearLine) {
   std::string address = "127.0.0.1:" + std::to_string(client::testing::closedPort());
   Outcome r = run({"catalog", "services", "-http-addr", address});
@@ -221,6 +385,9 @@ TEST(ClientCommandsErrorTest, BadUsageNamesTheProblem) {
       {{"catalog", "nodes", "-format=xml"}, "invalid value \"xml\" for flag -format"},
       {{"catalog", "nodes", "-http-addr"}, "error: flag -http-addr needs a value\n"},
       {{"catalog", "nodes", "-passing"}, "flag -passing applies only to \"health service\""},
+      {{"snapshot", "restore", "f", "-stale"}, "flag -stale applies only to \"snapshot save\""},
+      {{"snapshot", "save"}, "\"snapshot save\" takes one argument, <file>, got 0"},
+      {{"snapshot"}, "\"snapshot\" needs a subcommand: save, restore, inspect"},
   };
   for (const Case& c : cases) {
     Outcome r = run(c.args);

@@ -56,15 +56,15 @@ Result<ClientFlags> parseClientFlags(const std::vector<std::string>& args) {
         return invalidArgument("invalid value \"" + value + "\" for flag " + std::string(flag) +
                                ": want table or json");
       }
-    } else if (name == "passing") {
+    } else if (name == "passing" || name == "stale") {
       bool on = true;
       if (hasValue) {
         auto parsed = parseBool(flag, value);
         if (!parsed) return parsed.error();
         on = *parsed;
       }
-      flags.passing = on;
-      flags.passingGiven = true;
+      (name == "passing" ? flags.passing : flags.stale) = on;
+      (name == "passing" ? flags.passingGiven : flags.staleGiven) = true;
     } else if ((name == "h" || name == "help") && !hasValue) {
       flags.help = true;
     } else {

@@ -7,11 +7,15 @@ add_library(cairn_cli_commands STATIC
   ${CMAKE_CURRENT_LIST_DIR}/output.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service_definition.cpp)
 target_include_directories(cairn_cli_commands PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(cairn_cli_commands PRIVATE cairn_client cairn_common Boost::json)
+# registry: the snapshot file format, checked before a save is written and
+# before a restore is sent.
+target_link_libraries(cairn_cli_commands PRIVATE cairn_client cairn_registry cairn_common
+                                                 Boost::json)
 
 cairn_test(cli_commands_test
   ${CMAKE_CURRENT_LIST_DIR}/client_commands_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/client_flags_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service_definition_test.cpp)
-target_link_libraries(cli_commands_test PRIVATE cairn_cli_commands cairn_client_testing)
+target_link_libraries(cli_commands_test PRIVATE cairn_cli_commands cairn_client_testing
+                                                cairn_registry)

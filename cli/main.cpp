@@ -26,6 +26,7 @@ constexpr const char* kUsage =
     "  join       join this server to a cluster (join <ip:server-port>...)\n"
     "  leave      leave the cluster gracefully and stop this server\n"
     "  operator   raft list-peers | remove-peer | transfer-leader\n"
+    "  snapshot   save, restore or inspect a point-in-time copy of the catalog\n"
     "  version    print the version\n\n"
     "Client commands take -http-addr ADDR (or CAIRN_HTTP_ADDR) and -format table|json.\n";
 
@@ -48,8 +49,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "agent") return cairn::server::runAgent({args.begin() + 1, args.end()});
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
-  if (cmd == "services" || cmd == "catalog" || cmd == "health" || cmd == "operator" ||
-      cmd == "members" || cmd == "join" || cmd == "leave")
+  if (cairn::cli::isClientCommand(cmd))
     return cairn::cli::runClientCommand(args, std::cout, std::cerr);
 #endif
   std::cerr << "cairn: unknown command \"" << cmd << "\"\n\n" << kUsage;

@@ -11,6 +11,7 @@ namespace cairn::client::paths {
 inline constexpr std::string_view kRegisterService = "/v1/agent/service/register";
 inline constexpr std::string_view kCatalogServices = "/v1/catalog/services";
 inline constexpr std::string_view kCatalogNodes = "/v1/catalog/nodes";
+inline constexpr std::string_view kSnapshot = "/v1/snapshot";
 
 std::string deregisterService(std::string_view serviceId);
 std::string catalogService(std::string_view name);

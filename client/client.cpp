@@ -69,6 +69,9 @@ Result<std::unique_ptr<Client>> Client::create(ClientConfig config) {
   HttpTransportOptions options;
   options.connectTimeout = config.connectTimeout;
   options.requestTimeout = config.timeout;
+  if (config.maxResponseBytes == 0)
+    return invalidArgument("ClientConfig.maxResponseBytes must be positive");
+  options.maxResponseBytes = config.maxResponseBytes;
   std::string display = endpoint->display;
   return createWithTransport(std::move(display), makeHttpTransport(*std::move(endpoint), options));
 }
@@ -86,12 +89,12 @@ Client::~Client() = default;
 
 Result<Response> Client::request(std::string_view method, std::string_view target,
                                  std::string_view body) {
-  return transport_->roundTrip(method, target, body);
+  return transport_->roundTrip(method, target, body, kJsonContentType);
 }
 
 Result<Response> Client::call(std::string_view method, std::string_view target,
-                              std::string_view body) {
-  auto res = request(method, target, body);
+                              std::string_view body, std::string_view contentType) {
+  auto res = transport_->roundTrip(method, target, body, contentType);
   if (!res) return res;
   if (res->status >= 200 && res->status < 300) return res;
   std::string message = std::string(method) + " " + std::string(target) + " failed: HTTP " +
@@ -196,6 +199,21 @@ Status Client::transferLeader(std::string_view id) {
   auto res = call("POST", target);
   if (!res) return res.error();
   return {};
+}
+
+Result<Snapshot> Client::snapshotSave(bool stale) {
+  std::string target(paths::kSnapshot);
+  if (stale) target += "?stale";
+  auto res = call("GET", target);
+  if (!res) return res.error();
+  return Snapshot{std::move(res->body), res->index};
+}
+
+Result<std::uint64_t> Client::snapshotRestore(std::string_view file) {
+  if (file.empty()) return invalidArgument("empty snapshot");
+  auto res = call("PUT", paths::kSnapshot, file, "application/octet-stream");
+  if (!res) return res.error();
+  return res->index;
 }
 
 }  // namespace cairn::client

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +32,8 @@ struct ClientConfig {
   std::chrono::milliseconds connectTimeout{5000};
   // Bounds one request: writing it plus reading the whole response.
   std::chrono::milliseconds timeout{30000};
+  // Larger responses fail (a snapshot of a big catalog needs more).
+  std::size_t maxResponseBytes = std::size_t{64} << 20;
 };
 
 class Client {
@@ -82,11 +86,23 @@ class Client {
   Status removePeer(std::string_view idOrAddress, bool isAddress);
   Status transferLeader(std::string_view id);
 
+  // GET /v1/snapshot: a point-in-time copy of the whole catalog, the bytes of
+  // a snapshot file as the server sent them (checked by the caller, see
+  // registry/snapshot_file.hpp). By default the server includes every write
+  // committed before the request; with `stale` any server answers from its
+  // own state. `index` is the server's X-Consul-Index.
+  Result<Snapshot> snapshotSave(bool stale = false);
+  // PUT /v1/snapshot: replaces the whole catalog with a snapshot file's.
+  // Returns the index at which the restore was applied.
+  Result<std::uint64_t> snapshotRestore(std::string_view file);
+
  private:
   Client(std::string address, std::unique_ptr<Transport> transport);
   // request() that turns a non-2xx status into an Error.
   Result<Response> call(std::string_view method, std::string_view target,
-                        std::string_view body = {});
+                        std::string_view body = {},
+                        std::string_view contentType = kJsonContentType);
+  static constexpr std::string_view kJsonContentType = "application/json";
   Status updateCheck(std::string_view status, std::string_view checkId, std::string_view note);
 
   std::string address_;

@@ -158,6 +158,59 @@ TEST(ClientTest, RequestReturnsAnyStatusWithIndex) {
   EXPECT_EQ(res->index, 42u);
 }
 
+TEST(ClientTest, SnapshotSaveAndRestoreCarryBinaryBodies) {
+  const std::string file("CAIRNSNP\0\x01\xff\r\n\0tail", 18);
+  CannedResponse restored;
+  restored.headers = {{"X-Consul-Index", "77"}};
+  auto server = FakeHttpServer::start(routes({
+      {"GET /v1/snapshot", ok(file, {{"X-Consul-Index", "41"}})},
+      {"GET /v1/snapshot?stale", ok(file, {{"X-Consul-Index", "40"}})},
+      {"PUT /v1/snapshot", restored},
+  }));
+  auto client = connectTo(server->address());
+  auto snap = client->snapshotSave();
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  EXPECT_EQ(snap->data, file);
+  EXPECT_EQ(snap->index, 41u);
+  auto stale = client->snapshotSave(true);
+  ASSERT_TRUE(stale.ok()) << stale.error().message;
+  EXPECT_EQ(stale->index, 40u);
+  auto at = client->snapshotRestore(file);
+  ASSERT_TRUE(at.ok()) << at.error().message;
+  EXPECT_EQ(*at, 77u);
+  auto reqs = server->requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[2].body, file);
+  EXPECT_EQ(reqs[2].headers["content-type"], "application/octet-stream");
+  EXPECT_FALSE(client->snapshotRestore("").ok());
+}
+
+TEST(ClientTest, SnapshotRefusalIsAnErrorWithTheServersReason) {
+  CannedResponse refused;
+  refused.status = 400;
+  refused.body = "Snapshot refused, nothing was changed: SHA-256 checksum mismatch\n";
+  auto server = FakeHttpServer::start(routes({{"PUT /v1/snapshot", refused}}));
+  auto client = connectTo(server->address());
+  auto at = client->snapshotRestore("x");
+  ASSERT_FALSE(at.ok());
+  EXPECT_EQ(at.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(at.error().message.find("checksum mismatch"), std::string::npos) << at.error().message;
+}
+
+TEST(ClientTest, ResponseLimitIsConfigurable) {
+  auto server = FakeHttpServer::start(routes({{"GET /v1/snapshot", ok(std::string(4096, 's'))}}));
+  ClientConfig config;
+  config.address = server->address();
+  config.maxResponseBytes = 1024;
+  auto small = std::move(Client::create(config).value());
+  auto snap = small->snapshotSave();
+  ASSERT_FALSE(snap.ok());
+  EXPECT_NE(snap.error().message.find("larger than 1024 bytes"), std::string::npos)
+      << snap.error().message;
+  config.maxResponseBytes = 0;
+  EXPECT_FALSE(Client::create(config).ok());
+}
+
 TEST(ClientTest, Non2xxIsAnErrorWithStatusAndBody) {
   CannedResponse bad;
   bad.status = 400;

@@ -54,7 +54,7 @@ class HttpTransport final : public Transport {
       : endpoint_(std::move(endpoint)), options_(options), resolver_(ioc_) {}
 
   Result<Response> roundTrip(std::string_view method, std::string_view target,
-                             std::string_view body) override {
+                             std::string_view body, std::string_view contentType) override {
     http::verb verb = http::string_to_verb(method);
     if (verb == http::verb::unknown) {
       return invalidArgument("unknown HTTP method \"" + std::string(method) + "\"");
@@ -66,7 +66,7 @@ class HttpTransport final : public Transport {
     Request req{verb, target, 11};
     req.set(http::field::host, endpoint_.display);
     req.set(http::field::user_agent, kUserAgent);
-    if (!body.empty()) req.set(http::field::content_type, "application/json");
+    if (!body.empty()) req.set(http::field::content_type, contentType);
     req.body() = std::string(body);
     req.prepare_payload();
 

@@ -19,11 +19,12 @@ class Transport {
   virtual ~Transport() = default;
 
   // Sends one request and reads the whole response, whatever its status.
-  // `target` is the path and query, already encoded. Fails (kUnavailable)
-  // when the server cannot be reached, times out, or closes the connection
-  // early; the message names the server's address. Not thread-safe.
+  // `target` is the path and query, already encoded; a non-empty body goes
+  // with `contentType`. Fails (kUnavailable) when the server cannot be
+  // reached, times out, or closes the connection early; the message names
+  // the server's address. Not thread-safe.
   virtual Result<Response> roundTrip(std::string_view method, std::string_view target,
-                                     std::string_view body) = 0;
+                                     std::string_view body, std::string_view contentType) = 0;
 };
 
 struct HttpTransportOptions {

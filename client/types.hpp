@@ -15,6 +15,12 @@ struct Response {
   std::uint64_t index = 0;  // X-Consul-Index; 0 when absent or malformed
 };
 
+// GET /v1/snapshot: a snapshot file's bytes and the server's index.
+struct Snapshot {
+  std::string data;
+  std::uint64_t index = 0;
+};
+
 // An element of GET /v1/catalog/nodes.
 struct CatalogNode {
   std::string node;

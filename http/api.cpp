@@ -81,6 +81,7 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
        &Api::operatorAutopilotHealth},
       {"/v1/agent/join/", true, put, "/v1/agent/join/:address", &Api::agentJoin},
       {"/v1/agent/leave", false, put, "/v1/agent/leave", &Api::agentLeave},
+      {"/v1/snapshot", false, putGet, "/v1/snapshot", &Api::snapshot},
       {"/metrics", false, get, "/metrics", &Api::metricsPage},
       {"/v1/agent/metrics", false, get, "/v1/agent/metrics", &Api::metricsPage},
   };

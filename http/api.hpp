@@ -14,6 +14,7 @@
 #include "http/metrics.hpp"
 #include "http/response_cache.hpp"
 #include "http/types.hpp"
+#include "http/worker.hpp"
 #include "registry/command.hpp"
 #include "registry/replicator.hpp"
 #include "registry/watch.hpp"
@@ -57,6 +58,11 @@ class Api final : public Handler {
   registry::WatchHub& watches() override { return hub_; }
 
   const Metrics& metrics() const { return metrics_; }
+
+  // Answers the snapshot requests still waiting with 503 and waits for the
+  // one in progress. Call before the HTTP server stops; later snapshot
+  // requests get 503 at once.
+  void stopBackgroundWork() { worker_.stop(); }
 
  private:
   using View = registry::View;
@@ -118,6 +124,10 @@ class Api final : public Handler {
   Outcome statusLeader(const Request& req, const std::string& arg);
   Outcome statusPeers(const Request& req, const std::string& arg);
   Outcome metricsPage(const Request& req, const std::string& arg);
+  // snapshot_endpoint.cpp
+  Outcome snapshot(const Request& req, const std::string& arg);
+  Outcome snapshotSave(const Request& req);
+  Outcome snapshotRestore(const Request& req);
 
   const Route* match(const std::string& path, std::string& arg) const;
 
@@ -132,6 +142,10 @@ class Api final : public Handler {
   std::mt19937_64 rng_;
   std::shared_ptr<dns::LoadTable> ownLoads_;
   dns::LoadTable* loads_;
+  // Snapshot work, off the I/O threads. Last: its jobs use the members above,
+  // so it stops (joining its thread) before they go.
+  static constexpr size_t kMaxQueuedSnapshotJobs = 4;
+  Worker worker_{kMaxQueuedSnapshotJobs};
 };
 
 // Maps an error to Consul's status code and a text body.

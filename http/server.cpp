@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -26,6 +28,11 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+// Requests with their own, larger body limit (see ServerConfig).
+constexpr std::string_view kSnapshotPath = "/v1/snapshot";
+// Bodies above this are written as their own buffer instead of being copied.
+constexpr size_t kLargeBodyBytes = 64 << 10;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Handler& handler, const ServerConfig& cfg, std::atomic<size_t>& open,
@@ -48,7 +55,11 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void readRequest() {
     parser_.emplace();
-    parser_->body_limit(cfg_.maxBodyBytes);
+    // Beast checks a Content-Length against the limit while it parses the
+    // header, before we know the path: start with the larger limit and lower
+    // it in onHeader for everything but a restore.
+    bodyLimit_ = std::max(cfg_.maxBodyBytes, cfg_.maxSnapshotBodyBytes);
+    parser_->body_limit(bodyLimit_);
     parser_->header_limit(static_cast<uint32_t>(cfg_.maxHeaderBytes));
     stream_.expires_never();
     idleSince_ = std::chrono::steady_clock::now();
@@ -65,6 +76,19 @@ class Session : public std::enable_shared_from_this<Session> {
     // The read timer armed for this request keeps ticking: the body must
     // arrive by its next tick too (one timer per request, not two).
     headerDone_ = true;
+    const auto& head = parser_->get();
+    std::string_view target(head.target().data(), head.target().size());
+    if (head.method() == bhttp::verb::put && target.substr(0, target.find('?')) == kSnapshotPath) {
+      // A restore: the whole catalog in one body, given more room and time.
+      bodyLimit_ = cfg_.maxSnapshotBodyBytes;
+      armReadTimer(cfg_.transferTimeout);
+    } else {
+      bodyLimit_ = cfg_.maxBodyBytes;
+    }
+    // Enforced here for a Content-Length, by the parser for chunked bodies.
+    parser_->body_limit(bodyLimit_);
+    if (auto len = parser_->content_length(); len && *len > bodyLimit_)
+      return onReadError(bhttp::error::body_limit);
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
@@ -106,8 +130,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     if (ec == bhttp::error::body_limit)
-      return sendError(
-          413, "Request body too large: limit is " + std::to_string(cfg_.maxBodyBytes) + " bytes");
+      return sendError(413,
+                       "Request body too large: limit is " + std::to_string(bodyLimit_) + " bytes");
     if (ec == bhttp::error::header_limit) return sendError(431, "Request headers too large");
     return sendError(400, "Bad request: " + ec.message());
   }
@@ -217,26 +241,37 @@ class Session : public std::enable_shared_from_this<Session> {
   void write(Response r, const Request& req, std::chrono::steady_clock::time_point started) {
     // The response is written as one contiguous buffer: status line, headers
     // and body. (Beast's generic serializer walks a buffer sequence per
-    // response, which cost ~10% of a read in profiles.)
+    // response, which cost ~10% of a read in profiles.) A large body (a
+    // snapshot) is not copied: it goes as a second buffer.
+    bool large = r.body.size() > kLargeBodyBytes;
     auto out = std::make_shared<std::string>();
     auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
-    out->reserve(160 + r.body.size());
+    out->reserve(160 + (large ? 0 : r.body.size()));
     out->append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
     out->append(reason.data(), reason.size());
     out->append("\r\nContent-Type: ").append(r.contentType);
     for (const auto& [k, v] : r.headers) out->append("\r\n").append(k).append(": ").append(v);
     out->append("\r\nContent-Length: ").append(std::to_string(r.body.size()));
     if (!keepAlive_) out->append("\r\nConnection: close");
-    out->append("\r\n\r\n").append(r.body);
+    out->append("\r\n\r\n");
+    if (!large) out->append(r.body);
     auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
     handler_.observe(req, r.status, latency);
-    stream_.expires_after(cfg_.readTimeout);
-    boost::asio::async_write(stream_, boost::asio::buffer(*out),
-                             [self = shared_from_this(), out](beast::error_code ec, size_t) {
-                               if (ec || !self->keepAlive_) return self->close();
-                               self->readRequest();
-                             });
+    auto done = [self = shared_from_this(), out](beast::error_code ec, size_t) {
+      if (ec || !self->keepAlive_) return self->close();
+      self->readRequest();
+    };
+    if (!large) {
+      stream_.expires_after(cfg_.readTimeout);
+      return boost::asio::async_write(stream_, boost::asio::buffer(*out), std::move(done));
+    }
+    auto body = std::make_shared<std::string>(std::move(r.body));
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(*out), asio::buffer(*body)};
+    stream_.expires_after(body->size() > (1u << 20) ? cfg_.transferTimeout : cfg_.readTimeout);
+    boost::asio::async_write(
+        stream_, buffers,
+        [done = std::move(done), body](beast::error_code ec, size_t n) { done(ec, n); });
   }
 
   void close() {
@@ -253,6 +288,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point idleSince_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  size_t bodyLimit_ = 0;  // of the request being read
   Handler& handler_;
   const ServerConfig& cfg_;
   std::atomic<size_t>& open_;

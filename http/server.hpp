@@ -17,11 +17,17 @@ struct ServerConfig {
   uint16_t port = 8500;  // 0 picks a free port
   int threads = 1;
   size_t maxBodyBytes = 1 << 20;
+  // PUT /v1/snapshot (a restore) may carry this much instead: a snapshot is
+  // the whole catalog, compressed (about 36 bytes per instance with a check).
+  size_t maxSnapshotBodyBytes = size_t{256} << 20;
   size_t maxHeaderBytes = 16 << 10;
   // A request must arrive whole within this time once it has started, or it
   // gets 408; an idle keep-alive connection is closed after idleTimeout.
   std::chrono::milliseconds readTimeout{10'000};
   std::chrono::milliseconds idleTimeout{75'000};
+  // Bounds the upload of a snapshot body, and the write of any response
+  // larger than 1 MiB, instead of readTimeout.
+  std::chrono::milliseconds transferTimeout{5 * 60'000};
   size_t maxConnections = 10'000;
 };
 

@@ -288,7 +288,7 @@ TEST(Section5_Compaction, SnapshotInstalledInChunks) {
   net.heal();
   for (int round = 0; round < 30; ++round) net.tickAll();
   EXPECT_EQ(net.nodes[3].storage->snapshot()->meta.index, applied);
-  EXPECT_EQ(net.nodes[3].storage->snapshot()->data, s1.snapshot()->data);
+  EXPECT_EQ(net.nodes[3].storage->snapshot()->readAll(), s1.snapshot()->readAll());
   EXPECT_EQ(net[3].raft().log().committed(), net[1].raft().log().committed());
   ASSERT_TRUE(net[1].propose("after").ok());
   net.settle();
@@ -352,7 +352,7 @@ TEST(Section5_Compaction, SnapshotChunksAreNotDuplicated) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(net[1].step(request(MsgType::kHeartbeatResp, 0)).ok());
   EXPECT_EQ(chunksSent(), 1) << "a stalled transfer is resumed, once";
   net.tickAll(30);
-  EXPECT_EQ(net.nodes[3].storage->snapshot()->data, s1.snapshot()->data);
+  EXPECT_EQ(net.nodes[3].storage->snapshot()->readAll(), s1.snapshot()->readAll());
 }
 
 // Section 6.2: a leader cut off from the majority steps down (check-quorum).

@@ -363,6 +363,7 @@ Result<View> buildView(uint64_t applied, const RowScan& scan, BuildMode mode) {
   };
   std::map<std::string, std::shared_ptr<NodeEntry>> nodes;
   std::map<std::string, std::shared_ptr<Instance>> instances;
+  std::vector<std::pair<std::string, CheckPtr>> checks;  // sorted and deduplicated below
   Status st = scan(Table::kNodes, [&](std::string_view key, std::string_view val) {
     auto n = decodeNode(val);
     if (!n.ok()) return fail(n.error());
@@ -398,9 +399,9 @@ Result<View> buildView(uint64_t applied, const RowScan& scan, BuildMode mode) {
     auto c = decodeCheck(val);
     if (!c.ok()) return fail(c.error());
     if (mode.strict) {
-      if (key != instanceKey(c->node, c->checkId) || v.checks.find(key))
+      if (key != instanceKey(c->node, c->checkId))
         return fail(corruption("check row of \"" + c->checkId + "\" on node \"" + c->node +
-                               "\" has a mismatched key or repeats"));
+                               "\" has a mismatched key"));
       if (!nodes.count(c->node))
         return fail(corruption("check \"" + c->checkId + "\" is on node \"" + c->node +
                                "\", which is not in the snapshot"));
@@ -411,7 +412,7 @@ Result<View> buildView(uint64_t applied, const RowScan& scan, BuildMode mode) {
     Check chk = std::move(c).value();
     stamp(chk);
     auto cp = std::make_shared<const Check>(std::move(chk));
-    v.checks = v.checks.set(std::string(key), cp);
+    checks.emplace_back(std::string(key), cp);
     if (cp->serviceId.empty()) {
       auto it = nodes.find(cp->node);
       if (it != nodes.end()) upsertSorted(it->second->checks, cp->checkId, cp);
@@ -439,21 +440,42 @@ Result<View> buildView(uint64_t applied, const RowScan& scan, BuildMode mode) {
   if (!bad.ok()) return bad.error();
   if (mode.restamp) v.nodesIndex = v.servicesIndex = v.checksIndex = mode.restamp;
 
+  // Rows arrive in key order from a store; a snapshot's are checked.
+  auto byKey = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(checks.begin(), checks.end(), byKey))
+    std::stable_sort(checks.begin(), checks.end(), byKey);
+  auto repeat = std::adjacent_find(checks.begin(), checks.end(),
+                                   [](const auto& a, const auto& b) { return a.first == b.first; });
+  if (repeat != checks.end())
+    return corruption("check \"" + repeat->second->checkId + "\" on node \"" +
+                      repeat->second->node + "\" repeats");
+  v.checks = PMap<CheckPtr>::fromSorted(std::move(checks));
+
+  // The maps below are in key order: every PMap is built in one pass.
+  std::vector<std::pair<std::string, NodeEntryPtr>> nodeItems;
+  nodeItems.reserve(nodes.size());
   for (auto& [name, e] : nodes) {
     e->index = mode.restamp ? mode.restamp : nodeIdx[name];
-    v.nodes = v.nodes.set(name, e);
+    nodeItems.emplace_back(name, std::move(e));
   }
-  std::map<std::string, std::shared_ptr<ServiceGroup>> groups;
+  v.nodes = PMap<NodeEntryPtr>::fromSorted(std::move(nodeItems));
+  std::vector<std::pair<std::string, InstancePtr>> instanceItems;
+  instanceItems.reserve(instances.size());
+  std::map<std::string, std::vector<std::pair<std::string, InstancePtr>>> groups;
   for (auto& [key, inst] : instances) {
-    v.nodeServices = v.nodeServices.set(key, inst);
-    auto& g = groups[inst->service->name];
-    if (!g) g = std::make_shared<ServiceGroup>();
-    g->instances = g->instances.set(key, inst);
+    groups[inst->service->name].emplace_back(key, inst);
+    instanceItems.emplace_back(key, std::move(inst));
   }
-  for (auto& [name, g] : groups) {
+  v.nodeServices = PMap<InstancePtr>::fromSorted(std::move(instanceItems));
+  std::vector<std::pair<std::string, ServiceGroupPtr>> groupItems;
+  groupItems.reserve(groups.size());
+  for (auto& [name, members] : groups) {
+    auto g = std::make_shared<ServiceGroup>();
+    g->instances = PMap<InstancePtr>::fromSorted(std::move(members));
     g->index = mode.restamp ? mode.restamp : serviceIdx[name];
-    v.services = v.services.set(name, g);
+    groupItems.emplace_back(name, std::move(g));
   }
+  v.services = PMap<ServiceGroupPtr>::fromSorted(std::move(groupItems));
   return v;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/memory.hpp"
 #include "registry/apply.hpp"
 
 namespace cairn::registry {
@@ -45,7 +46,11 @@ Status Catalog::flush() {
   if (!st.ok()) return st;
   rows_.clear();
   if (wakeAll_) {
+    rows_.shrink_to_fit();  // a restore's rows: the whole catalog, twice
     hub_.publishAll(std::make_shared<const View>(next_));
+    // The old catalog and the restore's decoding buffers are garbage now
+    // (once readers let go of the old view).
+    releaseFreeMemory();
   } else {
     std::sort(changedKeys_.begin(), changedKeys_.end());
     changedKeys_.erase(std::unique(changedKeys_.begin(), changedKeys_.end()), changedKeys_.end());
@@ -64,6 +69,7 @@ Status Catalog::reload() {
   changedKeys_.clear();
   wakeAll_ = false;
   hub_.publishAll(std::make_shared<const View>(next_));
+  releaseFreeMemory();
   return {};
 }
 

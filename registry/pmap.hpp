@@ -17,6 +17,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include "common/result.hpp"
 
 namespace cairn::registry {
 
@@ -56,6 +59,42 @@ class PMap {
         Node{std::move(key), std::move(value), priority(key), 1, nullptr, nullptr});
     n->prio = priority(n->key);
     return PMap(insert(root_, std::move(n)));
+  }
+
+  // A map of `items`, whose keys must be strictly increasing (aborts
+  // otherwise). O(n), one allocation per entry: n set()s would copy a path of
+  // O(log n) nodes each, which dominates loading a large catalog.
+  [[nodiscard]] static PMap fromSorted(std::vector<std::pair<std::string, V>> items) {
+    // The treap of these keys and priorities, built as a Cartesian tree: the
+    // stack holds the right spine (each node's right child is the one above
+    // it); a new, larger key takes the nodes of lower priority off it as its
+    // left subtree. A node's subtree is final once it leaves the stack, so
+    // its size is set then.
+    std::vector<std::shared_ptr<Node>> spine;
+    auto close = [](Node& n) { n.size = 1 + sz(n.left) + sz(n.right); };
+    for (size_t i = 0; i < items.size(); ++i) {
+      CAIRN_CHECK(i == 0 || items[i - 1].first < items[i].first,
+                  "PMap::fromSorted needs strictly increasing keys");
+      auto n = std::make_shared<Node>(
+          Node{std::move(items[i].first), std::move(items[i].second), 0, 1, nullptr, nullptr});
+      n->prio = priority(n->key);
+      std::shared_ptr<Node> last;
+      while (!spine.empty() && spine.back()->prio < n->prio) {
+        last = std::move(spine.back());
+        spine.pop_back();
+        close(*last);
+      }
+      n->left = std::move(last);
+      if (!spine.empty()) spine.back()->right = n;
+      spine.push_back(std::move(n));
+    }
+    while (spine.size() > 1) {
+      close(*spine.back());
+      spine.pop_back();
+    }
+    if (spine.empty()) return PMap();
+    close(*spine.front());
+    return PMap(std::move(spine.front()));
   }
 
   // Returns a map without key (the same map if key is absent).

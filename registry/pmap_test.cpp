@@ -57,6 +57,42 @@ TEST(PMap, MatchesStdMapUnderRandomOps) {
   }
 }
 
+TEST(PMap, FromSortedBuildsAMapThatBehavesLikeOneBuiltBySets) {
+  std::mt19937 rng(7);
+  for (int n : {0, 1, 2, 3, 10, 1000}) {
+    std::map<std::string, int> ref;
+    while (ref.size() < static_cast<size_t>(n))
+      ref["k" + std::to_string(rng() % 100000)] = static_cast<int>(rng());
+    auto p = PMap<int>::fromSorted({ref.begin(), ref.end()});
+    EXPECT_EQ(p.size(), ref.size());
+    std::vector<std::pair<std::string, int>> got;
+    p.forEach([&](const std::string& k, int v) {
+      got.emplace_back(k, v);
+      return true;
+    });
+    EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>(ref.begin(), ref.end())));
+    for (const auto& [k, v] : ref) ASSERT_EQ(*p.find(k), v);
+    // Updates keep it a valid treap with the right sizes.
+    for (int i = 0; i < 3000; ++i) {
+      std::string k = "k" + std::to_string(rng() % 100000);
+      if (rng() % 2) {
+        p = p.erase(k);
+        ref.erase(k);
+      } else {
+        p = p.set(k, i);
+        ref[k] = i;
+      }
+      ASSERT_EQ(p.size(), ref.size());
+    }
+    std::map<std::string, int> after;
+    p.forEach([&](const std::string& k, int v) {
+      after[k] = v;
+      return true;
+    });
+    EXPECT_EQ(after, ref) << n;
+  }
+}
+
 TEST(PMap, OrderedIterationAndPrefix) {
   PMap<int> m;
   for (auto k : {"n1\0a", "n1\0b", "n2\0a", "n10\0a"}) m = m.set(k, 1);

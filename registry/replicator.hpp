@@ -20,8 +20,11 @@ class Replicator {
   // on this server (or has failed). The value is the command's log index.
   using Done = std::function<void(Result<uint64_t>)>;
 
-  // Proposes an encoded command. Thread-safe. `done` must not block.
+  // Proposes an encoded command. Thread-safe. `done` must not block. A
+  // command larger than maxCommandBytes() fails with kInvalidArgument.
   virtual void propose(std::string command, Done done) = 0;
+  // The largest encoded command propose() takes.
+  virtual uint64_t maxCommandBytes() const { return UINT64_MAX; }
 
   // Leader address ("ip:port") or "" when there is none known.
   virtual std::string leader() const = 0;

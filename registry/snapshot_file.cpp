@@ -3,9 +3,11 @@
 #include <openssl/evp.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 
+#include "registry/apply.hpp"
 #include "registry/snapshot.hpp"
 
 namespace cairn::registry {
@@ -119,6 +121,16 @@ Result<std::vector<RowWrite>> readSnapshotPayload(std::string_view payload) {
   auto parsed = parseSnapshot(rows);
   if (!parsed.ok()) return invalidArgument(parsed.error().message);
   return parsed;
+}
+
+Result<SnapshotSummary> verifySnapshotFile(std::string_view bytes) {
+  auto f = openSnapshotFile(bytes);
+  if (!f.ok()) return f.error();
+  auto v = restoredView(f->payload, std::max<uint64_t>(f->index, 1));
+  if (!v.ok()) return v.error();
+  return SnapshotSummary{
+      f->version,      f->index, bytes.size(), v->nodes.size(), v->nodeServices.size(),
+      v->checks.size()};
 }
 
 }  // namespace cairn::registry

@@ -52,4 +52,19 @@ Result<SnapshotFile> openSnapshotFile(std::string_view bytes);
 // store rows. kInvalidArgument when it is not a valid payload.
 Result<std::vector<RowWrite>> readSnapshotPayload(std::string_view payload);
 
+// What a snapshot file holds, once every row is checked.
+struct SnapshotSummary {
+  uint32_t version = 0;
+  uint64_t index = 0;
+  uint64_t fileBytes = 0;
+  uint64_t nodes = 0;
+  uint64_t services = 0;  // service instances
+  uint64_t checks = 0;
+};
+
+// openSnapshotFile, then decodes and checks every row as a restore would
+// (restoredView in apply.hpp): a file that verifies is one a server of this
+// version accepts.
+Result<SnapshotSummary> verifySnapshotFile(std::string_view bytes);
+
 }  // namespace cairn::registry

@@ -54,6 +54,13 @@ TEST_F(SnapshotFileTest, RoundTripsTheRowsAndIndex) {
   EXPECT_EQ(f->version, kSnapshotFileVersion);
   EXPECT_EQ(f->index, view->index);
   EXPECT_EQ(file.size(), kSnapshotHeaderBytes + f->payload.size());
+  auto summary = verifySnapshotFile(file);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->index, view->index);
+  EXPECT_EQ(summary->fileBytes, file.size());
+  EXPECT_EQ(summary->nodes, 3u);
+  EXPECT_EQ(summary->services, 6u);
+  EXPECT_EQ(summary->checks, 9u);  // one per instance, one per node
   auto rows = readSnapshotPayload(f->payload);
   ASSERT_TRUE(rows.ok()) << rows.error().message;
   auto want = parseSnapshot(serializeView(*view));

@@ -132,6 +132,7 @@ class Agent {
     hc.port = static_cast<uint16_t>(cfg_.httpPort);
     hc.threads = cfg_.httpThreads;
     hc.maxBodyBytes = cfg_.httpMaxBodyBytes;
+    hc.maxSnapshotBodyBytes = cfg_.httpMaxSnapshotBytes;
     hc.readTimeout = parseDuration(cfg_.httpReadTimeout).value();
     auto hs = http::HttpServer::create(hc, *api_);
     if (!hs.ok()) return fail(hs.error().message);
@@ -334,6 +335,9 @@ class Agent {
     if (local_) local_->shutdown();
     if (raft_) raft_->shutdown();
     if (registrar_.joinable()) registrar_.join();
+    // Snapshot requests answer before the server stops (their work runs on
+    // the Api's own thread).
+    if (api_) api_->stopBackgroundWork();
     if (http_) {
       http_->waitForWrites(std::chrono::seconds(5));
       http_->stop();

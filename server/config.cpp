@@ -331,6 +331,12 @@ class Applier {
           if (!st.ok()) return st;
           if (n <= 0) return bad(k, "must be > 0");
           c_.httpMaxBodyBytes = static_cast<uint64_t>(n);
+        } else if (kv.key() == "max_snapshot_bytes") {
+          int n = 0;
+          Status st = integer(k, kv.value(), n);
+          if (!st.ok()) return st;
+          if (n <= 0) return bad(k, "must be > 0");
+          c_.httpMaxSnapshotBytes = static_cast<uint64_t>(n);
         } else if (kv.key() == "read_timeout") {
           Status st = duration(k, kv.value(), c_.httpReadTimeout);
           if (!st.ok()) return st;

@@ -70,6 +70,8 @@ struct AgentConfig {
   bool enableScriptChecks = false;
   int httpThreads = 2;
   uint64_t httpMaxBodyBytes = 1 << 20;
+  // Cairn: the body limit of PUT /v1/snapshot (http_config.max_snapshot_bytes).
+  uint64_t httpMaxSnapshotBytes = uint64_t{256} << 20;
   std::string httpReadTimeout = "10s";  // a started request must arrive within this
   // Service definitions from config files, each a JSON object as the agent
   // API takes it (kept as JSON text; decoded by the HTTP layer's decoder).

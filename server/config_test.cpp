@@ -39,6 +39,23 @@ TEST_F(ConfigTest, DevDefaults) {
   EXPECT_EQ(p->config.datacenter, "dc1");
 }
 
+TEST_F(ConfigTest, HttpConfigLimits) {
+  auto p = parseAgentArgs({"-dev"});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->config.httpMaxSnapshotBytes, uint64_t{256} << 20);
+  auto f =
+      write("limits.json", R"({"http_config":{"max_body_bytes":2048,"max_snapshot_bytes":4096}})");
+  p = parseAgentArgs({"-dev", "-config-file", f});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.httpMaxBodyBytes, 2048u);
+  EXPECT_EQ(p->config.httpMaxSnapshotBytes, 4096u);
+  f = write("bad.json", R"({"http_config":{"max_snapshot_bytes":0}})");
+  p = parseAgentArgs({"-dev", "-config-file", f});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("http_config.max_snapshot_bytes"), std::string::npos)
+      << p.error().message;
+}
+
 TEST_F(ConfigTest, AllFlagSpellings) {
   auto p = parseAgentArgs(
       {"-dev", "--http-port", "0", "-dns-port=0", "--node=n1", "-datacenter", "east"});

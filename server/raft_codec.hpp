@@ -15,6 +15,12 @@ namespace cairn::server {
 
 inline constexpr uint32_t kWireVersion = 1;
 inline constexpr uint32_t kMaxFrameBytes = 16u << 20;
+// Largest command a cluster replicates. A log entry travels alone in a frame
+// when it is this big (the core caps batches at maxSizePerMsg but always sends
+// one entry), so this leaves room for the proposal id and the message fields.
+// A bigger entry could never reach a follower: the leader would resend it
+// forever and nothing after it would commit.
+inline constexpr uint32_t kMaxCommandBytes = kMaxFrameBytes - (64u << 10);
 
 struct PeerAddress {
   raft::NodeId raftId = 0;

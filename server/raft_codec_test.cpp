@@ -116,5 +116,22 @@ TEST(RaftCodec, SnapshotResponsesNameAnOffsetWithoutASize) {
   EXPECT_EQ(std::get<raft::Message>(*f).snapOffset, 1u << 20);
 }
 
+TEST(RaftCodec, TheLargestCommandFitsInAFrame) {
+  // A command of kMaxCommandBytes, behind its 16-byte proposal id, travels as
+  // the only entry of a MsgApp (or a forwarded MsgProp) with every field set
+  // to its largest: the frame stays within what a receiver reads.
+  raft::Message m;
+  m.type = raft::MsgType::kApp;
+  m.from = m.to = m.term = m.logTerm = m.index = m.commit = m.rejectHint = UINT64_MAX;
+  m.reject = m.transfer = true;
+  m.snapMeta = {UINT64_MAX, UINT64_MAX, {{UINT64_MAX, 1, 2, 3, 4}, {5, 6}}};
+  m.context = std::string(16, 'c');
+  m.entries.push_back(
+      {UINT64_MAX, UINT64_MAX, raft::EntryType::kNormal, std::string(kMaxCommandBytes + 16, 'x')});
+  std::string frame = encodeFrame(m);
+  EXPECT_LE(frame.size() - 4, kMaxFrameBytes);
+  ASSERT_TRUE(decodeFrame(body(frame)).ok());
+}
+
 }  // namespace
 }  // namespace cairn::server

@@ -123,6 +123,10 @@ Status RaftReplicator::startNode(const std::vector<raft::NodeId>& peers) {
 }
 
 void RaftReplicator::propose(std::string command, Done done) {
+  if (command.size() > kMaxCommandBytes)
+    return done(invalidArgument("command of " + std::to_string(command.size()) +
+                                " bytes is larger than the cluster's limit of " +
+                                std::to_string(kMaxCommandBytes) + " bytes"));
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {

@@ -73,6 +73,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   ~RaftReplicator() override;
 
   void propose(std::string command, Done done) override;
+  uint64_t maxCommandBytes() const override { return kMaxCommandBytes; }
   std::string leader() const override;
   std::vector<std::string> peers() const override;
   std::vector<ServerInfo> servers() const override;
