@@ -114,8 +114,9 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     auto ep = parseEndpoint(address_);
     if (!ep.ok()) return;
     sock_ = tcp::socket(ioc_);
-    sock_.async_connect(*ep, [self = shared_from_this()](error_code ec) {
-      if (self->stopped_) return;
+    uint64_t gen = ++generation_;
+    sock_.async_connect(*ep, [self = shared_from_this(), gen](error_code ec) {
+      if (self->stopped_ || gen != self->generation_) return;
       if (ec) return self->retry();
       error_code ignore;
       self->sock_.set_option(tcp::no_delay(true), ignore);
@@ -123,9 +124,21 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
       self->backoff_ = std::chrono::milliseconds(50);
       self->queue_.push_front(self->hello_());
       self->writeNext();
+      self->watchForClose(gen);
+    });
+  }
+  // The peer never writes on this connection, so readability means it was
+  // closed or reset. Reconnect now: otherwise the next batch is written into
+  // the dead socket, accepted by the kernel and lost (a forwarded proposal
+  // lost that way waits out its whole timeout).
+  void watchForClose(uint64_t gen) {
+    sock_.async_wait(tcp::socket::wait_read, [self = shared_from_this(), gen](error_code) {
+      if (self->stopped_ || gen != self->generation_) return;
+      self->retry();
     });
   }
   void retry() {
+    ++generation_;  // handlers of the old connection are stale from here
     connected_ = false;
     writing_ = false;
     error_code ignore;
@@ -149,8 +162,8 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
       queue_.pop_front();
     }
     asio::async_write(sock_, asio::buffer(*batch),
-                      [self = shared_from_this(), batch](error_code ec, size_t) {
-                        if (self->stopped_) return;
+                      [self = shared_from_this(), batch, gen = generation_](error_code ec, size_t) {
+                        if (self->stopped_ || gen != self->generation_) return;
                         if (ec) return self->retry();
                         self->writeNext();
                       });
@@ -166,6 +179,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   bool connected_ = false;
   bool writing_ = false;
   bool stopped_ = false;
+  uint64_t generation_ = 0;  // one per connection attempt
   std::chrono::milliseconds backoff_{50};
 };
 
