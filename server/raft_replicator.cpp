@@ -33,6 +33,9 @@ Result<std::unique_ptr<RaftReplicator>> RaftReplicator::create(const RaftReplica
   auto st = storage::RaftStorage::open(db);
   if (!st.ok()) return st.error();
   r->storage_ = std::move(*st);
+  // Peers may connect as soon as the transport listens; their hellos and
+  // messages wait on mu_ until transport_ and the addresses are set.
+  std::unique_lock wiring(r->mu_);
   auto t = Transport::create({cfg.bindAddress, cfg.port, 4096}, *r);
   if (!t.ok()) return t.error();
   r->transport_ = std::move(*t);
@@ -43,6 +46,7 @@ Result<std::unique_ptr<RaftReplicator>> RaftReplicator::create(const RaftReplica
   if (!cid.ok()) return cid.error();
   r->clusterId_ = *cid;
   r->addresses_[cfg.raftId] = r->cfg_.advertise;
+  wiring.unlock();
   if (!r->storage_->isEmpty()) {
     Status s = r->startNode({});
     if (!s.ok()) return s.error();
@@ -286,11 +290,26 @@ void RaftReplicator::run() {
     expireProposals(now);
     publishStatus();
   }
+  // Answer every request still here, or its HTTP caller waits out the
+  // server's drain limit. Queued and leaderless proposals were never proposed.
+  std::deque<Proposal> unproposed;
+  std::deque<ReadWait> unread;
+  {
+    std::lock_guard lock(mu_);
+    unproposed.swap(incoming_);
+    unread.swap(incomingReads_);
+  }
+  for (auto& p : unproposed) p.done(unavailable("server is shutting down"));
   for (auto& p : waitingForLeader_) p.done(unavailable("server is shutting down"));
   waitingForLeader_.clear();
   for (auto& [id, p] : pending_)
     p.done(unavailable("server is shutting down; the write may or may not be applied"));
   pending_.clear();
+  for (auto& r : unread) r.done(unavailable("server is shutting down"));
+  for (auto& r : readsWithoutLeader_) r.done(unavailable("server is shutting down"));
+  readsWithoutLeader_.clear();
+  for (auto& [ctx, r] : readsInFlight_) r.done(unavailable("server is shutting down"));
+  readsInFlight_.clear();
 }
 
 void RaftReplicator::handleReady() {
