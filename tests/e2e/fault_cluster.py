@@ -158,10 +158,13 @@ class Cluster:
         self.wait_stable_leader(timeout=30)
 
     def close(self):
-        for s in self.servers:
-            if s.proc:
-                s.kill9()
-        self.net.close()
+        try:
+            for s in self.servers:
+                if s.proc and s.proc.poll() is None:
+                    s.proc.kill()
+                    s.proc.wait()
+        finally:
+            self.net.close()
 
     def joins(self, s):
         return [o.advertise for o in self.servers if o is not s]

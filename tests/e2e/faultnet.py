@@ -12,8 +12,8 @@ hello to learn which ordered link (A, B) a connection belongs to, so links
 can be cut one direction at a time without any help from the server.
 
 A cut link is either
-  "drop":      open connections are closed and new ones closed right after
-               the hello (the sender sees resets and reconnects with backoff);
+  "drop":      open connections are closed, and new ones half a second
+               after the hello (the sender sees resets and reconnects);
   "blackhole": bytes are read and thrown away, nothing is answered (the
                sender's writes succeed; its peer just goes silent).
 Healing closes the link's blackholed connections instead of resuming them:
@@ -110,7 +110,9 @@ class FaultNet:
     def add(self, index, ip):
         """Names server `index` by its advertised ip (before it starts, so its
         first hello is recognised)."""
-        self._loop.call_soon_threadsafe(self._by_ip.__setitem__, ip, index)
+        async def add():
+            self._by_ip[ip] = index
+        self._call(add())
 
     def listen(self, index, ip, port):
         """Relays ip:port (server `index`'s advertised address) to 127.0.0.1:port."""
@@ -191,6 +193,12 @@ class FaultNet:
             link = (src, dst)
             mode = self._cut.get(link)
             if mode == "drop":
+                # Close after a pause: the sender's connect succeeded, and
+                # closing at once would have it reconnect in a tight loop.
+                try:
+                    await asyncio.wait_for(self._discard(reader, conn), 0.5)
+                except asyncio.TimeoutError:
+                    pass
                 return
             if mode == "blackhole":
                 await self._discard(reader, conn)

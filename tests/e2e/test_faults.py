@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
@@ -55,13 +54,16 @@ class FaultTest:
         self.cluster = Cluster(self.N, self.root)
         self.workload = None
         self.max_gap = None
+        self.addCleanup(self.cleanup)  # runs even when setUp fails below
         self.cluster.start()
         self.assert_relayed()
 
-    def tearDown(self):
-        if self.workload:
-            self.workload.stop()
-        self.cluster.close()
+    def cleanup(self):
+        try:
+            if self.workload:
+                self.workload.stop()
+        finally:
+            self.cluster.close()
         if self.passed and not os.environ.get("CAIRN_FAULT_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
         else:
