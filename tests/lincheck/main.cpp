@@ -48,7 +48,8 @@ bool parseHistory(std::istream& in, std::vector<HistoryOp>& ops, std::string& er
     for (std::string w; fields >> w;) f.push_back(w);
     if (f.empty()) continue;
     auto bad = [&](const std::string& why) {
-      error = "line " + std::to_string(n) + ": " + why + ": \"" + line + "\"";
+      error = "line " + std::to_string(n);
+      error.append(": ").append(why).append(": \"").append(line).append("\"");
       return false;
     };
     if (f.size() != 5) return bad("want 5 fields: <w|r> <call> <return|?> <key> <value|->");
@@ -145,8 +146,8 @@ int main(int argc, char** argv) {
     std::cout << "linearizable\n";
   }
   if (expectViolation) {
-    std::cout << "cairn_lincheck: a violation was " << (code == 1 ? "expected and found\n"
-                                                                  : "expected but not found\n");
+    std::cout << "cairn_lincheck: a violation was "
+              << (code == 1 ? "expected and found\n" : "expected but not found\n");
     return code == 1 ? 0 : 1;
   }
   return code;
