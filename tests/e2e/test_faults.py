@@ -15,6 +15,9 @@ CI runs a short fixed schedule in which every fault kind occurs once. By hand:
 runs 100 random faults; CAIRN_FAULT_SEED=N replays the choices of a seed
 (thread timing still varies); CAIRN_FAULT_KEEP=1 keeps the data dirs, logs
 and history. A failing run keeps them anyway and prints where.
+WipedServerRejoins is skipped (and says why) while `cairn` lacks the
+membership commands it uses; CAIRN_FAULT_NO_SKIP=1 runs it anyway, to see
+which step fails.
 """
 import json
 import os
@@ -410,7 +413,7 @@ class WipedServerRejoins(FaultTest, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         missing = missing_membership_commands()
-        if missing:
+        if missing and not os.environ.get("CAIRN_FAULT_NO_SKIP"):
             raise unittest.SkipTest(
                 "needs membership changes: %s missing (AddLearner + promote, removal of a dead "
                 "voter; see the class comment for the steps this test takes)" % ", ".join(missing))
