@@ -182,8 +182,12 @@ class Session : public std::enable_shared_from_this<Session> {
       auto self = shared_from_this();
       auto reqp = std::make_shared<Request>(std::move(req));
       ++writes_;
-      d->start([self, reqp, started](Response r) {
-        asio::post(self->stream_.get_executor(), [self, reqp, started, r = std::move(r)]() mutable {
+      // Counts as work until answered, so the I/O threads keep running for
+      // it even when nothing else is pending (at shutdown, once the acceptor
+      // is closed); otherwise the answer is posted to a stopped io_context.
+      auto ex = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
+      d->start([self, reqp, started, ex](Response r) {
+        asio::post(ex, [self, reqp, started, r = std::move(r)]() mutable {
           --self->writes_;
           self->write(std::move(r), *reqp, started);
         });

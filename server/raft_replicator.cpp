@@ -67,6 +67,9 @@ Result<std::unique_ptr<RaftReplicator>> RaftReplicator::create(const RaftReplica
   auto st = storage::RaftStorage::open(db);
   if (!st.ok()) return st.error();
   r->storage_ = std::move(*st);
+  // Peers may connect as soon as the transport listens; their hellos and
+  // messages wait on mu_ until transport_ and the addresses are set.
+  std::unique_lock wiring(r->mu_);
   auto t = Transport::create({cfg.bindAddress, cfg.port, 4096, cfg.tls}, *r);
   if (!t.ok()) return t.error();
   r->transport_ = std::move(*t);
@@ -80,6 +83,7 @@ Result<std::unique_ptr<RaftReplicator>> RaftReplicator::create(const RaftReplica
                                           std::chrono::microseconds(1));
   r->peers_[cfg.raftId] = {r->cfg_.advertise, cfg.nodeName, r->clusterId_,
                            r->incarnation_,   false,        true};
+  wiring.unlock();
   if (!r->storage_->isEmpty()) {
     Status s = r->startNode({});
     if (!s.ok()) return s.error();
@@ -308,7 +312,7 @@ void RaftReplicator::run() {
     std::deque<Proposal> props;
     std::deque<raft::Message> msgs;
     std::deque<ReadWait> reads;
-    std::deque<std::function<void()>> tasks;
+    std::deque<Task> tasks;
     {
       std::unique_lock lock(mu_);
       cv_.wait_until(lock, nextTick, [&] {
@@ -333,7 +337,7 @@ void RaftReplicator::run() {
       }
     }
     for (auto& p : props) waitingForLeader_.push_back(std::move(p));
-    for (auto& t : tasks) t();
+    for (auto& t : tasks) t.run();
     // Proposals go to the core while some leader is known; otherwise they
     // wait, and fail like Consul's ("No cluster leader") after a bound.
     while (!waitingForLeader_.empty()) {
@@ -398,6 +402,16 @@ void RaftReplicator::run() {
     expireProposals(now);
     publishStatus();
   }
+  // Answer every request still here, or its HTTP caller waits out the
+  // server's drain limit. Queued and leaderless proposals were never proposed.
+  std::deque<Proposal> unproposed;
+  std::deque<ReadWait> unread;
+  {
+    std::lock_guard lock(mu_);
+    unproposed.swap(incoming_);
+    unread.swap(incomingReads_);
+  }
+  for (auto& p : unproposed) p.done(unavailable("server is shutting down"));
   for (auto& p : waitingForLeader_) p.done(unavailable("server is shutting down"));
   for (auto& w : confWaits_) w.done(unavailable("server is shutting down"));
   confWaits_.clear();
@@ -405,15 +419,21 @@ void RaftReplicator::run() {
   transferWaits_.clear();
   if (leave_) leave_->done(unavailable("server is shutting down"));
   leave_.reset();
+  std::deque<Task> tasks;
   {
     std::lock_guard lock(mu_);
-    for (auto& t : tasks_) t();  // each fails its caller: no node to act on
-    tasks_.clear();
+    tasks.swap(tasks_);
   }
+  for (auto& t : tasks) t.fail(unavailable("server is shutting down"));
   waitingForLeader_.clear();
   for (auto& [id, p] : pending_)
     p.done(unavailable("server is shutting down; the write may or may not be applied"));
   pending_.clear();
+  for (auto& r : unread) r.done(unavailable("server is shutting down"));
+  for (auto& r : readsWithoutLeader_) r.done(unavailable("server is shutting down"));
+  readsWithoutLeader_.clear();
+  for (auto& [ctx, r] : readsInFlight_) r.done(unavailable("server is shutting down"));
+  readsInFlight_.clear();
 }
 
 void RaftReplicator::handleReady() {
@@ -821,7 +841,7 @@ void RaftReplicator::runTask(std::function<void()> task, OpDone onStop) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
-      tasks_.push_back(std::move(task));
+      tasks_.push_back({std::move(task), std::move(onStop)});
       cv_.notify_one();
       return;
     }

@@ -146,7 +146,11 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   };
   std::deque<ReadWait> incomingReads_;
   std::deque<raft::Message> inbox_;
-  std::deque<std::function<void()>> tasks_;   // run on the driver thread
+  struct Task {
+    std::function<void()> run;  // on the driver thread
+    OpDone fail;                // instead, when shutting down
+  };
+  std::deque<Task> tasks_;
   std::vector<server::LoadReport> loadsOut_;  // taken here, to pass on
   std::vector<LoadReports> loadsIn_;          // from other servers
   std::function<void(const LoadReport&)> loadSink_;
