@@ -276,6 +276,20 @@ TEST_F(ResponderTest, NodeMetaTxtOnlyFillsRoomLeftAndNeverSetsTc) {
   // With room for all (EDNS, TCP), all come.
   EXPECT_EQ(ask("sz.service.cairn", type::kSrv, 1232).additional.size(), 4u);
   EXPECT_EQ(ask("sz.service.cairn", type::kSrv, 0, true).additional.size(), 4u);
+  // TXT never takes the room a later target's glue needs: r1's two records
+  // (380 bytes) fit in what is left after both glue records only if r2's
+  // glue is not reserved (whichever order the two come in).
+  metaInstance(cat, "r1", "10.1.2.4", {{"a", std::string(198, 'x')}, {"b", std::string(152, 'y')}},
+               "rs", "rs-1", 1);
+  cat.instance("r2", "10.1.2.5", "rs", "rs-2", 2);
+  for (int i = 0; i < 20; ++i) {
+    p = ask("rs.service.cairn", type::kSrv);
+    EXPECT_FALSE(p.tc);
+    std::sort(p.additional.begin(), p.additional.end());
+    EXPECT_EQ(p.additional, (std::vector<std::string>{"r1.node.dc1.cairn. 0 IN A 10.1.2.4",
+                                                      "r2.node.dc1.cairn. 0 IN A 10.1.2.5"}));
+  }
+  EXPECT_EQ(ask("rs.service.cairn", type::kSrv, 0, true).additional.size(), 4u);
   // A node whose TXT would not fit at all gets none; the answer is whole.
   metaInstance(cat, "s3", "10.1.2.3", {{"a", big}, {"b", big}, {"c", big}}, "huge", "huge-1", 1);
   p = ask("huge.service.cairn", type::kSrv);
