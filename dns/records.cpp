@@ -36,7 +36,6 @@ void addrRecord(std::string& s, int family, const uint8_t* addr, uint32_t ttl) {
 struct NodeTxt {
   uint32_t id = 0;
   uint32_t rr = 0, len = 0;
-  uint16_t count = 0;
   uint32_t nameRr[2] = {0, 0};
   uint16_t nameLen[2] = {0, 0};
 };
@@ -62,7 +61,6 @@ void buildNodeTxt(const registry::Node& node, const Zone& zone, uint32_t ttl, st
     append16(bytes, static_cast<uint16_t>(n + 1));
     bytes.push_back(static_cast<char>(n));
     bytes.append(txt, n);
-    ++out.count;
     if (bytes.size() - out.rr > kMaxMessage) break;  // more could never be sent
   }
   out.len = static_cast<uint32_t>(bytes.size() - out.rr);
@@ -207,7 +205,6 @@ void buildService(const registry::View& v, const registry::ServiceGroupPtr& grou
     r.nodeId = nt->second.id;
     r.txtRr = nt->second.rr;
     r.txtLen = nt->second.len;
-    r.txtCount = nt->second.count;
     for (size_t d = 0; d < 2; ++d) {
       r.nodeNameRr[d] = nt->second.nameRr[d];
       r.nodeNameLen[d] = nt->second.nameLen[d];

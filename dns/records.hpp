@@ -1,7 +1,7 @@
 // Precomputed wire records of one service, built once per catalog
 // ServiceGroup (a new group object is published whenever anything a query
-// of the service shows changes: instances, checks, node addresses), so the
-// per-query path only filters, orders and copies bytes.
+// of the service shows changes: instances, checks, node addresses and
+// meta), so the per-query path only filters, orders and copies bytes.
 #pragma once
 
 #include <cstdint>
@@ -37,13 +37,12 @@ struct InstanceRecord {
   uint16_t glueLen = 0;
   uint32_t targetId = 0;  // equal for instances that share a target
   // The node's meta as TXT records for the additional section of SRV
-  // answers (txtLen bytes at txtRr, txtCount records, each owner a two-byte
-  // placeholder, owned by the node's name). txtLen 0: none, or turned off.
+  // answers (txtLen bytes at txtRr, each record's owner a two-byte
+  // placeholder for the node's name). txtLen 0: none, or turned off.
   // When the SRV target is not the node's name (an own address or a host
   // name), the name is at nodeNameRr per domain.
   uint32_t txtRr = 0;
   uint32_t txtLen = 0;
-  uint16_t txtCount = 0;
   bool targetIsNode = false;
   uint32_t nodeId = 0;  // equal for instances on the same node
   uint32_t nodeNameRr[2] = {0, 0};
