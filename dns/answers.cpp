@@ -70,10 +70,13 @@ void Responder::answerService(Packet& p, const registry::View& v) {
   uint16_t qt = p.q.qtype;
   items_.clear();
   bool named = false;  // some instance matches the name (and tag)
+  bool hosts = false;  // some of them have a host name, not an IP address
+  bool addrQuery = qt == type::kA || qt == type::kAaaa || qt == type::kAny;
   for (uint32_t i = 0; i < s->instances.size(); ++i) {
     const InstanceRecord& r = s->instances[i];
     if (!p.m.tag.empty() && !s->hasTag(r, p.m.tag)) continue;
     named = true;
+    hosts |= r.family == 0;
     bool want = qt == type::kSrv || (qt == type::kA && r.family == 4) ||
                 (qt == type::kAaaa && r.family == 6) || (qt == type::kAny && r.family);
     if (want) items_.push_back({i, r.weight, NAN, 0});
@@ -81,6 +84,17 @@ void Responder::answerService(Packet& p, const registry::View& v) {
   // As Consul: a service with no usable instance (or none with the tag)
   // does not exist; one without records of the asked type is NODATA.
   if (!named) return negative(p, v, rcode::kNxDomain);
+  // As Consul's addServiceNodeRecordsToMessage (agent/dns.go): an address
+  // query answers the addresses it has; only when there are none does it
+  // answer one CNAME, to the host name of one instance (chosen by the
+  // configured order, as the first address would be).
+  bool cname = items_.empty() && hosts && addrQuery;
+  if (cname)
+    for (uint32_t i = 0; i < s->instances.size(); ++i) {
+      const InstanceRecord& r = s->instances[i];
+      if (r.family == 0 && (p.m.tag.empty() || s->hasTag(r, p.m.tag)))
+        items_.push_back({i, r.weight, NAN, 0});
+    }
   if (items_.empty()) return negative(p, v, rcode::kNoError);
   if (cfg_.order == Order::kLeastLoaded && loads_) {
     int64_t now = loads_->now();
@@ -88,7 +102,7 @@ void Responder::answerService(Packet& p, const registry::View& v) {
       if (const auto& slot = s->instances[it.index].load) it.load = LoadTable::read(*slot, now);
   }
   orderItems(items_, cfg_.order, rng_, s->turn++);
-  size_t n = items_.size();
+  size_t n = cname ? 1 : items_.size();
   if (qt != type::kSrv && cfg_.aRecordLimit) n = std::min<size_t>(n, cfg_.aRecordLimit);
   if (!p.tcp && cfg_.udpAnswerLimit) n = std::min<size_t>(n, cfg_.udpAnswerLimit);
   if (qt == type::kSrv)
@@ -112,10 +126,18 @@ void Responder::writeServiceAddrs(Packet& p, const CachedService& s, size_t n) {
 
 // SRV answers with their targets' addresses in the additional section. As
 // many (SRV + new glue) pairs as fit; TC when some were left out.
+//
+// Then, as Consul with dns_config.enable_additional_node_meta_txt, each
+// instance's node meta as TXT records owned by the node's name, after the
+// target's address. They are extra information (RFC 2181 9): written only
+// into the room the answers and their glue leave, a node's set whole or not
+// at all, never a reason for TC; and left out of an answer that is already
+// truncated, as Consul's trimming drops them.
 void Responder::writeServiceSrv(Packet& p, const CachedService& s, size_t n) {
   const char* b = s.bytes.data();
   size_t d = p.m.domain;
-  if (seen_.size() < s.targets) seen_.resize(s.targets, 0);
+  // seen_: [0, targets) glue written per target, then TXT written per node.
+  if (seen_.size() < s.targets + s.nodes) seen_.resize(s.targets + s.nodes, 0);
   auto glueSize = [&](const InstanceRecord& r, size_t srvAt) -> size_t {
     if (!r.glueLen || seen_[r.targetId] == seenGen_) return 0;
     size_t targetAt = srvAt + 18;  // RR header 12, priority/weight/port 6
@@ -140,7 +162,8 @@ void Responder::writeServiceSrv(Packet& p, const CachedService& s, size_t n) {
   }
   p.an = static_cast<uint16_t>(k);
   ++seenGen_;
-  size_t srvAt = start;
+  bool txt = cfg_.nodeMetaTxt && k == n;
+  size_t srvAt = start, glueLeft = glueTotal;
   for (size_t i = 0; i < k; ++i) {
     const InstanceRecord& r = s.instances[items_[i].index];
     size_t g = glueSize(r, srvAt);
@@ -155,8 +178,48 @@ void Responder::writeServiceSrv(Packet& p, const CachedService& s, size_t n) {
         p.w.bytes(b + r.glueRr + 2, r.glueLen - 2);
       }
       ++p.ar;
+      glueLeft -= g;
+    }
+    if (txt && r.txtLen && seen_[s.targets + r.nodeId] != seenGen_) {
+      seen_[s.targets + r.nodeId] = seenGen_;
+      writeNodeTxt(p, s, r, srvAt, glueLeft);
     }
     srvAt += r.srvLen[d];
+  }
+}
+
+// The node's TXT records, if they fit with `reserve` bytes left over. The
+// owner points at the SRV target when that is the node's name; otherwise
+// the first record spells the name and the others point at it.
+void Responder::writeNodeTxt(Packet& p, const CachedService& s, const InstanceRecord& r,
+                             size_t srvAt, size_t reserve) {
+  const char* b = s.bytes.data();
+  size_t d = p.m.domain;
+  const char* name = r.targetIsNode ? b + r.srvRr[d] + 18 : b + r.nodeNameRr[d];
+  size_t nameLen = r.targetIsNode ? r.srvLen[d] - 18 : r.nodeNameLen[d];
+  size_t ptr0 = r.targetIsNode && srvAt + 18 <= 0x3FFF ? srvAt + 18 : 0;
+  // Each record: a 2-byte owner placeholder, then type, class, TTL, rdlen
+  // (10 bytes) and the rdata. Pass 0 measures, pass 1 writes.
+  auto body = [&](size_t off) {
+    return 10 + size_t{get16(reinterpret_cast<const uint8_t*>(b) + off + 10)};
+  };
+  const size_t start = p.w.pos(), end = r.txtRr + r.txtLen;
+  for (int pass = 0; pass < 2; ++pass) {
+    size_t at = start, ptr = ptr0;
+    for (size_t off = r.txtRr; off < end; off += 2 + body(off)) {
+      if (pass) {
+        if (ptr)
+          p.w.u16(static_cast<uint16_t>(0xC000 | ptr));
+        else
+          p.w.bytes(name, nameLen);
+        p.w.bytes(b + off + 2, body(off));
+        ++p.ar;
+      }
+      size_t owner = ptr ? 2 : nameLen;
+      if (!ptr && at <= 0x3FFF) ptr = at;
+      at += owner + body(off);
+    }
+    if (!pass && at + reserve > p.limit()) return;
   }
 }
 
@@ -164,12 +227,17 @@ void Responder::answerNode(Packet& p, const registry::View& v) {
   const registry::NodeEntry* n = node(v, p.m.nodeName());
   if (!n) return negative(p, v, rcode::kNxDomain);
   uint16_t qt = p.q.qtype;
-  uint8_t addr[16];
+  uint8_t addr[kMaxNameWire];  // an address, or the wire form of a host name
   int family = parseIp(n->node.address, addr);
+  size_t hostLen = family ? 0 : encodeName(n->node.address, addr);
+  bool addrQuery = qt == type::kA || qt == type::kAaaa || qt == type::kAny;
   bool wantAddr = (qt == type::kA && family == 4) || (qt == type::kAaaa && family == 6) ||
                   (qt == type::kAny && family);
+  // A node whose address is a host name: a CNAME to it, as Consul's
+  // makeRecordFromNode (agent/dns.go).
+  bool wantCname = addrQuery && hostLen;
   bool wantTxt = (qt == type::kTxt || qt == type::kAny) && !n->node.meta.empty();
-  if (!wantAddr && !wantTxt) return negative(p, v, rcode::kNoError);
+  if (!wantAddr && !wantCname && !wantTxt) return negative(p, v, rcode::kNoError);
   if (wantAddr && p.record([&] {
         uint16_t len = family == 4 ? 4 : 16;
         p.w.rrHeaderPtr(kHeaderSize, family == 4 ? type::kA : type::kAaaa, kClassIn, cfg_.nodeTtl,
@@ -177,20 +245,22 @@ void Responder::answerNode(Packet& p, const registry::View& v) {
         p.w.bytes(addr, len);
       }))
     ++p.an;
+  if (wantCname && p.record([&] {
+        p.w.rrHeaderPtr(kHeaderSize, type::kCname, kClassIn, cfg_.nodeTtl,
+                        static_cast<uint16_t>(hostLen));
+        p.w.bytes(addr, hostLen);
+      }))
+    ++p.an;
   if (!wantTxt) return;
-  // Node meta as TXT "key=value", one string per record, as Consul.
-  for (const auto& kv : n->node.meta) {
-    const std::string& k = kv.first;
-    const std::string& val = kv.second;
-    size_t len = std::min<size_t>(255, k.size() + 1 + val.size());
+  // Node meta as TXT, one string per record, as Consul.
+  char txt[255];
+  for (const auto& [k, val] : n->node.meta) {
+    size_t len = metaTxt(k, val, txt);
     if (!p.record([&] {
           p.w.rrHeaderPtr(kHeaderSize, type::kTxt, kClassIn, cfg_.nodeTtl,
                           static_cast<uint16_t>(len + 1));
           p.w.u8(static_cast<uint8_t>(len));
-          size_t kl = std::min(len, k.size());
-          p.w.bytes(k.data(), kl);
-          if (kl < len) p.w.u8('=');
-          if (kl + 1 < len) p.w.bytes(val.data(), len - kl - 1);
+          p.w.bytes(txt, len);
         }))
       break;
     ++p.an;

@@ -111,6 +111,7 @@ Result<AnswerConfig> AnswerConfig::from(const DnsOptions& o) {
   c.onlyPassing = o.onlyPassing;
   c.udpAnswerLimit = static_cast<uint32_t>(std::max(0, o.udpAnswerLimit));
   c.aRecordLimit = static_cast<uint32_t>(std::max(0, o.aRecordLimit));
+  c.nodeMetaTxt = o.nodeMetaTxt;
   c.maxUdpSize = o.maxUdpSize;
   c.order = o.order;
   c.recursion = !o.recursors.empty();

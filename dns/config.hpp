@@ -28,8 +28,11 @@ struct DnsOptions {
   // duration, as Consul's dns_config.service_ttl.
   std::string serviceTtl = "0s";
   bool onlyPassing = false;
-  int udpAnswerLimit = 0;      // 0: no limit (trim to fit and set TC)
-  int aRecordLimit = 0;        // 0: no limit
+  int udpAnswerLimit = 0;  // 0: no limit (trim to fit and set TC)
+  int aRecordLimit = 0;    // 0: no limit
+  // Node meta as TXT records in the additional section of SRV answers, as
+  // Consul's dns_config.enable_additional_node_meta_txt.
+  bool nodeMetaTxt = true;
   uint16_t maxUdpSize = 4096;  // the largest EDNS UDP answer we send
   Order order = Order::kWeighted;
   int udpWorkers = 2;  // one SO_REUSEPORT socket and thread each
@@ -67,6 +70,7 @@ struct AnswerConfig {
   bool onlyPassing = false;
   uint32_t udpAnswerLimit = 0;
   uint32_t aRecordLimit = 0;
+  bool nodeMetaTxt = true;
   uint16_t maxUdpSize = 4096;
   Order order = Order::kWeighted;
   bool recursion = false;  // recursors configured: RA set, outside names forwarded

@@ -32,7 +32,68 @@ void addrRecord(std::string& s, int family, const uint8_t* addr, uint32_t ttl) {
   s.append(reinterpret_cast<const char*>(addr), n);
 }
 
+// The TXT records of one node's meta, built once per node per service.
+struct NodeTxt {
+  uint32_t id = 0;
+  uint32_t rr = 0, len = 0;
+  uint32_t nameRr[2] = {0, 0};
+  uint16_t nameLen[2] = {0, 0};
+};
+
+void buildNodeTxt(const registry::Node& node, const Zone& zone, uint32_t ttl, std::string& bytes,
+                  NodeTxt& out) {
+  std::string names[2];
+  for (size_t d = 0; d < zone.domainCount() && d < 2; ++d)
+    if (!targetName(node.name, nullptr, 0, zone, d, names[d])) return;
+  for (size_t d = 0; d < zone.domainCount() && d < 2; ++d) {
+    out.nameRr[d] = static_cast<uint32_t>(bytes.size());
+    out.nameLen[d] = static_cast<uint16_t>(names[d].size());
+    bytes += names[d];
+  }
+  out.rr = static_cast<uint32_t>(bytes.size());
+  char txt[255];
+  for (const auto& [k, v] : node.meta) {
+    size_t n = metaTxt(k, v, txt);
+    append16(bytes, 0xC00C);  // placeholder owner, set when written
+    append16(bytes, type::kTxt);
+    append16(bytes, kClassIn);
+    append32(bytes, ttl);
+    append16(bytes, static_cast<uint16_t>(n + 1));
+    bytes.push_back(static_cast<char>(n));
+    bytes.append(txt, n);
+    if (bytes.size() - out.rr > kMaxMessage) break;  // more could never be sent
+  }
+  out.len = static_cast<uint32_t>(bytes.size() - out.rr);
+}
+
 }  // namespace
+
+size_t metaTxt(std::string_view key, std::string_view value, char (&out)[255]) {
+  size_t n = 0;
+  auto put = [&](char c) {
+    if (n < sizeof out) out[n++] = c;
+  };
+  constexpr std::string_view kRaw = "rfc1035-";
+  bool raw = key.size() >= kRaw.size();
+  for (size_t i = 0; raw && i < kRaw.size(); ++i)
+    raw = asciiLower(static_cast<uint8_t>(key[i])) == static_cast<uint8_t>(kRaw[i]);
+  if (!raw) {
+    size_t first = key.find_first_not_of(' '), last = key.find_last_not_of(' ');
+    for (size_t i = 0; i < key.size(); ++i) {
+      char c = key[i];
+      if (c == '`' || c == '=' ||
+          (c == ' ' && (i < first || first == std::string_view::npos || i > last)))
+        put('`');
+      put(c);
+    }
+    put('=');
+  }
+  for (char c : value) {
+    if (c == '`' && !raw) put('`');
+    put(c);
+  }
+  return n;
+}
 
 int parseIp(const std::string& text, uint8_t out[16]) {
   if (text.empty()) return 0;
@@ -76,6 +137,7 @@ void buildService(const registry::View& v, const registry::ServiceGroupPtr& grou
   for (auto& c : lowerName) c = static_cast<char>(asciiLower(static_cast<uint8_t>(c)));
   out.ttl = cfg.serviceTtl.of(lowerName);
   std::unordered_map<std::string, uint32_t> targetIds;
+  std::unordered_map<std::string, NodeTxt> nodeTxts;
   group->instances.forEach([&](const std::string&, const registry::InstancePtr& ip) {
     const registry::Service& s = *ip->service;
     const auto* nodeEntry = v.nodes.find(s.node);
@@ -107,23 +169,46 @@ void buildService(const registry::View& v, const registry::ServiceGroupPtr& grou
     uint8_t addr[16];
     int family = parseIp(addrText, addr);
     r.family = static_cast<uint8_t>(family);
-    if (family) {
-      r.addrRr = static_cast<uint32_t>(out.bytes.size());
-      addrRecord(out.bytes, family, addr, out.ttl);
-      r.addrLen = static_cast<uint16_t>(out.bytes.size() - r.addrRr);
-    }
     // The SRV target: the node's name, or an addr name for an own address,
-    // or the host name the service gave.
+    // or the host name the service (or its node) gave. As Consul's
+    // makeNodeServiceRecords (agent/dns.go): a host name is the SRV target
+    // as is, with nothing for it in the additional section, and an A/AAAA
+    // query gets a CNAME to it.
     std::string targets[2];
+    r.targetIsNode = family && !ownAddr;
     for (size_t d = 0; d < zone.domainCount() && d < 2; ++d) {
       bool ok = false;
-      if (!ownAddr) ok = targetName(s.node, addr, family, zone, d, targets[d]);
-      if (!ok && family) ok = targetName("", addr, family, zone, d, targets[d]);
+      if (r.targetIsNode) ok = targetName(s.node, addr, family, zone, d, targets[d]);
+      if (!ok && family) {
+        r.targetIsNode = false;
+        ok = targetName("", addr, family, zone, d, targets[d]);
+      }
       if (!ok && !family) ok = encodeName(addrText, targets[d]);
       if (!ok) return true;  // nothing a client could use
     }
+    r.addrRr = static_cast<uint32_t>(out.bytes.size());
+    if (family) {
+      addrRecord(out.bytes, family, addr, out.ttl);
+    } else {
+      rrHeader(out.bytes, type::kCname, out.ttl, static_cast<uint16_t>(targets[0].size()));
+      out.bytes += targets[0];
+    }
+    r.addrLen = static_cast<uint16_t>(out.bytes.size() - r.addrRr);
     auto [it, fresh] = targetIds.emplace(targets[0], static_cast<uint32_t>(targetIds.size()));
     r.targetId = it->second;
+    auto [nt, newNode] = nodeTxts.try_emplace(s.node);
+    if (newNode) {
+      nt->second.id = static_cast<uint32_t>(nodeTxts.size() - 1);
+      if (cfg.nodeMetaTxt && !node.meta.empty())
+        buildNodeTxt(node, zone, out.ttl, out.bytes, nt->second);
+    }
+    r.nodeId = nt->second.id;
+    r.txtRr = nt->second.rr;
+    r.txtLen = nt->second.len;
+    for (size_t d = 0; d < 2; ++d) {
+      r.nodeNameRr[d] = nt->second.nameRr[d];
+      r.nodeNameLen[d] = nt->second.nameLen[d];
+    }
     int port = std::clamp(s.port, 0, 65535);
     for (size_t d = 0; d < zone.domainCount() && d < 2; ++d) {
       r.srvRr[d] = static_cast<uint32_t>(out.bytes.size());
@@ -144,6 +229,7 @@ void buildService(const registry::View& v, const registry::ServiceGroupPtr& grou
     return true;
   });
   out.targets = static_cast<uint32_t>(targetIds.size());
+  out.nodes = static_cast<uint32_t>(nodeTxts.size());
 }
 
 }  // namespace cairn::dns

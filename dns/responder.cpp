@@ -41,8 +41,8 @@ size_t sizeLimit(const Query& q, bool tcp, uint16_t ours, size_t outSize) {
 }  // namespace
 
 Responder::Responder(const AnswerConfig& cfg, const Zone& zone, const registry::WatchHub& hub,
-                     LoadTable* loads, uint64_t seed)
-    : cfg_(cfg), zone_(zone), hub_(hub), loads_(loads), rng_(seed) {
+                     LoadTable* loads, uint64_t seed, ThreadCounters* counters)
+    : cfg_(cfg), zone_(zone), hub_(hub), loads_(loads), counters_(counters), rng_(seed) {
   std::string head;
   if (!cfg.nodeName.empty() && encodeName(cfg.nodeName + ".node." + zone.datacenter(), head)) {
     head.pop_back();
@@ -92,15 +92,43 @@ Responder::Outcome Responder::respond(const registry::ViewPtr& viewPtr,
                                       std::span<const uint8_t> query, bool tcp,
                                       std::span<uint8_t> out) {
   Query q;
+  Outcome o = answer(viewPtr, q, query, tcp, out);
+  if (counters_) count(q, o, tcp);
+  return o;
+}
+
+void Responder::count(const Query& q, const Outcome& o, bool tcp) {
+  ThreadCounters& c = *counters_;
+  c.queries[tcp ? 1 : 0].inc();
+  if (q.hasQuestion) c.qtypes[qtypeSlot(q.qtype)].inc();
+  bool sent = o.action == Action::kReply && o.len;
+  if (o.action == Action::kForward) {
+    c.forwarded.inc();
+  } else if (!sent) {
+    c.dropped.inc();
+  } else {
+    c.rcodes[rcodeSlot(o.rcode)].inc();
+    if (o.truncated) c.truncated.inc();
+  }
+  if (o.action == Action::kDrop || (sent && o.rcode == rcode::kFormErr)) c.malformed.inc();
+}
+
+Responder::Outcome Responder::answer(const registry::ViewPtr& viewPtr, Query& q,
+                                     std::span<const uint8_t> query, bool tcp,
+                                     std::span<uint8_t> out) {
+  auto error = [&](uint16_t rc) {
+    return Outcome{Action::kReply, writeErrorAnswer(cfg_, query, static_cast<uint8_t>(rc), out), rc,
+                   false};
+  };
   auto st = parseQuery(query, q);
   if (st == ParseStatus::kDrop) return {};
-  uint8_t rc = st == ParseStatus::kNotImp ? rcode::kNotImp : rcode::kFormErr;
-  if (st != ParseStatus::kOk) return {Action::kReply, writeErrorAnswer(cfg_, query, rc, out)};
-  if (q.qtype == type::kOpt)
-    return {Action::kReply, writeErrorAnswer(cfg_, query, rcode::kFormErr, out)};
+  if (st == ParseStatus::kBadVers) return error(rcode::kBadVers);
+  if (st != ParseStatus::kOk)
+    return error(st == ParseStatus::kNotImp ? rcode::kNotImp : rcode::kFormErr);
+  if (q.qtype == type::kOpt) return error(rcode::kFormErr);
   if ((q.qclass != kClassIn && q.qclass != kClassAny) || q.qtype == type::kAxfr ||
       q.qtype == type::kIxfr)
-    return {Action::kReply, writeErrorAnswer(cfg_, query, rcode::kRefused, out)};
+    return error(rcode::kRefused);
 
   size_t limit = sizeLimit(q, tcp, cfg_.maxUdpSize, out.size());
   Packet p(q, out.data(), limit - (q.edns ? kOptSize : 0));
@@ -108,7 +136,7 @@ Responder::Outcome Responder::respond(const registry::ViewPtr& viewPtr,
   zone_.classify(q, p.m);
   if (p.m.kind == NameKind::kOutside) {
     if (cfg_.recursion) return {Action::kForward, 0};
-    return {Action::kReply, writeErrorAnswer(cfg_, query, rcode::kRefused, out)};
+    return error(rcode::kRefused);
   }
   p.w.bytes("\0\0\0\0\0\0\0\0\0\0\0\0", kHeaderSize);
   p.w.bytes(q.name, q.nameLen);
@@ -159,7 +187,7 @@ Responder::Outcome Responder::respond(const registry::ViewPtr& viewPtr,
   put16(out.data() + 6, p.an);
   put16(out.data() + 8, p.ns);
   put16(out.data() + 10, p.ar);
-  return {Action::kReply, p.w.pos()};
+  return {Action::kReply, p.w.pos(), p.rcode, p.tc};
 }
 
 void Responder::negative(Packet& p, const registry::View& v, uint8_t rc) {

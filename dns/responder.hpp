@@ -18,6 +18,7 @@
 
 #include "dns/config.hpp"
 #include "dns/load_table.hpp"
+#include "dns/metrics.hpp"
 #include "dns/names.hpp"
 #include "dns/order.hpp"
 #include "dns/query.hpp"
@@ -47,11 +48,19 @@ class Responder {
   struct Outcome {
     Action action = Action::kDrop;
     size_t len = 0;
+    uint16_t rcode = 0;  // of a reply (extended: BADVERS is 16)
+    bool truncated = false;
   };
 
-  // cfg, zone, hub and loads (may be null) must outlive the Responder.
+  // cfg, zone, hub, loads (may be null) and counters (may be null: not
+  // counted) must outlive the Responder. The Responder's thread must be the
+  // only writer of `counters`.
   Responder(const AnswerConfig& cfg, const Zone& zone, const registry::WatchHub& hub,
-            LoadTable* loads, uint64_t seed);
+            LoadTable* loads, uint64_t seed, ThreadCounters* counters = nullptr);
+
+  // The counters this Responder adds to (null: none), for its thread's
+  // server to count what never reaches respond() (an oversized datagram).
+  ThreadCounters* counters() const { return counters_; }
 
   // Answers `query` into `out`. UDP answers are at most the client's EDNS
   // size (clamped to [512, maxUdpSize]) or 512 without EDNS, and set TC
@@ -65,6 +74,10 @@ class Responder {
 
  private:
   struct Packet;  // one answer being written (responder.cpp)
+
+  Outcome answer(const registry::ViewPtr& view, Query& q, std::span<const uint8_t> query, bool tcp,
+                 std::span<uint8_t> out);
+  void count(const Query& q, const Outcome& o, bool tcp);
 
   // Finds the service case-insensitively and returns its cached records,
   // rebuilding them when the view has a new group for it. Null when absent.
@@ -81,6 +94,8 @@ class Responder {
   bool answerReverse(Packet& p, const registry::View& v);
   void writeServiceAddrs(Packet& p, const CachedService& s, size_t n);
   void writeServiceSrv(Packet& p, const CachedService& s, size_t n);
+  void writeNodeTxt(Packet& p, const CachedService& s, const InstanceRecord& r, size_t srvAt,
+                    size_t reserve);
   // NOERROR/NXDOMAIN with the SOA in the authority section.
   void negative(Packet& p, const registry::View& v, uint8_t rc);
   bool writeSoa(Packet& p, const registry::View& v);
@@ -90,6 +105,7 @@ class Responder {
   const Zone& zone_;
   const registry::WatchHub& hub_;
   LoadTable* loads_;
+  ThreadCounters* counters_;
   Rng rng_;
   std::string nsHead_;  // "<node>.node.<dc>" in wire form, no root; empty if not a DNS name
 

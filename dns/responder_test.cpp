@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "dns/answer_parse_test_util.hpp"
 #include "dns/test_util.hpp"
 
@@ -26,7 +28,7 @@ class ResponderTest : public ::testing::Test {
     if (!r) {
       cfg = std::move(AnswerConfig::from(opts).value());
       zone = std::make_unique<Zone>(std::move(Zone::create(opts.zone).value()));
-      r = std::make_unique<Responder>(cfg, *zone, cat.hub(), &loads, 42);
+      r = std::make_unique<Responder>(cfg, *zone, cat.hub(), &loads, 42, &counters);
     }
     return *r;
   }
@@ -48,6 +50,7 @@ class ResponderTest : public ::testing::Test {
   AnswerConfig cfg;
   std::unique_ptr<Zone> zone;
   LoadTable loads;
+  ThreadCounters counters;
   std::unique_ptr<Responder> r;
   std::vector<uint8_t> buf;
   Responder::Action lastAction{};
@@ -194,6 +197,208 @@ TEST_F(ResponderTest, NodeMetaTxt) {
   auto p = ask("m1.node.cairn", type::kTxt);
   EXPECT_EQ(p.answer, (std::vector<std::string>{"m1.node.cairn. 0 IN TXT \"rack=r7\"",
                                                 "m1.node.cairn. 0 IN TXT \"zone=a\""}));
+}
+
+// Registers node (addr, meta) with an instance id of service `name`.
+void metaInstance(testing::TestCatalog& cat, const std::string& node, const std::string& addr,
+                  std::map<std::string, std::string> meta, const std::string& name,
+                  const std::string& id, int port, const std::string& svcAddr = "") {
+  registry::RegisterCommand rc;
+  rc.node.name = node;
+  rc.node.address = addr;
+  rc.node.meta = std::move(meta);
+  registry::Service s;
+  s.name = name;
+  s.id = id;
+  s.port = port;
+  s.address = svcAddr;
+  rc.service = s;
+  cat.apply(rc);
+}
+
+TEST_F(ResponderTest, SrvAdditionalHasNodeMetaTxtAfterTheAddress) {
+  metaInstance(cat, "m1", "10.1.1.1", {{"rack", "r7"}, {"zone", "a"}}, "meta", "meta-1", 80);
+  auto p = ask("meta.service.cairn", type::kSrv);
+  ASSERT_TRUE(p.ok);
+  EXPECT_FALSE(p.tc);
+  EXPECT_EQ(p.answer,
+            (std::vector<std::string>{"meta.service.cairn. 0 IN SRV 1 1 80 m1.node.dc1.cairn."}));
+  EXPECT_EQ(p.additional, (std::vector<std::string>{"m1.node.dc1.cairn. 0 IN A 10.1.1.1",
+                                                    "m1.node.dc1.cairn. 0 IN TXT \"rack=r7\"",
+                                                    "m1.node.dc1.cairn. 0 IN TXT \"zone=a\""}));
+  // The alt domain names the node in it; the TTL is the service's.
+  opts.serviceTtl = "9s";
+  r.reset();
+  p = ask("meta.service.consul", type::kSrv);
+  EXPECT_EQ(p.additional, (std::vector<std::string>{"m1.node.dc1.consul. 9 IN A 10.1.1.1",
+                                                    "m1.node.dc1.consul. 9 IN TXT \"rack=r7\"",
+                                                    "m1.node.dc1.consul. 9 IN TXT \"zone=a\""}));
+  // Not for A queries, and not when turned off.
+  EXPECT_TRUE(ask("meta.service.cairn", type::kA).additional.empty());
+  opts.nodeMetaTxt = false;
+  r.reset();
+  p = ask("meta.service.cairn", type::kSrv);
+  EXPECT_EQ(p.additional, (std::vector<std::string>{"m1.node.dc1.cairn. 9 IN A 10.1.1.1"}));
+}
+
+TEST_F(ResponderTest, NodeMetaTxtOncePerNodeAndUnderTheNodeNameForOwnAddresses) {
+  std::map<std::string, std::string> meta = {{"rack", "r7"}};
+  metaInstance(cat, "m1", "10.1.1.1", meta, "two", "two-a", 80);
+  metaInstance(cat, "m1", "10.1.1.1", meta, "two", "two-b", 81);
+  metaInstance(cat, "m1", "10.1.1.1", meta, "own", "own-1", 82, "10.1.1.50");
+  cat.instance("n1", "10.0.0.1", "two", "two-c", 83);  // a node without meta
+  auto p = ask("two.service.cairn", type::kSrv);
+  EXPECT_EQ(p.answer.size(), 3u);
+  std::sort(p.additional.begin(), p.additional.end());
+  EXPECT_EQ(p.additional, (std::vector<std::string>{"m1.node.dc1.cairn. 0 IN A 10.1.1.1",
+                                                    "m1.node.dc1.cairn. 0 IN TXT \"rack=r7\"",
+                                                    "n1.node.dc1.cairn. 0 IN A 10.0.0.1"}));
+  // As Consul: the TXT is owned by the node's name even when the SRV target
+  // is an addr name.
+  p = ask("own.service.cairn", type::kSrv);
+  EXPECT_EQ(p.additional, (std::vector<std::string>{"0a010132.addr.dc1.cairn. 0 IN A 10.1.1.50",
+                                                    "m1.node.dc1.cairn. 0 IN TXT \"rack=r7\""}));
+}
+
+TEST_F(ResponderTest, NodeMetaTxtOnlyFillsRoomLeftAndNeverSetsTc) {
+  std::string big(200, 'x');
+  metaInstance(cat, "s1", "10.1.2.1", {{"k", big}}, "sz", "sz-1", 1);
+  metaInstance(cat, "s2", "10.1.2.2", {{"k", big}}, "sz", "sz-2", 2);
+  // 512 bytes hold both SRV and A pairs and one 213-byte TXT, not two.
+  auto p = ask("sz.service.cairn", type::kSrv);
+  EXPECT_FALSE(p.tc);
+  EXPECT_EQ(p.answer.size(), 2u);
+  EXPECT_EQ(p.additional.size(), 3u);
+  EXPECT_EQ(std::count_if(p.additional.begin(), p.additional.end(),
+                          [](const std::string& l) { return l.find(" IN TXT ") != l.npos; }),
+            1);
+  EXPECT_LE(lastLen, 512u);
+  // With room for all (EDNS, TCP), all come.
+  EXPECT_EQ(ask("sz.service.cairn", type::kSrv, 1232).additional.size(), 4u);
+  EXPECT_EQ(ask("sz.service.cairn", type::kSrv, 0, true).additional.size(), 4u);
+  // TXT never takes the room a later target's glue needs: r1's two records
+  // (380 bytes) fit in what is left after both glue records only if r2's
+  // glue is not reserved (whichever order the two come in).
+  metaInstance(cat, "r1", "10.1.2.4", {{"a", std::string(198, 'x')}, {"b", std::string(152, 'y')}},
+               "rs", "rs-1", 1);
+  cat.instance("r2", "10.1.2.5", "rs", "rs-2", 2);
+  for (int i = 0; i < 20; ++i) {
+    p = ask("rs.service.cairn", type::kSrv);
+    EXPECT_FALSE(p.tc);
+    std::sort(p.additional.begin(), p.additional.end());
+    EXPECT_EQ(p.additional, (std::vector<std::string>{"r1.node.dc1.cairn. 0 IN A 10.1.2.4",
+                                                      "r2.node.dc1.cairn. 0 IN A 10.1.2.5"}));
+  }
+  EXPECT_EQ(ask("rs.service.cairn", type::kSrv, 0, true).additional.size(), 4u);
+  // A node whose TXT would not fit at all gets none; the answer is whole.
+  metaInstance(cat, "s3", "10.1.2.3", {{"a", big}, {"b", big}, {"c", big}}, "huge", "huge-1", 1);
+  p = ask("huge.service.cairn", type::kSrv);
+  EXPECT_FALSE(p.tc);
+  EXPECT_EQ(p.answer.size(), 1u);
+  EXPECT_EQ(p.additional, (std::vector<std::string>{"s3.node.dc1.cairn. 0 IN A 10.1.2.3"}));
+}
+
+TEST_F(ResponderTest, TruncatedSrvAnswersCarryNoTxt) {
+  for (int i = 0; i < 60; ++i) {
+    std::string n = "t-" + std::to_string(i), a = "10.2.9." + std::to_string(i + 1);
+    metaInstance(cat, n, a, {{"rack", "r1"}}, "tt", n, 1);
+  }
+  auto p = ask("tt.service.cairn", type::kSrv);
+  EXPECT_TRUE(p.tc);
+  EXPECT_EQ(p.additional.size(), p.answer.size());  // the glue only
+  p = ask("tt.service.cairn", type::kSrv, 0, true);
+  EXPECT_EQ(p.answer.size(), 60u);
+  EXPECT_EQ(p.additional.size(), 120u);
+}
+
+TEST_F(ResponderTest, MetaTxtEscapesAsRfc1464) {
+  auto txt = [](std::string_view k, std::string_view v) {
+    char buf[255];
+    return std::string(buf, metaTxt(k, v, buf));
+  };
+  EXPECT_EQ(txt("rack", "r7"), "rack=r7");
+  EXPECT_EQ(txt("a=b", "c`d=e"), "a`=b=c``d=e");
+  EXPECT_EQ(txt(" k ", "v"), "` k` =v");
+  EXPECT_EQ(txt("RFC1035-spf", "v=spf1 -all"), "v=spf1 -all");
+  EXPECT_EQ(txt("k", std::string(300, 'v')).size(), 255u);
+  // The node lookup uses the same encoding.
+  metaInstance(cat, "e1", "10.1.3.1", {{"a=b", "c"}}, "e", "e-1", 1);
+  EXPECT_EQ(ask("e1.node.cairn", type::kTxt).answer,
+            (std::vector<std::string>{"e1.node.cairn. 0 IN TXT \"a`=b=c\""}));
+}
+
+// Consul's makeNodeServiceRecords/makeRecordFromFQDN (agent/dns.go): a host
+// name is the SRV target as is, and an address query gets a CNAME to it,
+// but only when no instance has an address of the asked type.
+TEST_F(ResponderTest, HostNameAddressesGiveCnameAndSrvTarget) {
+  cat.instance("n1", "10.0.0.1", "ext", "ext-1", 443, {}, {}, "DB.Example.com");
+  auto p = ask("ext.service.cairn", type::kA);
+  EXPECT_EQ(p.rcode, 0);
+  EXPECT_EQ(p.answer, (std::vector<std::string>{"ext.service.cairn. 0 IN CNAME db.example.com."}));
+  EXPECT_TRUE(p.additional.empty());
+  EXPECT_EQ(ask("ext.service.cairn", type::kAaaa).answer, p.answer);
+  EXPECT_EQ(ask("ext.service.cairn", type::kAny).answer, p.answer);
+  p = ask("ext.service.cairn", type::kSrv);
+  EXPECT_EQ(p.answer,
+            (std::vector<std::string>{"ext.service.cairn. 0 IN SRV 1 1 443 db.example.com."}));
+  EXPECT_TRUE(p.additional.empty());
+  EXPECT_EQ(ask("ext.service.cairn", type::kTxt).answer.size(), 0u);  // NODATA
+  // Addresses of the asked type win over host names.
+  cat.instance("n2", "10.0.0.2", "ext", "ext-2", 443);
+  p = ask("ext.service.cairn", type::kA);
+  EXPECT_EQ(p.answer, (std::vector<std::string>{"ext.service.cairn. 0 IN A 10.0.0.2"}));
+  p = ask("ext.service.cairn", type::kAaaa);
+  EXPECT_EQ(p.answer, (std::vector<std::string>{"ext.service.cairn. 0 IN CNAME db.example.com."}));
+  p = ask("ext.service.cairn", type::kSrv);
+  std::sort(p.answer.begin(), p.answer.end());
+  EXPECT_EQ(p.answer,
+            (std::vector<std::string>{"ext.service.cairn. 0 IN SRV 1 1 443 db.example.com.",
+                                      "ext.service.cairn. 0 IN SRV 1 1 443 n2.node.dc1.cairn."}));
+  EXPECT_EQ(p.additional, (std::vector<std::string>{"n2.node.dc1.cairn. 0 IN A 10.0.0.2"}));
+}
+
+TEST_F(ResponderTest, HostNameNodeAddress) {
+  metaInstance(cat, "h1", "h1.example.net", {{"k", "v"}}, "hs", "hs-1", 9);
+  auto p = ask("hs.service.cairn", type::kSrv);
+  EXPECT_EQ(p.answer,
+            (std::vector<std::string>{"hs.service.cairn. 0 IN SRV 1 1 9 h1.example.net."}));
+  EXPECT_EQ(p.additional, (std::vector<std::string>{"h1.node.dc1.cairn. 0 IN TXT \"k=v\""}));
+  p = ask("hs.service.cairn", type::kA);
+  EXPECT_EQ(p.answer, (std::vector<std::string>{"hs.service.cairn. 0 IN CNAME h1.example.net."}));
+  p = ask("h1.node.cairn", type::kA);
+  EXPECT_EQ(p.answer, (std::vector<std::string>{"h1.node.cairn. 0 IN CNAME h1.example.net."}));
+  p = ask("h1.node.cairn", type::kTxt);
+  EXPECT_EQ(p.answer, (std::vector<std::string>{"h1.node.cairn. 0 IN TXT \"k=v\""}));
+}
+
+TEST_F(ResponderTest, CountersFollowEachAnswer) {
+  ask("web.service.cairn", type::kA);
+  ask("nope.service.cairn", type::kSrv, 0, true);
+  ask("web.service.cairn", type::kA, 1232);
+  auto f = makeQuery("web.service.cairn", type::kA);
+  put16(f.data() + 4, 2);
+  send(f);                              // FORMERR
+  send(std::vector<uint8_t>(5, 0xff));  // dropped
+  auto b = makeQuery("web.service.cairn", type::kA, 1232);
+  b[b.size() - 5] = 1;
+  send(b);  // BADVERS
+  EXPECT_EQ(counters.queries[0].get(), 5u);
+  EXPECT_EQ(counters.queries[1].get(), 1u);
+  EXPECT_EQ(counters.qtypes[qtypeSlot(type::kA)].get(), 3u);  // the FORMERR one had none
+  EXPECT_EQ(counters.qtypes[qtypeSlot(type::kSrv)].get(), 1u);
+  EXPECT_EQ(counters.rcodes[rcodeSlot(rcode::kNoError)].get(), 2u);
+  EXPECT_EQ(counters.rcodes[rcodeSlot(rcode::kNxDomain)].get(), 1u);
+  EXPECT_EQ(counters.rcodes[rcodeSlot(rcode::kFormErr)].get(), 1u);
+  EXPECT_EQ(counters.rcodes[rcodeSlot(rcode::kBadVers)].get(), 1u);
+  EXPECT_EQ(counters.dropped.get(), 1u);
+  EXPECT_EQ(counters.malformed.get(), 2u);
+  EXPECT_EQ(counters.truncated.get(), 0u);
+  for (int i = 0; i < 100; ++i)
+    cat.instance("c-" + std::to_string(i), "10.3.1." + std::to_string(i + 1), "many",
+                 "c-" + std::to_string(i), 1);
+  EXPECT_TRUE(ask("many.service.cairn", type::kSrv).tc);
+  EXPECT_EQ(counters.truncated.get(), 1u);
+  EXPECT_EQ(counters.forwarded.get(), 0u);
 }
 
 TEST_F(ResponderTest, OutsideIsRefusedOrForwarded) {

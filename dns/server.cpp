@@ -14,8 +14,14 @@ namespace {
 class DnsServerImpl final : public DnsServer {
  public:
   DnsServerImpl(AnswerConfig cfg, Zone zone, const registry::WatchHub& hub, LoadTable* loads,
-                uint64_t seed)
-      : cfg_(std::move(cfg)), zone_(std::move(zone)), hub_(hub), loads_(loads), seed_(seed) {}
+                DnsMetrics* metrics, uint64_t seed)
+      : cfg_(std::move(cfg)),
+        zone_(std::move(zone)),
+        hub_(hub),
+        loads_(loads),
+        ownMetrics_(metrics ? nullptr : std::make_unique<DnsMetrics>()),
+        metrics_(metrics ? *metrics : *ownMetrics_),
+        seed_(seed) {}
   ~DnsServerImpl() override { stop(); }
 
   Status bind(const DnsOptions& o) {
@@ -25,14 +31,19 @@ class DnsServerImpl final : public DnsServer {
       forwarder_ = std::move(*f);
     }
     TcpLimits limits{o.tcpIdleTimeout, o.maxTcpConnections, 64};
+    ThreadCounters& tcpCounters = metrics_.addThread();
     // With port 0 the UDP port is free for UDP only; retry until TCP gets it too.
     for (int attempt = 0;; ++attempt) {
+      // Each UDP worker makes its Responder (and so its counters) on its own thread.
       auto udp = UdpServer::create(
           o.address, static_cast<uint16_t>(o.port), o.udpWorkers, cfg_, hub_,
-          [this](int w) { return makeResponder(static_cast<uint64_t>(w) + 1); }, forwarder_.get());
+          [this](int w) {
+            return makeResponder(static_cast<uint64_t>(w) + 1, &metrics_.addThread());
+          },
+          forwarder_.get(), metrics_);
       if (!udp.ok()) return udp.error();
-      auto tcp = TcpServer::create(o.address, (*udp)->port(), cfg_, makeResponder(0),
-                                   forwarder_.get(), limits);
+      auto tcp = TcpServer::create(o.address, (*udp)->port(), cfg_, makeResponder(0, &tcpCounters),
+                                   forwarder_.get(), metrics_, limits);
       if (tcp.ok()) {
         udp_ = std::move(*udp);
         tcp_ = std::move(*tcp);
@@ -57,26 +68,23 @@ class DnsServerImpl final : public DnsServer {
 
   Stats stats() const override {
     Stats s;
-    s.udpQueries = udp_->queriesTotal();
-    s.tcpQueries = tcp_->queriesTotal();
+    s.counters = metrics_.totals();
     s.tcpConnections = tcp_->connections();
-    if (forwarder_) {
-      s.forwarded = forwarder_->forwardedTotal();
-      s.forwardFailures = forwarder_->failedTotal();
-    }
     return s;
   }
 
  private:
-  std::unique_ptr<Responder> makeResponder(uint64_t worker) {
+  std::unique_ptr<Responder> makeResponder(uint64_t worker, ThreadCounters* counters) {
     return std::make_unique<Responder>(cfg_, zone_, hub_, loads_,
-                                       seed_ * 0x9e3779b97f4a7c15ull + worker);
+                                       seed_ * 0x9e3779b97f4a7c15ull + worker, counters);
   }
 
   AnswerConfig cfg_;
   Zone zone_;
   const registry::WatchHub& hub_;
   LoadTable* loads_;
+  std::unique_ptr<DnsMetrics> ownMetrics_;
+  DnsMetrics& metrics_;
   uint64_t seed_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<UdpServer> udp_;
@@ -87,7 +95,7 @@ class DnsServerImpl final : public DnsServer {
 
 Result<std::unique_ptr<DnsServer>> DnsServer::create(const DnsOptions& opts,
                                                      const registry::WatchHub& hub,
-                                                     LoadTable* loads) {
+                                                     LoadTable* loads, DnsMetrics* metrics) {
   if (Status st = opts.validate(); !st.ok()) return st.error();
   auto cfg = AnswerConfig::from(opts);
   if (!cfg.ok()) return cfg.error();
@@ -97,7 +105,8 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(const DnsOptions& opts,
       opts.seed
           ? opts.seed
           : static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  auto s = std::make_unique<DnsServerImpl>(std::move(*cfg), std::move(*zone), hub, loads, seed);
+  auto s =
+      std::make_unique<DnsServerImpl>(std::move(*cfg), std::move(*zone), hub, loads, metrics, seed);
   if (Status st = s->bind(opts); !st.ok()) return st.error();
   return std::unique_ptr<DnsServer>(std::move(s));
 }

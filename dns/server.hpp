@@ -10,6 +10,7 @@
 #include "common/result.hpp"
 #include "dns/config.hpp"
 #include "dns/load_table.hpp"
+#include "dns/metrics.hpp"
 #include "registry/watch.hpp"
 
 namespace cairn::dns {
@@ -17,10 +18,12 @@ namespace cairn::dns {
 class DnsServer {
  public:
   // Binds UDP (one socket per worker) and TCP on opts.address:opts.port
-  // (port 0: one free port for both) and starts serving. `hub` and `loads`
-  // (may be null: no least-loaded data) must outlive the server.
+  // (port 0: one free port for both) and starts serving. `hub`, `loads`
+  // (may be null: no least-loaded data) and `metrics` (may be null: the
+  // server keeps counters of its own) must outlive the server.
   static Result<std::unique_ptr<DnsServer>> create(const DnsOptions& opts,
-                                                   const registry::WatchHub& hub, LoadTable* loads);
+                                                   const registry::WatchHub& hub, LoadTable* loads,
+                                                   DnsMetrics* metrics = nullptr);
   virtual ~DnsServer() = default;
 
   virtual uint16_t port() const = 0;
@@ -28,10 +31,7 @@ class DnsServer {
   virtual void stop() = 0;
 
   struct Stats {
-    uint64_t udpQueries = 0;
-    uint64_t tcpQueries = 0;
-    uint64_t forwarded = 0;
-    uint64_t forwardFailures = 0;
+    DnsMetrics::Totals counters;  // of every server sharing the DnsMetrics
     size_t tcpConnections = 0;
   };
   virtual Stats stats() const = 0;

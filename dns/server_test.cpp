@@ -143,12 +143,13 @@ class ServerTest : public ::testing::Test {
     opts.seed = 5;
   }
   void start() {
-    auto s = DnsServer::create(opts, cat.hub(), &loads);
+    auto s = DnsServer::create(opts, cat.hub(), &loads, &metrics);
     ASSERT_TRUE(s.ok()) << s.error().message;
     server = std::move(*s);
   }
   testing::TestCatalog cat;
   LoadTable loads;
+  DnsMetrics metrics;
   DnsOptions opts;
   std::unique_ptr<DnsServer> server;
 };
@@ -158,7 +159,7 @@ TEST_F(ServerTest, UdpAnswers) {
   auto a = testing::parseAnswer(udpAsk(server->port(), makeQuery("web.service.cairn", type::kA)));
   ASSERT_TRUE(a.ok);
   EXPECT_EQ(a.answer, (std::vector<std::string>{"web.service.cairn. 0 IN A 10.0.0.1"}));
-  EXPECT_GE(server->stats().udpQueries, 1u);
+  EXPECT_GE(server->stats().counters.queries[0], 1u);
 }
 
 TEST_F(ServerTest, TcpPipelinesSeveralQueriesOnOneConnection) {
@@ -245,6 +246,54 @@ TEST_F(ServerTest, ForwardTimeoutIsServfail) {
   ::close(fd);
   ASSERT_TRUE(a.ok);
   EXPECT_EQ(a.rcode, rcode::kServFail);
+}
+
+TEST_F(ServerTest, CountersByTransportWithForwardingAndDrops) {
+  Upstream up(true);  // silent: the forwarded query fails
+  opts.recursors = {"127.0.0.1:" + std::to_string(up.port())};
+  opts.recursorTimeout = 300ms;
+  start();
+  ASSERT_EQ(
+      testing::parseAnswer(udpAsk(server->port(), makeQuery("web.service.cairn", type::kA))).rcode,
+      0);
+  ASSERT_EQ(
+      testing::parseAnswer(udpAsk(server->port(), makeQuery("www.example.com", type::kA))).rcode,
+      rcode::kServFail);
+  int fd = tcpConnect(server->port());
+  auto q = frame(makeQuery("nope.service.cairn", type::kSrv));
+  ::send(fd, q.data(), q.size(), 0);
+  ASSERT_EQ(testing::parseAnswer(tcpRead(fd)).rcode, rcode::kNxDomain);
+  ::close(fd);
+  // An oversized datagram, then a query from the same socket: one worker
+  // takes both, in order, so the drop is counted once the answer is back.
+  int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+  auto a = loopback(server->port());
+  std::vector<uint8_t> big(5000, 0);
+  ::sendto(u, big.data(), big.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  auto good = makeQuery("web.service.cairn", type::kAaaa);
+  ::sendto(u, good.data(), good.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  pollfd p{u, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 3000), 1);
+  ::close(u);
+
+  auto t = server->stats().counters;
+  EXPECT_EQ(t.queries[0], 4u);
+  EXPECT_EQ(t.queries[1], 1u);
+  EXPECT_EQ(t.qtypes[qtypeSlot(type::kA)], 2u);
+  EXPECT_EQ(t.qtypes[qtypeSlot(type::kAaaa)], 1u);
+  EXPECT_EQ(t.qtypes[qtypeSlot(type::kSrv)], 1u);
+  EXPECT_EQ(t.rcodes[rcodeSlot(rcode::kNoError)], 2u);  // the A, and the AAAA (NODATA)
+  EXPECT_EQ(t.rcodes[rcodeSlot(rcode::kNxDomain)], 1u);
+  EXPECT_EQ(t.rcodes[rcodeSlot(rcode::kServFail)], 0u);  // relayed failures are counted apart
+  EXPECT_EQ(t.forwarded, 1u);
+  EXPECT_EQ(t.forwardFailures, 1u);
+  EXPECT_EQ(t.dropped, 1u);
+  EXPECT_EQ(t.malformed, 0u);
+  std::string text;
+  metrics.render(text);
+  EXPECT_NE(text.find("cairn_dns_queries_total{transport=\"udp\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cairn_dns_query_types_total{qtype=\"SRV\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("cairn_dns_forward_failures_total 1\n"), std::string::npos);
 }
 
 TEST_F(ServerTest, BadConfigIsRefused) {

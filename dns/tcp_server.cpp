@@ -52,11 +52,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class TcpServerImpl final : public TcpServer {
  public:
-  TcpServerImpl(const AnswerConfig& cfg, std::unique_ptr<Responder> r, Forwarder* f,
+  TcpServerImpl(const AnswerConfig& cfg, std::unique_ptr<Responder> r, Forwarder* f, DnsMetrics& m,
                 TcpLimits limits)
       : cfg(cfg),
         responder(std::move(r)),
         forwarder(f),
+        metrics(m),
         limits(limits),
         scratch(kMaxMessage),
         acceptor_(io) {}
@@ -94,15 +95,14 @@ class TcpServerImpl final : public TcpServer {
     io.stop();
   }
 
-  uint64_t queriesTotal() const override { return queries.load(std::memory_order_relaxed); }
   size_t connections() const override { return open.load(); }
 
   // Shared with sessions (all on the io thread, except the atomics).
   std::atomic<size_t> open{0};
-  std::atomic<uint64_t> queries{0};
   const AnswerConfig& cfg;
   std::unique_ptr<Responder> responder;
   Forwarder* forwarder;
+  DnsMetrics& metrics;
   TcpLimits limits;
   std::vector<uint8_t> scratch;
   asio::io_context io{1};
@@ -184,7 +184,6 @@ void Session::readLength() {
 }
 
 void Session::onBody() {
-  srv_.queries.fetch_add(1, std::memory_order_relaxed);
   answer();
   readLength();
 }
@@ -196,15 +195,16 @@ void Session::answer() {
   if (res.action != Responder::Action::kForward || !srv_.forwarder) return;
   ++forwarding_;
   auto query = std::make_shared<std::vector<uint8_t>>(query_);
+  // srv outlives the callback: DnsServer stops the forwarder before destroying it.
   srv_.forwarder->forward(
-      query_, true,
-      [w = weak_from_this(), query, &io = srv_.io, &cfg = srv_.cfg](std::span<const uint8_t> a) {
+      query_, true, [w = weak_from_this(), query, &srv = srv_](std::span<const uint8_t> a) {
         std::vector<uint8_t> bytes(a.begin(), a.end());
         if (bytes.empty()) {
+          srv.metrics.forwardFailed();
           bytes.resize(kMaxUdpPlain);
-          bytes.resize(writeErrorAnswer(cfg, *query, rcode::kServFail, bytes));
+          bytes.resize(writeErrorAnswer(srv.cfg, *query, rcode::kServFail, bytes));
         }
-        asio::post(io, [w, bytes = std::move(bytes)] {
+        asio::post(srv.io, [w, bytes = std::move(bytes)] {
           auto s = w.lock();
           if (!s) return;
           --s->forwarding_;
@@ -241,8 +241,9 @@ void Session::writeNext() {
 Result<std::unique_ptr<TcpServer>> TcpServer::create(const std::string& address, uint16_t port,
                                                      const AnswerConfig& cfg,
                                                      std::unique_ptr<Responder> responder,
-                                                     Forwarder* forwarder, TcpLimits limits) {
-  auto s = std::make_unique<TcpServerImpl>(cfg, std::move(responder), forwarder, limits);
+                                                     Forwarder* forwarder, DnsMetrics& metrics,
+                                                     TcpLimits limits) {
+  auto s = std::make_unique<TcpServerImpl>(cfg, std::move(responder), forwarder, metrics, limits);
   if (Status st = s->bind(address, port); !st.ok()) return st.error();
   return std::unique_ptr<TcpServer>(std::move(s));
 }

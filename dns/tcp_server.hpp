@@ -12,6 +12,7 @@
 #include "common/result.hpp"
 #include "dns/config.hpp"
 #include "dns/forwarder.hpp"
+#include "dns/metrics.hpp"
 #include "dns/responder.hpp"
 
 namespace cairn::dns {
@@ -25,17 +26,17 @@ struct TcpLimits {
 class TcpServer {
  public:
   // Binds address:port (the port must be given; UDP picked it). `forwarder`
-  // may be null and must outlive the server.
+  // may be null; it and `metrics` must outlive the server.
   static Result<std::unique_ptr<TcpServer>> create(const std::string& address, uint16_t port,
                                                    const AnswerConfig& cfg,
                                                    std::unique_ptr<Responder> responder,
-                                                   Forwarder* forwarder, TcpLimits limits);
+                                                   Forwarder* forwarder, DnsMetrics& metrics,
+                                                   TcpLimits limits);
   virtual ~TcpServer() = default;
 
   virtual void start() = 0;
   // Closes the listener and every connection and joins the thread. Idempotent.
   virtual void stop() = 0;
-  virtual uint64_t queriesTotal() const = 0;
   virtual size_t connections() const = 0;
 };
 

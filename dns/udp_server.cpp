@@ -53,8 +53,9 @@ size_t replyControl(const msghdr& in, char* out) {
 Result<std::unique_ptr<UdpServer>> UdpServer::create(const std::string& address, uint16_t port,
                                                      int workers, const AnswerConfig& cfg,
                                                      const registry::WatchHub& hub,
-                                                     MakeResponder make, Forwarder* forwarder) {
-  std::unique_ptr<UdpServer> s(new UdpServer(cfg, hub));
+                                                     MakeResponder make, Forwarder* forwarder,
+                                                     DnsMetrics& metrics) {
+  std::unique_ptr<UdpServer> s(new UdpServer(cfg, hub, metrics));
   s->make_ = std::move(make);
   s->forwarder_ = forwarder;
   sockaddr_storage ss{};
@@ -131,6 +132,7 @@ void UdpServer::stop() {
 void UdpServer::run(int worker) {
   int fd = fds_[worker];
   auto responder = make_(worker);
+  ThreadCounters* counters = responder->counters();
   const size_t outSize = cfg_.maxUdpSize;
   std::vector<uint8_t> inBuf(kBatch * kMaxQuery), outBuf(kBatch * outSize);
   std::vector<mmsghdr> in(kBatch), out(kBatch);
@@ -160,12 +162,17 @@ void UdpServer::run(int worker) {
       }
       continue;
     }
-    queries_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     registry::ViewPtr view = hub_.view();  // one view per batch
     unsigned m = 0;
     for (int i = 0; i < n; ++i) {
       const msghdr& h = in[i].msg_hdr;
-      if (h.msg_flags & MSG_TRUNC) continue;
+      if (h.msg_flags & MSG_TRUNC) {  // larger than any query we take
+        if (counters) {
+          counters->queries[0].inc();
+          counters->dropped.inc();
+        }
+        continue;
+      }
       std::span<const uint8_t> query(inBuf.data() + i * kMaxQuery, in[i].msg_len);
       uint8_t* o = outBuf.data() + m * outSize;
       auto res = responder->respond(view, query, false, {o, outSize});
@@ -212,9 +219,11 @@ void UdpServer::forwardUdp(int fd, std::span<const uint8_t> query, const msghdr&
   r->ctlLen = pktinfo_ ? replyControl(h, r->ctl.b) : 0;
   r->query.assign(query.begin(), query.end());
   const AnswerConfig& cfg = cfg_;
-  forwarder_->forward(query, false, [r, &cfg](std::span<const uint8_t> answer) {
+  DnsMetrics& metrics = metrics_;
+  forwarder_->forward(query, false, [r, &cfg, &metrics](std::span<const uint8_t> answer) {
     uint8_t err[kMaxUdpPlain];
     if (answer.empty() || answer.size() > udpAnswerLimit(cfg, r->query)) {
+      metrics.forwardFailed();
       size_t n = writeErrorAnswer(cfg, r->query, rcode::kServFail, {err, sizeof err});
       if (!n) return;
       answer = {err, n};

@@ -18,6 +18,7 @@ struct msghdr;
 #include "common/result.hpp"
 #include "dns/config.hpp"
 #include "dns/forwarder.hpp"
+#include "dns/metrics.hpp"
 #include "dns/responder.hpp"
 
 namespace cairn::dns {
@@ -27,11 +28,13 @@ class UdpServer {
   using MakeResponder = std::function<std::unique_ptr<Responder>(int worker)>;
 
   // Binds `workers` sockets on address:port (port 0: a free one, the same
-  // for all). `forwarder` may be null; it must outlive the server's sockets.
+  // for all). `forwarder` may be null; it and `metrics` must outlive the
+  // server's sockets. `make` is called on each worker's thread.
   static Result<std::unique_ptr<UdpServer>> create(const std::string& address, uint16_t port,
                                                    int workers, const AnswerConfig& cfg,
                                                    const registry::WatchHub& hub,
-                                                   MakeResponder make, Forwarder* forwarder);
+                                                   MakeResponder make, Forwarder* forwarder,
+                                                   DnsMetrics& metrics);
   ~UdpServer();
 
   uint16_t port() const { return port_; }
@@ -40,10 +43,9 @@ class UdpServer {
   // forwarded queries can still be sent.
   void stop();
 
-  uint64_t queriesTotal() const { return queries_.load(std::memory_order_relaxed); }
-
  private:
-  UdpServer(const AnswerConfig& cfg, const registry::WatchHub& hub) : cfg_(cfg), hub_(hub) {}
+  UdpServer(const AnswerConfig& cfg, const registry::WatchHub& hub, DnsMetrics& metrics)
+      : cfg_(cfg), hub_(hub), metrics_(metrics) {}
   void run(int worker);
   // Hands a query to the forwarder; the answer (or SERVFAIL) is sent from
   // the forwarder's thread to the query's source, from its destination.
@@ -55,6 +57,7 @@ class UdpServer {
 
   const AnswerConfig& cfg_;
   const registry::WatchHub& hub_;
+  DnsMetrics& metrics_;
   MakeResponder make_;
   Forwarder* forwarder_ = nullptr;
   std::vector<int> fds_;
@@ -64,7 +67,6 @@ class UdpServer {
   uint16_t port_ = 0;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> queries_{0};
 };
 
 }  // namespace cairn::dns

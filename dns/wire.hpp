@@ -60,6 +60,9 @@ inline uint8_t asciiLower(uint8_t c) {
 // "." for the root) into uncompressed wire form, lower-cased when asked.
 // Returns false for an empty label, a label over 63 bytes or a name over 255.
 bool encodeName(std::string_view dotted, std::string& out, bool lower = true);
+// The same into a caller's buffer of kMaxNameWire bytes, without allocating.
+// Returns the wire length, or 0 when the name is not valid.
+size_t encodeName(std::string_view dotted, uint8_t* out, bool lower = true);
 
 // Writes into [buf, buf+cap). Positions are offsets from buf (the message
 // start), which is what compression pointers need.

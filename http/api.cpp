@@ -233,7 +233,9 @@ Outcome Api::statusPeers(const Request&, const std::string&) {
 }
 
 Outcome Api::metricsPage(const Request&, const std::string&) {
-  auto r = Response::text(200, metrics_.render(*hub_.view(), hub_));
+  std::string body = metrics_.render(*hub_.view(), hub_);
+  if (opts_.moreMetrics) opts_.moreMetrics(body);
+  auto r = Response::text(200, std::move(body));
   r.contentType = "text/plain; version=0.0.4";
   return r;
 }

@@ -46,6 +46,9 @@ struct ApiOptions {
   // Called once a graceful leave (PUT /v1/agent/leave) is done and answered:
   // the agent then stops.
   std::function<void()> onLeave;
+  // Appends more Prometheus text to /metrics (the DNS server's counters).
+  // Called on an HTTP thread, possibly on several at once.
+  std::function<void(std::string& out)> moreMetrics;
 };
 
 class Api final : public Handler {

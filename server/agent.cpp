@@ -18,6 +18,7 @@
 #include "common/duration.hpp"
 #include "common/log.hpp"
 #include "dns/load_table.hpp"
+#include "dns/metrics.hpp"
 #include "dns/order.hpp"
 #include "dns/server.hpp"
 #include "http/api.hpp"
@@ -126,6 +127,8 @@ class Agent {
       }).detach();
     };
     apiOpts.loads = loads_.get();
+    dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
+    apiOpts.moreMetrics = [m = dnsMetrics_.get()](std::string& out) { m->render(out); };
     api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id, apiOpts);
     http::ServerConfig hc;
     hc.address = cfg_.clientAddr;
@@ -176,11 +179,12 @@ class Agent {
     o.onlyPassing = cfg_.dns.onlyPassing;
     o.udpAnswerLimit = cfg_.dns.udpAnswerLimit;
     o.aRecordLimit = cfg_.dns.aRecordLimit;
+    o.nodeMetaTxt = cfg_.dns.enableAdditionalNodeMetaTxt;
     o.order = dns::parseOrder(cfg_.dns.order).value_or(dns::Order::kWeighted);
     o.udpWorkers = cfg_.dns.workers;
     o.recursorTimeout = parseDuration(cfg_.dns.recursorTimeout).value();
     if (Status st = dns::applyEnvironment(o); !st.ok()) return st;
-    auto s = dns::DnsServer::create(o, catalog_->watches(), loads_.get());
+    auto s = dns::DnsServer::create(o, catalog_->watches(), loads_.get(), dnsMetrics_.get());
     if (!s.ok()) return s.error();
     dns_ = std::move(*s);
     return {};
@@ -344,6 +348,7 @@ class Agent {
     }
     http_.reset();
     api_.reset();
+    dnsMetrics_.reset();
     loads_.reset();
     replicator_ = nullptr;
     local_.reset();
@@ -370,6 +375,8 @@ class Agent {
   std::thread registrar_;
   std::atomic<bool> stopRegistrar_{false};
   std::unique_ptr<dns::LoadTable> loads_;
+  // The DNS counters shown at /metrics; outlive both the DNS server and the Api.
+  std::unique_ptr<dns::DnsMetrics> dnsMetrics_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Api> api_;
   std::unique_ptr<http::HttpServer> http_;

@@ -232,6 +232,8 @@ class Applier {
         st = integer(k, kv.value(), c_.dns.udpAnswerLimit);
       else if (kv.key() == "a_record_limit")
         st = integer(k, kv.value(), c_.dns.aRecordLimit);
+      else if (kv.key() == "enable_additional_node_meta_txt")
+        st = boolean(k, kv.value(), c_.dns.enableAdditionalNodeMetaTxt);
       else if (kv.key() == "order") {
         st = str(k, kv.value(), c_.dns.order);
         if (st.ok() && c_.dns.order != "weighted" && c_.dns.order != "round-robin" &&
@@ -243,9 +245,8 @@ class Applier {
       } else if (kv.key() == "recursor_timeout") {
         st = duration(k, kv.value(), c_.dns.recursorTimeout);
       } else if (kv.key() == "enable_truncate" || kv.key() == "max_stale" ||
-                 kv.key() == "use_cache" || kv.key() == "enable_additional_node_meta_txt" ||
-                 kv.key() == "soa" || kv.key() == "disable_compression" ||
-                 kv.key() == "cache_max_age")
+                 kv.key() == "use_cache" || kv.key() == "soa" ||
+                 kv.key() == "disable_compression" || kv.key() == "cache_max_age")
         log::get("config")->warn("{}: {} is accepted but not used yet", file_, k);
       else
         return bad(k, "unknown key");

@@ -19,6 +19,7 @@ struct DnsConfig {
   bool onlyPassing = false;
   int udpAnswerLimit = 0;
   int aRecordLimit = 0;
+  bool enableAdditionalNodeMetaTxt = true;
   std::string order = "weighted";  // Cairn: weighted, round-robin or least-loaded
   int workers = 2;                 // Cairn: UDP worker threads
   std::string recursorTimeout = "2s";

@@ -76,6 +76,7 @@ http = 9500
 dns = 9600
 [dns_config]
 only_passing = true
+enable_additional_node_meta_txt = false
 order = "least-loaded"
 workers = 1
 recursor_timeout = "500ms"
@@ -91,6 +92,7 @@ port = 80
   EXPECT_EQ(p->config.httpPort, 9999);
   EXPECT_EQ(p->config.dnsPort, 9600);
   EXPECT_TRUE(p->config.dns.onlyPassing);
+  EXPECT_FALSE(p->config.dns.enableAdditionalNodeMetaTxt);
   EXPECT_EQ(p->config.dns.order, "least-loaded");
   EXPECT_EQ(p->config.dns.workers, 1);
   EXPECT_EQ(p->config.dns.recursorTimeout, "500ms");
@@ -123,6 +125,10 @@ TEST_F(ConfigTest, ErrorsNameTheKeyOrFlag) {
   EXPECT_NE(msg({"-dev", "-config-file", write("y.toml", "bogus_key = 1\n")}).find("bogus_key"),
             std::string::npos);
   EXPECT_NE(msg({"-dev", "-config-file", write("z.toml", "[ports\n")}).find("line"),
+            std::string::npos);
+  EXPECT_NE(msg({"-dev", "-config-file",
+                 write("t.json", R"({"dns_config": {"enable_additional_node_meta_txt": 1}})")})
+                .find("dns_config.enable_additional_node_meta_txt"),
             std::string::npos);
   EXPECT_NE(msg({"-dev", "-config-file", write("w.json", "{\"ports\": {\"http\": \"x\"}}")})
                 .find("ports.http"),

@@ -23,6 +23,7 @@ struct World {
   AnswerConfig cfg;
   std::unique_ptr<Zone> zone;
   std::unique_ptr<Responder> weighted, leastLoaded;
+  ThreadCounters counters;
 
   World() {
     cat.instance("server1", "10.0.0.9", "cairn", "cairn", 8300);
@@ -34,6 +35,21 @@ struct World {
                    {std::string("v").append(std::to_string(i % 3)), "Tag"}, {i % 4, 1}, v6);
     }
     cat.instance("host", "not-an-ip", "MixedCase", "mc", 1, {}, {}, "svc.example.");
+    // Nodes with meta (TXT in SRV answers, some too big for 512 bytes), one
+    // of them with a host name for an address.
+    for (int i = 0; i < 12; ++i) {
+      registry::RegisterCommand rc;
+      rc.node.name = "m" + std::to_string(i);
+      rc.node.address = i == 11 ? "m11.example.org" : "10.2.0." + std::to_string(i + 1);
+      rc.node.meta = {{"rack", std::to_string(i)}, {"a=b `c", std::string(i * 20, 'x')}};
+      registry::Service svc;
+      svc.name = "meta";
+      svc.id = "meta-" + std::to_string(i);
+      svc.port = 100 + i;
+      svc.address = i % 4 == 3 ? "10.3.0." + std::to_string(i) : "";
+      rc.service = svc;
+      cat.apply(rc);
+    }
     cat.check("n1", "web-1", registry::HealthStatus::kCritical);
     cat.check("n2", "web-2", registry::HealthStatus::kWarning);
     (void)loads.report("n3", "web-3", 0.5);
@@ -43,7 +59,7 @@ struct World {
     o.aRecordLimit = 30;
     cfg = std::move(AnswerConfig::from(o).value());
     zone = std::make_unique<Zone>(std::move(Zone::create(o.zone).value()));
-    weighted = std::make_unique<Responder>(cfg, *zone, cat.hub(), &loads, 1);
+    weighted = std::make_unique<Responder>(cfg, *zone, cat.hub(), &loads, 1, &counters);
     AnswerConfig* ll = new AnswerConfig(cfg);  // lives for the process
     ll->order = Order::kLeastLoaded;
     leastLoaded = std::make_unique<Responder>(*ll, *zone, cat.hub(), &loads, 2);

@@ -84,7 +84,8 @@ class DnsTest(unittest.TestCase):
         cls.agent = Agent(extra_args=["-config-file", cfg, "-recursor",
                                       "127.0.0.1:%d" % cls.resolver.port]).start(
             env={"CAIRN_DNS_SEED": "42"})
-        cfg2 = write_config({"dns_config": {"only_passing": True}})
+        cfg2 = write_config({"dns_config": {"only_passing": True,
+                                            "enable_additional_node_meta_txt": False}})
         cls.strict = Agent(extra_args=["-config-file", cfg2], node="strict-node").start(
             env={"CAIRN_DNS_ORDER": "least-loaded"})
         a = cls.agent
@@ -99,6 +100,25 @@ class DnsTest(unittest.TestCase):
         cls.put(a, "/v1/catalog/register",
                 {"Node": "n2", "Address": "10.0.1.2", "NodeMeta": {"rack": "r7"},
                  "Service": {"Service": "cache", "ID": "cache-1", "Port": 6379}})
+        # The agent's own node carries meta (cairn-version), so services on it
+        # get that as TXT in SRV answers, as Consul's do with consul-version.
+        meta = a.get_json("/v1/catalog/node/" + NODE)[0]["Node"]["Meta"]
+        cls.own_txt = sorted('"%s=%s"' % kv for kv in meta.items())
+        assert cls.own_txt, meta
+        for agent in (cls.agent, cls.strict):
+            cls.put(agent, "/v1/catalog/register",
+                    {"Node": "metanode", "Address": "10.0.2.1",
+                     "NodeMeta": {"rack": "r9", "a=b": "c"},
+                     "Service": {"Service": "metasvc", "ID": "metasvc-1", "Port": 7000}})
+        cls.put(a, "/v1/catalog/register",
+                {"Node": "bigmeta", "Address": "10.0.2.2",
+                 "NodeMeta": {k: k * 200 for k in "abc"},
+                 "Service": {"Service": "bigmeta", "ID": "bigmeta-1", "Port": 7001}})
+        cls.put(a, "/v1/agent/service/register",
+                {"Name": "ext", "ID": "ext-1", "Port": 443, "Address": "DB.Example.COM"})
+        cls.put(a, "/v1/catalog/register",
+                {"Node": "extnode", "Address": "ext.example.org", "NodeMeta": {"k": "v"},
+                 "Service": {"Service": "extn", "ID": "extn-1", "Port": 80}})
         for agent in (cls.agent, cls.strict):
             for i, status in enumerate(["passing", "warning", "critical"]):
                 cls.put(agent, "/v1/agent/service/register",
@@ -181,8 +201,9 @@ class DnsTest(unittest.TestCase):
         self.assertEqual(self.texts(r.answer), ["10.0.0.1"])
         r = self.q("PRIMARY.web.service.dc1.consul.", "SRV")
         self.assertEqual(self.texts(r.answer), ["1 3 8080 0a000001.addr.dc1.consul."])
-        self.assertEqual(self.texts(r.additional), ["10.0.0.1"])
-        self.assertEqual(r.additional[0].name.to_text(), "0a000001.addr.dc1.consul.")
+        self.assertEqual(self.texts(r.additional), self.own_txt + ["10.0.0.1"])
+        self.assertEqual([rr.name.to_text() for rr in r.additional],
+                         ["0a000001.addr.dc1.consul.", "%s.node.dc1.consul." % NODE])
         r = self.q("_web._v2.service.cairn.", "SRV")
         self.assertEqual(self.texts(r.answer), ["1 1 8081 0a000002.addr.dc1.cairn."])
         r = self.q("_web._tcp.service.cairn.", "SRV")
@@ -190,7 +211,8 @@ class DnsTest(unittest.TestCase):
                          ["1 1 8081 0a000002.addr.dc1.cairn.",
                           "1 1 8082 20010db8000000000000000000000003.addr.dc1.cairn.",
                           "1 3 8080 0a000001.addr.dc1.cairn."])
-        self.assertEqual(self.texts(r.additional), ["10.0.0.1", "10.0.0.2", "2001:db8::3"])
+        self.assertEqual(self.texts(r.additional),
+                         self.own_txt + ["10.0.0.1", "10.0.0.2", "2001:db8::3"])
         self.assertEqual(self.ttls(r.answer) | self.ttls(r.additional), {5})
         self.assertEqual(self.q("_web._udp.service.cairn.", "SRV").rcode(), dns.rcode.NOERROR)
         self.assertEqual(self.q("v9.web.service.cairn.", "A").rcode(), dns.rcode.NXDOMAIN)
@@ -199,8 +221,10 @@ class DnsTest(unittest.TestCase):
         r = self.q("db.service.cairn.", "SRV")
         self.assertEqual(self.texts(r.answer), ["1 1 5432 %s.node.dc1.cairn." % NODE])
         self.assertEqual(self.ttls(r.answer), {7})
-        self.assertEqual([rr.name.to_text() for rr in r.additional], ["%s.node.dc1.cairn." % NODE])
-        self.assertEqual(self.texts(r.additional), ["127.0.0.1"])
+        self.assertEqual([(rr.name.to_text(), dns.rdatatype.to_text(rr.rdtype))
+                          for rr in r.additional],
+                         [("%s.node.dc1.cairn." % NODE, "A"), ("%s.node.dc1.cairn." % NODE, "TXT")])
+        self.assertEqual(self.texts(r.additional), self.own_txt + ["127.0.0.1"])
 
     def test_node_addr_apex_and_ptr(self):
         r = self.q("%s.node.cairn." % NODE, "A")
@@ -246,6 +270,119 @@ class DnsTest(unittest.TestCase):
         self.assertIn("status: NXDOMAIN", out)
         self.assertRegex(out, r"flags: qr aa rd ra;")
         self.assertRegex(out, r"AUTHORITY SECTION:\ncairn\.\s+0\s+IN\s+SOA\s+ns\.cairn\. hostmaster\.cairn\.")
+
+    # -- node meta TXT in SRV answers, host-name addresses ---------------------------------------
+    def test_srv_additional_has_node_meta_txt_after_the_address(self):
+        r = self.q("metasvc.service.cairn.", "SRV")
+        self.assertEqual(self.texts(r.answer), ["1 1 7000 metanode.node.dc1.cairn."])
+        self.assertFalse(r.flags & dns.flags.TC)
+        self.assertEqual([(rr.name.to_text(), dns.rdatatype.to_text(rr.rdtype), rr.ttl)
+                          for rr in r.additional],
+                         [("metanode.node.dc1.cairn.", "A", 5),
+                          ("metanode.node.dc1.cairn.", "TXT", 5)])
+        self.assertEqual(self.texts(r.additional), ['"a`=b=c"', '"rack=r9"', "10.0.2.1"])
+        out = self.dig("+noall", "+additional", "metasvc.service.dc1.consul", "SRV")
+        self.assertRegex(out, r"metanode\.node\.dc1\.consul\.\s+5\s+IN\s+A\s+10\.0\.2\.1\n"
+                              r"metanode\.node\.dc1\.consul\.\s+5\s+IN\s+TXT\s+\"a`=b=c\"\n"
+                              r"metanode\.node\.dc1\.consul\.\s+5\s+IN\s+TXT\s+\"rack=r9\"")
+        # Off with dns_config.enable_additional_node_meta_txt = false.
+        r = self.q("metasvc.service.cairn.", "SRV", agent=self.strict)
+        self.assertEqual(self.texts(r.additional), ["10.0.2.1"])
+
+    def test_node_meta_txt_is_dropped_first_and_never_truncates(self):
+        # 512 bytes hold the SRV and its glue but not the node's 645 bytes of TXT.
+        r = self.q("bigmeta.service.cairn.", "SRV", edns=-1)
+        self.assertFalse(r.flags & dns.flags.TC)
+        self.assertEqual(self.texts(r.answer), ["1 1 7001 bigmeta.node.dc1.cairn."])
+        self.assertEqual(self.texts(r.additional), ["10.0.2.2"])
+        for tcp, edns in ((False, 0), (True, -1)):
+            r = self.q("bigmeta.service.cairn.", "SRV", tcp=tcp, edns=edns)
+            self.assertFalse(r.flags & dns.flags.TC)
+            self.assertEqual(self.texts(r.additional),
+                             ['"%s=%s"' % (k, k * 200) for k in "abc"] + ["10.0.2.2"])
+        out = self.kdig("+notcp", "+noedns", "bigmeta.service.cairn", "SRV")
+        self.assertRegex(out[:400], r"Flags: qr aa rd ra; QUERY: 1; ANSWER: 1; AUTHORITY: 0; "
+                                    r"ADDITIONAL: 1")
+
+    def test_host_name_addresses_give_cname_and_srv_target(self):
+        for rdtype in ("A", "AAAA", "ANY"):
+            r = self.q("ext.service.cairn.", rdtype)
+            self.assertEqual(r.rcode(), dns.rcode.NOERROR)
+            self.assertEqual(len(r.answer), 1, rdtype)
+            self.assertEqual(r.answer[0].rdtype, dns.rdatatype.CNAME)
+            self.assertEqual(self.texts(r.answer), ["db.example.com."])
+            self.assertEqual(self.ttls(r.answer), {5})
+            self.assertEqual(r.additional, [])
+        r = self.q("ext.service.cairn.", "SRV")
+        self.assertEqual(self.texts(r.answer), ["1 1 443 db.example.com."])
+        # No address for the host name; the TXT of the node the service is on.
+        self.assertEqual([(rr.name.to_text(), dns.rdatatype.to_text(rr.rdtype))
+                          for rr in r.additional], [("%s.node.dc1.cairn." % NODE, "TXT")])
+        self.assertEqual(self.dig("+short", "ext.service.consul", "A").strip(), "db.example.com.")
+        # A node whose address is a host name: the SRV target, a CNAME for A
+        # and for the node's own name; its meta TXT still comes, under its name.
+        r = self.q("extn.service.cairn.", "SRV")
+        self.assertEqual(self.texts(r.answer), ["1 1 80 ext.example.org."])
+        self.assertEqual([(rr.name.to_text(), dns.rdatatype.to_text(rr.rdtype))
+                          for rr in r.additional], [("extnode.node.dc1.cairn.", "TXT")])
+        self.assertEqual(self.texts(self.q("extn.service.cairn.", "A").answer),
+                         ["ext.example.org."])
+        r = self.q("extnode.node.cairn.", "A")
+        self.assertEqual(r.answer[0].rdtype, dns.rdatatype.CNAME)
+        self.assertEqual(self.texts(r.answer), ["ext.example.org."])
+        self.assertEqual(self.ttls(r.answer), {10})
+        out = self.kdig("extn.service.cairn", "A")
+        self.assertRegex(out, r"extn\.service\.cairn\.\s+5\s+IN\s+CNAME\s+ext\.example\.org\.")
+
+    # -- /metrics --------------------------------------------------------------------------------
+    DNS_SERIES = ['queries_total{transport="udp"}', 'queries_total{transport="tcp"}',
+                  'query_types_total{qtype="A"}', 'query_types_total{qtype="AAAA"}',
+                  'query_types_total{qtype="SRV"}', 'query_types_total{qtype="other"}',
+                  'responses_total{rcode="NOERROR"}', 'responses_total{rcode="NXDOMAIN"}',
+                  'responses_total{rcode="FORMERR"}', 'responses_total{rcode="SERVFAIL"}',
+                  "truncated_total", "forwarded_total", "forward_failures_total",
+                  "dropped_total", "malformed_total"]
+
+    def dns_counters(self):
+        return {n: self.agent.metric("cairn_dns_" + n) for n in self.DNS_SERIES}
+
+    def test_metrics_count_dns_queries(self):
+        for i in range(30):
+            self.put(self.agent, "/v1/catalog/register",
+                     {"Node": "mt-%d" % i, "Address": "10.21.0.%d" % (i + 1),
+                      "Service": {"Service": "mtrunc", "ID": "mt-%d" % i, "Port": 1}})
+        before = self.dns_counters()
+        self.q("web.service.cairn.", "A")
+        self.q("web.service.consul.", "A")
+        self.q("nope.service.cairn.", "SRV", tcp=True)
+        self.q("www.example.org.", "A")  # forwarded
+        self.assertEqual(self.q("silent.example.org.", "A").rcode(), dns.rcode.SERVFAIL)
+        self.assertTrue(self.q("mtrunc.service.cairn.", "SRV").flags & dns.flags.TC)
+        good = dns.message.make_query("web.service.cairn.", "A").to_wire()
+        r = self.raw_udp(good[:4] + b"\x00\x02" + good[6:])
+        self.assertEqual(r[3] & 0xF, dns.rcode.FORMERR)
+        # A packet too short to answer, then a query from the same socket: one
+        # worker takes both in order, so the drop is counted once this answer is back.
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(s.close)
+        s.settimeout(5)
+        s.sendto(b"\x01\x02\x03", ("127.0.0.1", self.agent.dns_port))
+        s.sendto(dns.message.make_query("web.service.cairn.", "AAAA").to_wire(),
+                 ("127.0.0.1", self.agent.dns_port))
+        self.assertEqual(dns.message.from_wire(s.recv(4096)).rcode(), dns.rcode.NOERROR)
+        after = self.dns_counters()
+        delta = {n: after[n] - before[n] for n in self.DNS_SERIES}
+        self.assertEqual(delta, {
+            'queries_total{transport="udp"}': 8, 'queries_total{transport="tcp"}': 1,
+            'query_types_total{qtype="A"}': 4, 'query_types_total{qtype="AAAA"}': 1,
+            'query_types_total{qtype="SRV"}': 2, 'query_types_total{qtype="other"}': 0,
+            'responses_total{rcode="NOERROR"}': 4, 'responses_total{rcode="NXDOMAIN"}': 1,
+            'responses_total{rcode="FORMERR"}': 1, 'responses_total{rcode="SERVFAIL"}': 0,
+            "truncated_total": 1, "forwarded_total": 2, "forward_failures_total": 1,
+            "dropped_total": 1, "malformed_total": 2})
+        _, headers, body = self.agent.request("GET", "/metrics")
+        self.assertIn("# TYPE cairn_dns_queries_total counter\n", body)
+        self.assertIn("cairn_http_requests_total", body)  # the same page as the HTTP metrics
 
     # -- health and weights -------------------------------------------------------------------
     def test_health_filtering(self):
