@@ -68,16 +68,18 @@ class FakeReplicator final : public registry::Replicator {
 
 void addCheck(registry::WatchHub& hub, Check c) {
   auto next = std::make_shared<registry::View>(*hub.view());
-  next->checks = next->checks.set(registry::instanceKey(c.node, c.checkId),
-                                  std::make_shared<Check>(std::move(c)));
+  auto key = registry::instanceKey(c.node, c.checkId);
+  next->checks = next->checks.set(std::move(key), std::make_shared<Check>(std::move(c)));
   next->index = next->checksIndex = next->index + 1;
   hub.publish(next, {std::string(registry::kChecksTableKey)});
 }
 
-std::optional<Check> get(registry::WatchHub& hub, const std::string& id) {
-  const auto* c = hub.view()->checks.find(registry::instanceKey("n1", id));
-  if (!c) return std::nullopt;
-  return **c;
+// The check as the catalog holds it now; fails the test if it is missing.
+Check get(registry::WatchHub& hub, const std::string& id) {
+  registry::ViewPtr v = hub.view();
+  const auto* c = v->checks.find(registry::instanceKey("n1", id));
+  EXPECT_TRUE(c) << id;
+  return c ? **c : Check{};
 }
 
 bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s) {
@@ -116,12 +118,12 @@ TEST_F(CheckerTest, TcpCheckGoesPassingThenStaysQuiet) {
   c.definition.tcp = "127.0.0.1:" + std::to_string(a.local_endpoint().port());
   c.definition.interval = "20ms";
   addCheck(hub_, c);
-  ASSERT_TRUE(waitFor([&] { return get(hub_, "tcp1")->status == HealthStatus::kPassing; }));
+  ASSERT_TRUE(waitFor([&] { return get(hub_, "tcp1").status == HealthStatus::kPassing; }));
   int writes = rep_.statusWrites();
   std::this_thread::sleep_for(200ms);  // about 10 more probes, all passing
   EXPECT_EQ(rep_.statusWrites(), writes);
   a.close();
-  ASSERT_TRUE(waitFor([&] { return get(hub_, "tcp1")->status == HealthStatus::kCritical; }));
+  ASSERT_TRUE(waitFor([&] { return get(hub_, "tcp1").status == HealthStatus::kCritical; }));
 }
 
 TEST_F(CheckerTest, TtlExpiresAndReportsRestartTheTimer) {
@@ -132,17 +134,17 @@ TEST_F(CheckerTest, TtlExpiresAndReportsRestartTheTimer) {
   c.checkId = "ttl1";
   c.type = "ttl";
   c.status = HealthStatus::kPassing;
-  c.definition.ttl = "300ms";
+  c.definition.ttl = "600ms";
   addCheck(hub_, c);
-  // Heartbeats every 100 ms keep it passing.
+  // Heartbeats every 100 ms keep it passing (the TTL leaves room for a loaded machine).
   for (int i = 0; i < 8; ++i) {
     std::this_thread::sleep_for(100ms);
     (*checker)->ttlReported("n1", "ttl1", HealthStatus::kPassing, "");
   }
-  EXPECT_EQ(get(hub_, "ttl1")->status, HealthStatus::kPassing);
+  EXPECT_EQ(get(hub_, "ttl1").status, HealthStatus::kPassing);
   EXPECT_EQ(rep_.statusWrites(), 0);
-  ASSERT_TRUE(waitFor([&] { return get(hub_, "ttl1")->status == HealthStatus::kCritical; }, 2s));
-  EXPECT_EQ(get(hub_, "ttl1")->output, "TTL expired");
+  ASSERT_TRUE(waitFor([&] { return get(hub_, "ttl1").status == HealthStatus::kCritical; }, 3s));
+  EXPECT_EQ(get(hub_, "ttl1").output, "TTL expired");
 }
 
 TEST_F(CheckerTest, ScriptChecksOffByDefault) {
@@ -156,7 +158,7 @@ TEST_F(CheckerTest, ScriptChecksOffByDefault) {
   c.definition.interval = "20ms";
   addCheck(hub_, c);
   std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(get(hub_, "script1")->status, HealthStatus::kCritical);
+  EXPECT_EQ(get(hub_, "script1").status, HealthStatus::kCritical);
   EXPECT_EQ(rep_.statusWrites(), 0);
 }
 
@@ -172,8 +174,8 @@ TEST_F(CheckerTest, ScriptChecksRunWhenEnabled) {
   c.definition.args = {"/bin/sh", "-c", "echo up"};
   c.definition.interval = "20ms";
   addCheck(hub_, c);
-  ASSERT_TRUE(waitFor([&] { return get(hub_, "script1")->status == HealthStatus::kPassing; }));
-  EXPECT_EQ(get(hub_, "script1")->output, "up\n");
+  ASSERT_TRUE(waitFor([&] { return get(hub_, "script1").status == HealthStatus::kPassing; }));
+  EXPECT_EQ(get(hub_, "script1").output, "up\n");
 }
 
 TEST_F(CheckerTest, DeregistersAServiceCriticalForTooLong) {
@@ -204,7 +206,7 @@ TEST_F(CheckerTest, OnlyOwnedChecksRun) {
   c.definition.ttl = "50ms";
   addCheck(hub_, c);
   std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(get(hub_, "theirs")->status, HealthStatus::kPassing);
+  EXPECT_EQ(get(hub_, "theirs").status, HealthStatus::kPassing);
 }
 
 }  // namespace
