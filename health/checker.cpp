@@ -278,20 +278,33 @@ class CheckerImpl final : public Checker {
     });
   }
 
-  // One proposal per changed check. (The command set has no batch command
-  // yet; the replicator commits concurrent proposals together.)
+  // Every change found within the batch window: one batch command, or one
+  // proposal per changed check when batches are off (the replicator still
+  // commits concurrent proposals together).
   void flush() {
     auto batch = std::move(pending_);
     pending_.clear();
-    for (auto& [key, cmd] : batch) propose(key, registry::Command(std::move(cmd)));
+    if (cfg_.batchCommand && batch.size() > 1) {
+      registry::CheckStatusBatchCommand b;
+      std::vector<std::string> keys;
+      for (auto& [key, cmd] : batch) {
+        keys.push_back(key);
+        b.updates.push_back(std::move(cmd));
+      }
+      propose(std::move(keys), registry::Command(std::move(b)));
+      return;
+    }
+    for (auto& [key, cmd] : batch) propose({key}, registry::Command(std::move(cmd)));
   }
 
-  void propose(const std::string& key, registry::Command cmd) {
+  void propose(std::vector<std::string> keys, registry::Command cmd) {
     proposals_.fetch_add(1, std::memory_order_relaxed);
     replicator_.propose(registry::encodeCommand(cmd),
-                        [gate = gate_, this, key](Result<uint64_t> r) {
+                        [gate = gate_, this, keys](Result<uint64_t> r) {
                           if (r.ok()) return;
-                          gate->post([this, key, err = r.error().message] { failed(key, err); });
+                          gate->post([this, keys, err = r.error().message] {
+                            for (const auto& key : keys) failed(key, err);
+                          });
                         });
   }
 
@@ -326,7 +339,7 @@ class CheckerImpl final : public Checker {
       log_->info("deregistering service critical for too long node={} service_id={} check_id={}",
                  e->check.node, e->check.serviceId, e->check.checkId);
       e->deregisterProposed = true;
-      propose(key, registry::DeregisterCommand{e->check.node, e->check.serviceId, ""});
+      propose({key}, registry::DeregisterCommand{e->check.node, e->check.serviceId, ""});
     }
   }
 

@@ -39,6 +39,10 @@ struct CheckerConfig {
   // How often services are checked against deregister_critical_service_after.
   std::chrono::milliseconds reapEvery = std::chrono::seconds(1);
   uint64_t seed = 0;  // jitter; 0: from std::random_device
+  // Propose several changes as one CheckStatusBatchCommand (command version
+  // 2). Only when every server applies version 2; otherwise one
+  // CheckStatusCommand per change.
+  bool batchCommand = false;
 
   Status validate() const;
 };

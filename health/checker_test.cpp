@@ -28,7 +28,14 @@ class FakeReplicator final : public registry::Replicator {
     ASSERT_TRUE(cmd.ok());
     {
       std::lock_guard lk(mu_);
-      if (auto* cs = std::get_if<registry::CheckStatusCommand>(&*cmd)) {
+      std::vector<registry::CheckStatusCommand> updates;
+      if (auto* one = std::get_if<registry::CheckStatusCommand>(&*cmd)) updates.push_back(*one);
+      if (auto* b = std::get_if<registry::CheckStatusBatchCommand>(&*cmd)) {
+        updates = b->updates;
+        ++batches_;
+      }
+      for (const auto& u : updates) {
+        const auto* cs = &u;
         ++statusWrites_;
         auto next = std::make_shared<registry::View>(*hub_.view());
         auto key = registry::instanceKey(cs->node, cs->checkId);
@@ -40,7 +47,8 @@ class FakeReplicator final : public registry::Replicator {
           next->index = next->checksIndex = next->index + 1;
           hub_.publish(next, {std::string(registry::kChecksTableKey)});
         }
-      } else if (auto* d = std::get_if<registry::DeregisterCommand>(&*cmd)) {
+      }
+      if (auto* d = std::get_if<registry::DeregisterCommand>(&*cmd)) {
         deregistered_.push_back(d->serviceId);
       }
     }
@@ -50,6 +58,10 @@ class FakeReplicator final : public registry::Replicator {
   std::vector<std::string> peers() const override { return {}; }
   std::vector<ServerInfo> servers() const override { return {}; }
 
+  int batches() {
+    std::lock_guard lk(mu_);
+    return batches_;
+  }
   int statusWrites() {
     std::lock_guard lk(mu_);
     return statusWrites_;
@@ -63,6 +75,7 @@ class FakeReplicator final : public registry::Replicator {
   registry::WatchHub& hub_;
   std::mutex mu_;
   int statusWrites_ = 0;
+  int batches_ = 0;
   std::vector<std::string> deregistered_;
 };
 
@@ -207,6 +220,31 @@ TEST_F(CheckerTest, OnlyOwnedChecksRun) {
   addCheck(hub_, c);
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(get(hub_, "theirs").status, HealthStatus::kPassing);
+}
+
+TEST_F(CheckerTest, ChangesWithinTheWindowGoInOneBatch) {
+  auto cfg = fastConfig();
+  cfg.batchCommand = true;
+  cfg.batchWindow = 200ms;
+  auto checker = Checker::create(cfg, hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  for (int i = 0; i < 20; ++i) {
+    Check c;
+    c.node = "n1";
+    c.checkId = "ttl" + std::to_string(i);
+    c.type = "ttl";
+    c.status = HealthStatus::kPassing;
+    c.definition.ttl = "50ms";
+    addCheck(hub_, c);
+  }
+  ASSERT_TRUE(waitFor([&] {
+    for (int i = 0; i < 20; ++i)
+      if (get(hub_, "ttl" + std::to_string(i)).status != HealthStatus::kCritical) return false;
+    return true;
+  }));
+  EXPECT_EQ(rep_.statusWrites(), 20);
+  EXPECT_LE(rep_.batches(), 2);  // the expiries fall in one window or two
+  EXPECT_LE((*checker)->proposals(), 2u);
 }
 
 }  // namespace

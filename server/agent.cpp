@@ -194,6 +194,7 @@ class Agent {
     if (!local_) return {};
     health::CheckerConfig hc;
     hc.enableScriptChecks = cfg_.enableScriptChecks;
+    hc.batchCommand = true;  // one server: no older server to refuse version 2
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
     checker_ = std::move(*c);
