@@ -195,6 +195,7 @@ class Agent {
     health::CheckerConfig hc;
     hc.enableScriptChecks = cfg_.enableScriptChecks;
     hc.batchCommand = true;  // one server: no older server to refuse version 2
+    hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
     checker_ = std::move(*c);

@@ -68,6 +68,9 @@ struct AgentConfig {
   std::vector<std::string> recursors;
   DnsConfig dns;
   bool enableScriptChecks = false;
+  // A check result whose only change is its output is written at most once
+  // per this interval (Consul's check_update_interval).
+  std::string checkUpdateInterval = "5m";
   int httpThreads = 2;
   uint64_t httpMaxBodyBytes = 1 << 20;
   std::string httpReadTimeout = "10s";  // a started request must arrive within this

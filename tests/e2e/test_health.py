@@ -170,5 +170,35 @@ class HealthTest(unittest.TestCase):
         self.assertTrue(wait_until(gone, 10))
 
 
+class ScriptCheckTest(unittest.TestCase):
+    def run_agent(self, extra_args):
+        agent = Agent(extra_args=extra_args).start()
+        self.addCleanup(agent.cleanup)
+        status, _, text = agent.request("PUT", "/v1/agent/service/register", {
+            "Name": "job", "ID": "job1",
+            "Check": {"CheckID": "job-script", "Args": ["/bin/sh", "-c", "echo busy; exit 1"],
+                      "Interval": "1s"}})
+        self.assertEqual(status, 200, text)
+        return agent
+
+    def check(self, agent):
+        checks, _ = agent.get_json("/v1/agent/checks")
+        return checks["job-script"]
+
+    def test_script_checks_run_when_enabled(self):
+        agent = self.run_agent(["-enable-script-checks"])
+        self.assertTrue(wait_until(lambda: self.check(agent)["Status"] == "warning", 10),
+                        self.check(agent))
+        self.assertEqual(self.check(agent)["Output"], "busy\n")
+
+    def test_script_checks_off_by_default(self):
+        agent = self.run_agent([])
+        # Three intervals: the script never runs, the check keeps its
+        # initial status.
+        time.sleep(3)
+        self.assertEqual(self.check(agent)["Status"], "critical")
+        self.assertEqual(self.check(agent)["Output"], "")
+
+
 if __name__ == "__main__":
     unittest.main()
