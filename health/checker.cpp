@@ -297,10 +297,10 @@ class CheckerImpl final : public Checker {
     for (auto& [key, cmd] : batch) propose({key}, registry::Command(std::move(cmd)));
   }
 
-  void propose(std::vector<std::string> keys, registry::Command cmd) {
+  void propose(std::vector<std::string> keys, const registry::Command& cmd) {
     proposals_.fetch_add(1, std::memory_order_relaxed);
     replicator_.propose(registry::encodeCommand(cmd),
-                        [gate = gate_, this, keys](Result<uint64_t> r) {
+                        [gate = gate_, this, keys = std::move(keys)](const Result<uint64_t>& r) {
                           if (r.ok()) return;
                           gate->post([this, keys, err = r.error().message] {
                             for (const auto& key : keys) failed(key, err);

@@ -113,7 +113,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
         resolver_(ioc),
         socket_(ioc),
         timer_(ioc),
-        buffer_(64 * 1024) {
+        buffer_(size_t{64} * 1024) {
     if (tlsCtx) tls_.emplace(socket_, *tlsCtx);
     method_ = spec_.method.empty() ? "GET" : spec_.method;
     prefix_ = "HTTP " + method_ + " " + spec_.url + ": ";
@@ -130,7 +130,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
       self->socket_.close(ignored);
     });
     resolver_.async_resolve(url_.host, url_.port,
-                            [self](beast::error_code ec, tcp::resolver::results_type r) {
+                            [self](beast::error_code ec, const tcp::resolver::results_type& r) {
                               if (ec) return self->fail(ec);
                               self->connect(r);
                             });
@@ -292,7 +292,7 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
       self->socket_.close(ignored);
     });
     resolver_.async_resolve(
-        host, port, [self](beast::error_code ec, tcp::resolver::results_type r) {
+        host, port, [self](beast::error_code ec, const tcp::resolver::results_type& r) {
           if (ec) return self->fail(ec);
           asio::async_connect(self->socket_, r,
                               [self](beast::error_code ec2, const tcp::endpoint&) {
