@@ -184,7 +184,7 @@ Outcome Api::agentCheckTtl(const Request& req, const std::string& id, registry::
   const auto* note = req.param("note");
   std::string output = note ? *note : "";
   if (output.size() > 4096) output.resize(4096);
-  return write(registry::CheckStatusCommand{self_.nodeName, id, s, output}, okEmpty);
+  return ttlReport(**c, registry::CheckStatusCommand{self_.nodeName, id, s, output});
 }
 
 Outcome Api::agentCheckUpdate(const Request& req, const std::string& id) {
@@ -201,7 +201,14 @@ Outcome Api::agentCheckUpdate(const Request& req, const std::string& id) {
   if ((*c)->type != "ttl")
     return Response::text(400, "CheckID \"" + id + "\" does not have associated TTL");
   if (output.size() > 4096) output.resize(4096);
-  return write(registry::CheckStatusCommand{self_.nodeName, id, *parsed, output}, okEmpty);
+  return ttlReport(**c, registry::CheckStatusCommand{self_.nodeName, id, *parsed, output});
+}
+
+Outcome Api::ttlReport(const registry::Check& current, registry::CheckStatusCommand cmd) {
+  if (opts_.onTtlReport) opts_.onTtlReport(cmd);
+  // A heartbeat that does not change the check writes nothing to the log.
+  if (current.status == cmd.status && current.output == cmd.output) return okEmpty(0);
+  return write(cmd, okEmpty);
 }
 
 }  // namespace cairn::http

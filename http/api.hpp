@@ -49,6 +49,10 @@ struct ApiOptions {
   // Appends more Prometheus text to /metrics (the DNS server's counters).
   // Called on an HTTP thread, possibly on several at once.
   std::function<void(std::string& out)> moreMetrics;
+  // TTL reports (PUT /v1/agent/check/pass|warn|fail|update/:id) are passed
+  // here first (the health checker restarts the check's TTL timer). Must not
+  // block. A report that changes nothing in the catalog is not written.
+  std::function<void(const registry::CheckStatusCommand&)> onTtlReport;
 };
 
 class Api final : public Handler {
@@ -83,6 +87,9 @@ class Api final : public Handler {
                 std::function<Response(const View&)> render);
   // A write: proposes cmd and answers with onOk once applied here.
   Outcome write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk);
+  // A TTL check's report: passed to opts_.onTtlReport, written if it changes
+  // `current`.
+  Outcome ttlReport(const registry::Check& current, registry::CheckStatusCommand cmd);
   void addIndexHeaders(Response& r, uint64_t index) const;
 
   // agent_endpoints.cpp

@@ -50,6 +50,13 @@ Status Mutation::apply(const Command& cmd) {
   if (const auto* r = std::get_if<RegisterCommand>(&cmd)) return registerCmd(*r);
   if (const auto* d = std::get_if<DeregisterCommand>(&cmd)) return deregister(*d);
   if (const auto* r = std::get_if<RestoreCommand>(&cmd)) return restore(*r);
+  if (const auto* b = std::get_if<CheckStatusBatchCommand>(&cmd)) {
+    for (const auto& u : b->updates) {
+      Status st = checkStatus(u);
+      if (!st.ok() && st.error().code != ErrorCode::kNotFound) return st;
+    }
+    return {};
+  }
   return checkStatus(std::get<CheckStatusCommand>(cmd));
 }
 

@@ -97,6 +97,19 @@ TEST_F(CatalogTest, ChecksAttachAndStatusChanges) {
   ASSERT_TRUE(
       applyFlush(CheckStatusCommand{"n1", "service:web1", HealthStatus::kPassing, "ok"}).ok());
   EXPECT_EQ(cat->view()->serviceIndex("web"), 2u);
+
+  // A batch (through its encoding, version 2) applies every update; one for
+  // a check that is gone is skipped.
+  CheckStatusBatchCommand batch{{{"n1", "gone", HealthStatus::kPassing, ""},
+                                 {"n1", "service:web1", HealthStatus::kWarning, "slow"}}};
+  auto decoded = decodeCommand(encodeCommand(batch));
+  ASSERT_TRUE(decoded.ok());
+  ASSERT_EQ(std::get<CheckStatusBatchCommand>(*decoded).updates.size(), 2u);
+  ASSERT_TRUE(applyFlush(*decoded).ok());
+  v = cat->view();
+  inst = *v->nodeServices.find(instanceKey("n1", "web1"));
+  EXPECT_EQ(inst->checks[0]->status, HealthStatus::kWarning);
+  EXPECT_EQ(inst->checks[0]->output, "slow");
 }
 
 TEST_F(CatalogTest, CheckForMissingServiceFailsAtomically) {

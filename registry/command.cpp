@@ -155,7 +155,7 @@ std::string serialize(const P& p) {
 
 std::string encodeCommand(const Command& cmd) {
   pb::Command p;
-  p.set_version(kCommandVersion);
+  p.set_version(std::holds_alternative<CheckStatusBatchCommand>(cmd) ? 2 : 1);
   if (const auto* r = std::get_if<RegisterCommand>(&cmd)) {
     auto* pr = p.mutable_register_();
     toPb(r->node, pr->mutable_node());
@@ -178,6 +178,15 @@ std::string encodeCommand(const Command& cmd) {
     ps->set_output(s->output);
   } else if (const auto* r = std::get_if<RestoreCommand>(&cmd)) {
     p.mutable_restore()->set_payload(r->payload);
+  } else if (const auto* b = std::get_if<CheckStatusBatchCommand>(&cmd)) {
+    auto* pb = p.mutable_check_status_batch();
+    for (const auto& s : b->updates) {
+      auto* ps = pb->add_updates();
+      ps->set_node(s.node);
+      ps->set_check_id(s.checkId);
+      ps->set_status(static_cast<int32_t>(s.status));
+      ps->set_output(s.output);
+    }
   }
   return serialize(p);
 }
@@ -206,6 +215,14 @@ Result<Command> decodeCommand(std::string_view bytes) {
       return Command(CheckStatusCommand{p.check_status().node(), p.check_status().check_id(),
                                         statusFromPb(p.check_status().status()),
                                         p.check_status().output()});
+    case pb::Command::kCheckStatusBatch: {
+      CheckStatusBatchCommand b;
+      b.updates.reserve(p.check_status_batch().updates_size());
+      for (const auto& u : p.check_status_batch().updates())
+        b.updates.push_back(
+            CheckStatusCommand{u.node(), u.check_id(), statusFromPb(u.status()), u.output()});
+      return Command(std::move(b));
+    }
     case pb::Command::kRestore:
       return Command(RestoreCommand{std::move(*p.mutable_restore()->mutable_payload())});
     default:

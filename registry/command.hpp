@@ -13,8 +13,12 @@
 
 namespace cairn::registry {
 
-// Current encoding version; a decoder refuses newer ones.
-inline constexpr uint32_t kCommandVersion = 1;
+// Current encoding version; a decoder refuses newer ones. A command is
+// encoded with the oldest version that has it, so that a server one version
+// behind still applies everything but the new kinds during an upgrade:
+// version 1: register, deregister, check status, restore;
+// version 2: check status batch.
+inline constexpr uint32_t kCommandVersion = 2;
 
 // Upserts a node, and optionally one service on it and checks on either.
 // Indexes in the records are ignored; apply assigns them.
@@ -41,6 +45,13 @@ struct CheckStatusCommand {
   std::string output;
 };
 
+// Several checks' results at once (the health checker's batches), applied
+// in order in one log entry. An update for a check that no longer exists is
+// skipped (it was deregistered after the result was taken), not an error.
+struct CheckStatusBatchCommand {
+  std::vector<CheckStatusCommand> updates;
+};
+
 // Replaces the whole catalog with the rows of a snapshot (PUT /v1/snapshot).
 // `payload` is a snapshot file's payload (snapshot_file.hpp), checked by the
 // proposer and decoded again by every server as it applies the command.
@@ -50,8 +61,8 @@ struct RestoreCommand {
   std::string payload;
 };
 
-using Command =
-    std::variant<RegisterCommand, DeregisterCommand, CheckStatusCommand, RestoreCommand>;
+using Command = std::variant<RegisterCommand, DeregisterCommand, CheckStatusCommand, RestoreCommand,
+                             CheckStatusBatchCommand>;
 
 std::string encodeCommand(const Command& cmd);
 Result<Command> decodeCommand(std::string_view bytes);

@@ -21,6 +21,7 @@
 #include "dns/metrics.hpp"
 #include "dns/order.hpp"
 #include "dns/server.hpp"
+#include "health/checker.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "registry/catalog.hpp"
@@ -129,6 +130,7 @@ class Agent {
     apiOpts.loads = loads_.get();
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
     apiOpts.moreMetrics = [m = dnsMetrics_.get()](std::string& out) { m->render(out); };
+    if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
     api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id, apiOpts);
     http::ServerConfig hc;
     hc.address = cfg_.clientAddr;
@@ -187,6 +189,24 @@ class Agent {
     auto s = dns::DnsServer::create(o, catalog_->watches(), loads_.get(), dnsMetrics_.get());
     if (!s.ok()) return s.error();
     dns_ = std::move(*s);
+    return {};
+  }
+
+  // Health checks. With one server (the one-server log) this server owns
+  // every check; in a Raft cluster checks are not run yet (they will be
+  // spread over the live servers by rendezvous hashing).
+  Status startChecker(http::ApiOptions& apiOpts) {
+    if (!local_) return {};
+    health::CheckerConfig hc;
+    hc.enableScriptChecks = cfg_.enableScriptChecks;
+    hc.batchCommand = true;  // one server: no older server to refuse version 2
+    hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
+    auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
+    if (!c.ok()) return c.error();
+    checker_ = std::move(*c);
+    apiOpts.onTtlReport = [c = checker_.get()](const registry::CheckStatusCommand& cmd) {
+      c->ttlReported(cmd.node, cmd.checkId, cmd.status, cmd.output);
+    };
     return {};
   }
 
@@ -336,6 +356,7 @@ class Agent {
     // them, then close everything.
     if (http_) http_->stopAccepting();
     stopRegistrar_ = true;
+    checker_.reset();  // before the replicator it proposes to
     if (local_) local_->shutdown();
     if (raft_) raft_->shutdown();
     if (registrar_.joinable()) registrar_.join();
@@ -377,6 +398,7 @@ class Agent {
   std::unique_ptr<dns::LoadTable> loads_;
   // The DNS counters shown at /metrics; outlive both the DNS server and the Api.
   std::unique_ptr<dns::DnsMetrics> dnsMetrics_;
+  std::unique_ptr<health::Checker> checker_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Api> api_;
   std::unique_ptr<http::HttpServer> http_;

@@ -320,6 +320,7 @@ class Applier {
     if (key == "recursors") return strList(key, v, c_.recursors);
     if (key == "dns_config") return dnsConfig(v);
     if (key == "enable_script_checks") return boolean(key, v, c_.enableScriptChecks);
+    if (key == "check_update_interval") return duration(key, v, c_.checkUpdateInterval);
     if (key == "service" || key == "services") return objects(key, v, c_.services);
     if (key == "check" || key == "checks") return objects(key, v, c_.checks);
     if (key == "http_config") {

@@ -69,6 +69,9 @@ struct AgentConfig {
   std::vector<std::string> recursors;
   DnsConfig dns;
   bool enableScriptChecks = false;
+  // A check result whose only change is its output is written at most once
+  // per this interval (Consul's check_update_interval).
+  std::string checkUpdateInterval = "5m";
   int httpThreads = 2;
   uint64_t httpMaxBodyBytes = 1 << 20;
   // Cairn: the body limit of PUT /v1/snapshot (http_config.max_snapshot_bytes).

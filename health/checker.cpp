@@ -1,0 +1,386 @@
+#include "health/checker.hpp"
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "common/duration.hpp"
+#include "common/log.hpp"
+#include "health/probe.hpp"
+#include "health/schedule.hpp"
+#include "registry/command.hpp"
+#include "registry/view.hpp"
+
+namespace cairn::health {
+namespace {
+
+namespace asio = boost::asio;
+using registry::Check;
+using registry::HealthStatus;
+using std::chrono::milliseconds;
+
+// Posts onto the checker's thread unless the checker has stopped. Shared by
+// the callbacks that may outlive the checker (watch fires, proposal acks).
+struct Gate {
+  std::mutex mu;
+  bool open = true;
+  asio::io_context* ioc = nullptr;
+
+  template <typename F>
+  void post(F&& f) {
+    std::lock_guard lk(mu);
+    if (open) asio::post(*ioc, std::forward<F>(f));
+  }
+  void close() {
+    std::lock_guard lk(mu);
+    open = false;
+  }
+};
+
+milliseconds durationOr(const std::string& text, milliseconds dflt) {
+  if (text.empty()) return dflt;
+  auto d = parseDuration(text);
+  return d.ok() ? *d : dflt;
+}
+
+// One check this server runs. Lives on the checker's thread.
+struct Entry {
+  Entry(asio::io_context& ioc, const Check& c, StatusMachine m)
+      : check(c), machine(std::move(m)), timer(ioc), ttlTimer(ioc) {}
+  Check check;  // as last seen in the catalog
+  StatusMachine machine;
+  asio::steady_timer timer;     // next run
+  asio::steady_timer ttlTimer;  // TTL expiry
+  uint64_t generation = 0;      // bumped when the definition changes
+  bool inFlight = false;
+  std::optional<Clock::time_point> criticalSince;
+  bool deregisterProposed = false;
+};
+
+class CheckerImpl final : public Checker {
+ public:
+  CheckerImpl(CheckerConfig cfg, registry::WatchHub& hub, registry::Replicator& replicator)
+      : cfg_(std::move(cfg)),
+        hub_(hub),
+        replicator_(replicator),
+        gate_(std::make_shared<Gate>()),
+        work_(asio::make_work_guard(ioc_)),
+        flushTimer_(ioc_),
+        reapTimer_(ioc_),
+        rng_(cfg_.seed ? cfg_.seed : std::random_device{}()),
+        log_(log::get("health")) {
+    gate_->ioc = &ioc_;
+  }
+
+  ~CheckerImpl() override {
+    gate_->close();
+    {
+      std::lock_guard lk(watchMu_);
+      if (watchId_) hub_.cancel(watchId_);
+    }
+    ioc_.stop();
+    if (thread_.joinable()) thread_.join();
+    entries_.clear();  // timers before the io_context
+  }
+
+  Status start() {
+    auto p = Prober::create(ioc_);
+    if (!p.ok()) return p.error();
+    prober_ = std::move(*p);
+    asio::post(ioc_, [this] {
+      sync();
+      scheduleReap();
+    });
+    thread_ = std::thread([this] { ioc_.run(); });
+    return {};
+  }
+
+  void ttlReported(const std::string& node, const std::string& checkId, HealthStatus status,
+                   const std::string& output) override {
+    gate_->post([this, key = registry::instanceKey(node, checkId), status, output] {
+      auto it = entries_.find(key);
+      if (it == entries_.end() || it->second->check.type != "ttl") return;
+      Entry& e = *it->second;
+      e.machine.catalogChanged(status, output);
+      armTtl(key, e);
+    });
+  }
+
+  uint64_t proposals() const override { return proposals_.load(std::memory_order_relaxed); }
+
+ private:
+  bool runnable(const Check& c) const {
+    if (c.type == "http" || c.type == "tcp" || c.type == "ttl") return true;
+    return c.type == "script" && cfg_.enableScriptChecks;
+  }
+
+  // Brings the set of checks in line with the catalog, then waits for the
+  // next change of the checks table. On the checker's thread.
+  void sync() {
+    registry::ViewPtr view = hub_.view();
+    seenIndex_ = view->checksIndex;
+    std::unordered_map<std::string, bool> present;
+    view->checks.forEach([&](const std::string& key, const registry::CheckPtr& c) {
+      if (!runnable(*c) || (cfg_.owns && !cfg_.owns(*c))) return true;
+      present[key] = true;
+      auto it = entries_.find(key);
+      if (it == entries_.end()) {
+        add(key, *c);
+      } else if (!(it->second->check.definition == c->definition) ||
+                 it->second->check.type != c->type) {
+        entries_.erase(it);
+        add(key, *c);
+      } else {
+        observe(*it->second, *c);
+      }
+      return true;
+    });
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (present.count(it->first)) {
+        ++it;
+      } else {
+        pending_.erase(it->first);
+        it = entries_.erase(it);
+      }
+    }
+    std::lock_guard lk(watchMu_);
+    uint64_t seen = seenIndex_;
+    watchId_ = hub_.watch(
+        {std::string(registry::kChecksTableKey)},
+        [seen](const registry::View& v) { return v.checksIndex != seen; },
+        [gate = gate_, this] { gate->post([this] { sync(); }); });
+    if (watchId_ == 0) asio::post(ioc_, [this] { sync(); });
+  }
+
+  // The catalog's copy of a check we run changed (or not).
+  void observe(Entry& e, const Check& c) {
+    if (c.status != e.check.status || c.output != e.check.output)
+      e.machine.catalogChanged(c.status, c.output);
+    if (c.status == HealthStatus::kCritical) {
+      if (!e.criticalSince) e.criticalSince = Clock::now();
+    } else {
+      e.criticalSince.reset();
+      e.deregisterProposed = false;
+    }
+    e.check = c;
+  }
+
+  void add(const std::string& key, const Check& c) {
+    auto e = std::make_unique<Entry>(ioc_, c,
+                                     StatusMachine(Thresholds::of(c.definition), c.status, c.output,
+                                                   Clock::time_point{}, cfg_.checkUpdateInterval));
+    e->generation = ++generations_;
+    if (c.status == HealthStatus::kCritical) e->criticalSince = Clock::now();
+    Entry& ref = *e;
+    entries_[key] = std::move(e);
+    if (c.type == "ttl") {
+      armTtl(key, ref);
+      return;
+    }
+    milliseconds interval = durationOr(c.definition.interval, milliseconds(0));
+    if (interval.count() <= 0) {
+      log_->warn("check has no valid interval, not run node={} check_id={} interval={}", c.node,
+                 c.checkId, c.definition.interval);
+      return;
+    }
+    scheduleRun(key, ref, Clock::now() + firstRunDelay(std::max(interval, cfg_.minInterval), rng_));
+  }
+
+  void scheduleRun(const std::string& key, Entry& e, Clock::time_point due) {
+    e.timer.expires_at(due);
+    e.timer.async_wait([this, key, gen = e.generation, due](boost::system::error_code ec) {
+      if (ec) return;
+      auto it = entries_.find(key);
+      if (it == entries_.end() || it->second->generation != gen) return;
+      Entry& en = *it->second;
+      milliseconds interval =
+          std::max(durationOr(en.check.definition.interval, cfg_.minInterval), cfg_.minInterval);
+      scheduleRun(key, en, nextRunAfter(due, Clock::now(), interval));
+      if (!en.inFlight) run(key, en);
+    });
+  }
+
+  void run(const std::string& key, Entry& e) {
+    e.inFlight = true;
+    const auto& d = e.check.definition;
+    milliseconds timeout = durationOr(d.timeout, kDefaultProbeTimeout);
+    ProbeDone done = [this, key, gen = e.generation](ProbeResult r) {
+      // Probes complete on this thread (the prober shares the io_context).
+      auto it = entries_.find(key);
+      if (it == entries_.end() || it->second->generation != gen) return;
+      it->second->inFlight = false;
+      result(key, *it->second, std::move(r));
+    };
+    if (e.check.type == "http") {
+      HttpProbeSpec s;
+      s.url = d.http;
+      s.method = d.method.empty() ? "GET" : d.method;
+      s.header = d.header;
+      s.body = d.body;
+      s.timeout = timeout;
+      s.tlsSkipVerify = d.tlsSkipVerify;
+      s.tlsServerName = d.tlsServerName;
+      prober_->http(std::move(s), std::move(done));
+    } else if (e.check.type == "tcp") {
+      TcpProbeSpec s;
+      s.address = d.tcp;
+      s.timeout = timeout;
+      prober_->tcp(std::move(s), std::move(done));
+    } else {
+      ScriptProbeSpec s;
+      s.args = d.args;
+      s.timeout = timeout;
+      prober_->script(std::move(s), std::move(done));
+    }
+  }
+
+  void result(const std::string& key, Entry& e, ProbeResult r) {
+    auto u = e.machine.onResult(r.status, std::move(r.output), Clock::now());
+    if (u) queue(key, e, u->status, u->output);
+  }
+
+  void armTtl(const std::string& key, Entry& e) {
+    milliseconds ttl = durationOr(e.check.definition.ttl, milliseconds(0));
+    if (ttl.count() <= 0) return;
+    e.ttlTimer.expires_after(ttl);
+    e.ttlTimer.async_wait([this, key, gen = e.generation](boost::system::error_code ec) {
+      if (ec) return;
+      auto it = entries_.find(key);
+      if (it == entries_.end() || it->second->generation != gen) return;
+      Entry& en = *it->second;
+      std::string out = "TTL expired";
+      if (!en.machine.output().empty() && en.machine.output() != out)
+        out += " (last output before timeout follows): " + en.machine.output();
+      if (out.size() > kMaxOutputBytes) out.resize(kMaxOutputBytes);
+      if (en.machine.status() == HealthStatus::kCritical && en.machine.output() == out) return;
+      en.machine.catalogChanged(HealthStatus::kCritical, out);
+      queue(key, en, HealthStatus::kCritical, out);
+    });
+  }
+
+  void queue(const std::string& key, Entry& e, HealthStatus s, std::string output) {
+    pending_[key] =
+        registry::CheckStatusCommand{e.check.node, e.check.checkId, s, std::move(output)};
+    if (flushArmed_) return;
+    flushArmed_ = true;
+    flushTimer_.expires_after(cfg_.batchWindow);
+    flushTimer_.async_wait([this](boost::system::error_code ec) {
+      flushArmed_ = false;
+      if (!ec) flush();
+    });
+  }
+
+  // Every change found within the batch window: one batch command, or one
+  // proposal per changed check when batches are off (the replicator still
+  // commits concurrent proposals together).
+  void flush() {
+    auto batch = std::move(pending_);
+    pending_.clear();
+    if (cfg_.batchCommand && batch.size() > 1) {
+      registry::CheckStatusBatchCommand b;
+      std::vector<std::string> keys;
+      for (auto& [key, cmd] : batch) {
+        keys.push_back(key);
+        b.updates.push_back(std::move(cmd));
+      }
+      propose(std::move(keys), registry::Command(std::move(b)));
+      return;
+    }
+    for (auto& [key, cmd] : batch) propose({key}, registry::Command(std::move(cmd)));
+  }
+
+  void propose(std::vector<std::string> keys, const registry::Command& cmd) {
+    proposals_.fetch_add(1, std::memory_order_relaxed);
+    replicator_.propose(registry::encodeCommand(cmd),
+                        [gate = gate_, this, keys = std::move(keys)](const Result<uint64_t>& r) {
+                          if (r.ok()) return;
+                          gate->post([this, keys, err = r.error().message] {
+                            for (const auto& key : keys) failed(key, err);
+                          });
+                        });
+  }
+
+  // A write did not land: compare the next result with the catalog again.
+  void failed(const std::string& key, const std::string& err) {
+    log_->warn("check status write failed key={} error={}", key, err);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    it->second->machine.catalogChanged(it->second->check.status, it->second->check.output);
+    it->second->deregisterProposed = false;
+  }
+
+  void scheduleReap() {
+    reapTimer_.expires_after(cfg_.reapEvery);
+    reapTimer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      reap();
+      scheduleReap();
+    });
+  }
+
+  // deregister_critical_service_after: the service goes once its check has
+  // been critical in the catalog for that long.
+  void reap() {
+    auto now = Clock::now();
+    for (auto& [key, e] : entries_) {
+      const auto& d = e->check.definition;
+      if (d.deregisterCriticalServiceAfter.empty() || e->check.serviceId.empty()) continue;
+      if (!e->criticalSince || e->deregisterProposed) continue;
+      milliseconds after = durationOr(d.deregisterCriticalServiceAfter, milliseconds(0));
+      if (after.count() <= 0 || now - *e->criticalSince < after) continue;
+      log_->info("deregistering service critical for too long node={} service_id={} check_id={}",
+                 e->check.node, e->check.serviceId, e->check.checkId);
+      e->deregisterProposed = true;
+      propose({key}, registry::DeregisterCommand{e->check.node, e->check.serviceId, ""});
+    }
+  }
+
+  CheckerConfig cfg_;
+  registry::WatchHub& hub_;
+  registry::Replicator& replicator_;
+  std::shared_ptr<Gate> gate_;
+  // Destroyed after the io_context: abandoned probes may still refer to it.
+  std::unique_ptr<Prober> prober_;
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  std::map<std::string, registry::CheckStatusCommand> pending_;
+  asio::steady_timer flushTimer_;
+  asio::steady_timer reapTimer_;
+  bool flushArmed_ = false;
+  std::mt19937_64 rng_;
+  uint64_t generations_ = 0;
+  uint64_t seenIndex_ = 0;
+  std::mutex watchMu_;
+  uint64_t watchId_ = 0;
+  std::atomic<uint64_t> proposals_{0};
+  std::shared_ptr<spdlog::logger> log_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Status CheckerConfig::validate() const {
+  if (batchWindow.count() < 0) return invalidArgument("health: batch_window must be >= 0");
+  if (minInterval.count() <= 0) return invalidArgument("health: min_interval must be > 0");
+  if (reapEvery.count() <= 0) return invalidArgument("health: reap_every must be > 0");
+  return {};
+}
+
+Result<std::unique_ptr<Checker>> Checker::create(CheckerConfig cfg, registry::WatchHub& hub,
+                                                 registry::Replicator& replicator) {
+  if (Status st = cfg.validate(); !st.ok()) return st.error();
+  auto c = std::make_unique<CheckerImpl>(std::move(cfg), hub, replicator);
+  if (Status st = c->start(); !st.ok()) return st.error();
+  return std::unique_ptr<Checker>(std::move(c));
+}
+
+}  // namespace cairn::health

@@ -1,0 +1,251 @@
+// The Checker against a catalog kept by a fake replicator: the commands it
+// proposes are decoded and applied to the published view, as a server would.
+#include "health/checker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <mutex>
+#include <thread>
+
+#include "registry/command.hpp"
+#include "registry/view.hpp"
+
+namespace cairn::health {
+namespace {
+
+using registry::Check;
+using registry::HealthStatus;
+using namespace std::chrono_literals;
+
+class FakeReplicator final : public registry::Replicator {
+ public:
+  explicit FakeReplicator(registry::WatchHub& hub) : hub_(hub) {}
+
+  void propose(std::string command, Done done) override {
+    auto cmd = registry::decodeCommand(command);
+    ASSERT_TRUE(cmd.ok());
+    {
+      std::lock_guard lk(mu_);
+      std::vector<registry::CheckStatusCommand> updates;
+      if (auto* one = std::get_if<registry::CheckStatusCommand>(&*cmd)) updates.push_back(*one);
+      if (auto* b = std::get_if<registry::CheckStatusBatchCommand>(&*cmd)) {
+        updates = b->updates;
+        ++batches_;
+      }
+      for (const auto& u : updates) {
+        const auto* cs = &u;
+        ++statusWrites_;
+        auto next = std::make_shared<registry::View>(*hub_.view());
+        auto key = registry::instanceKey(cs->node, cs->checkId);
+        if (const auto* old = next->checks.find(key)) {
+          auto c = std::make_shared<Check>(**old);
+          c->status = cs->status;
+          c->output = cs->output;
+          next->checks = next->checks.set(key, c);
+          next->index = next->checksIndex = next->index + 1;
+          hub_.publish(next, {std::string(registry::kChecksTableKey)});
+        }
+      }
+      if (auto* d = std::get_if<registry::DeregisterCommand>(&*cmd)) {
+        deregistered_.push_back(d->serviceId);
+      }
+    }
+    done(uint64_t{1});
+  }
+  std::string leader() const override { return ""; }
+  std::vector<std::string> peers() const override { return {}; }
+  std::vector<ServerInfo> servers() const override { return {}; }
+
+  int batches() {
+    std::lock_guard lk(mu_);
+    return batches_;
+  }
+  int statusWrites() {
+    std::lock_guard lk(mu_);
+    return statusWrites_;
+  }
+  std::vector<std::string> deregistered() {
+    std::lock_guard lk(mu_);
+    return deregistered_;
+  }
+
+ private:
+  registry::WatchHub& hub_;
+  std::mutex mu_;
+  int statusWrites_ = 0;
+  int batches_ = 0;
+  std::vector<std::string> deregistered_;
+};
+
+void addCheck(registry::WatchHub& hub, Check c) {
+  auto next = std::make_shared<registry::View>(*hub.view());
+  auto key = registry::instanceKey(c.node, c.checkId);
+  next->checks = next->checks.set(std::move(key), std::make_shared<Check>(std::move(c)));
+  next->index = next->checksIndex = next->index + 1;
+  hub.publish(next, {std::string(registry::kChecksTableKey)});
+}
+
+// The check as the catalog holds it now; fails the test if it is missing.
+Check get(registry::WatchHub& hub, const std::string& id) {
+  registry::ViewPtr v = hub.view();
+  const auto* c = v->checks.find(registry::instanceKey("n1", id));
+  EXPECT_TRUE(c) << id;
+  return c ? **c : Check{};
+}
+
+bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return pred();
+}
+
+CheckerConfig fastConfig() {
+  CheckerConfig c;
+  c.minInterval = 10ms;
+  c.batchWindow = 5ms;
+  c.reapEvery = 20ms;
+  c.seed = 1;
+  return c;
+}
+
+class CheckerTest : public ::testing::Test {
+ protected:
+  registry::WatchHub hub_{std::make_shared<registry::View>()};
+  FakeReplicator rep_{hub_};
+};
+
+TEST_F(CheckerTest, TcpCheckGoesPassingThenStaysQuiet) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  auto checker = Checker::create(fastConfig(), hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  Check c;
+  c.node = "n1";
+  c.checkId = "tcp1";
+  c.type = "tcp";
+  c.definition.tcp = "127.0.0.1:" + std::to_string(a.local_endpoint().port());
+  c.definition.interval = "20ms";
+  addCheck(hub_, c);
+  ASSERT_TRUE(waitFor([&] { return get(hub_, "tcp1").status == HealthStatus::kPassing; }));
+  int writes = rep_.statusWrites();
+  std::this_thread::sleep_for(200ms);  // about 10 more probes, all passing
+  EXPECT_EQ(rep_.statusWrites(), writes);
+  a.close();
+  ASSERT_TRUE(waitFor([&] { return get(hub_, "tcp1").status == HealthStatus::kCritical; }));
+}
+
+TEST_F(CheckerTest, TtlExpiresAndReportsRestartTheTimer) {
+  auto checker = Checker::create(fastConfig(), hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  Check c;
+  c.node = "n1";
+  c.checkId = "ttl1";
+  c.type = "ttl";
+  c.status = HealthStatus::kPassing;
+  c.definition.ttl = "600ms";
+  addCheck(hub_, c);
+  // Heartbeats every 100 ms keep it passing (the TTL leaves room for a loaded machine).
+  for (int i = 0; i < 8; ++i) {
+    std::this_thread::sleep_for(100ms);
+    (*checker)->ttlReported("n1", "ttl1", HealthStatus::kPassing, "");
+  }
+  EXPECT_EQ(get(hub_, "ttl1").status, HealthStatus::kPassing);
+  EXPECT_EQ(rep_.statusWrites(), 0);
+  ASSERT_TRUE(waitFor([&] { return get(hub_, "ttl1").status == HealthStatus::kCritical; }, 3s));
+  EXPECT_EQ(get(hub_, "ttl1").output, "TTL expired");
+}
+
+TEST_F(CheckerTest, ScriptChecksOffByDefault) {
+  auto checker = Checker::create(fastConfig(), hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  Check c;
+  c.node = "n1";
+  c.checkId = "script1";
+  c.type = "script";
+  c.definition.args = {"/bin/true"};
+  c.definition.interval = "20ms";
+  addCheck(hub_, c);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(get(hub_, "script1").status, HealthStatus::kCritical);
+  EXPECT_EQ(rep_.statusWrites(), 0);
+}
+
+TEST_F(CheckerTest, ScriptChecksRunWhenEnabled) {
+  auto cfg = fastConfig();
+  cfg.enableScriptChecks = true;
+  auto checker = Checker::create(cfg, hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  Check c;
+  c.node = "n1";
+  c.checkId = "script1";
+  c.type = "script";
+  c.definition.args = {"/bin/sh", "-c", "echo up"};
+  c.definition.interval = "20ms";
+  addCheck(hub_, c);
+  ASSERT_TRUE(waitFor([&] { return get(hub_, "script1").status == HealthStatus::kPassing; }));
+  EXPECT_EQ(get(hub_, "script1").output, "up\n");
+}
+
+TEST_F(CheckerTest, DeregistersAServiceCriticalForTooLong) {
+  auto checker = Checker::create(fastConfig(), hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  Check c;
+  c.node = "n1";
+  c.checkId = "ttl2";
+  c.serviceId = "svc1";
+  c.type = "ttl";
+  c.definition.ttl = "10s";
+  c.definition.deregisterCriticalServiceAfter = "100ms";
+  addCheck(hub_, c);  // critical from the start
+  ASSERT_TRUE(waitFor([&] { return !rep_.deregistered().empty(); }, 5s));
+  EXPECT_EQ(rep_.deregistered(), std::vector<std::string>{"svc1"});
+}
+
+TEST_F(CheckerTest, OnlyOwnedChecksRun) {
+  auto cfg = fastConfig();
+  cfg.owns = [](const Check& c) { return c.checkId != "theirs"; };
+  auto checker = Checker::create(cfg, hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  Check c;
+  c.node = "n1";
+  c.checkId = "theirs";
+  c.type = "ttl";
+  c.status = HealthStatus::kPassing;
+  c.definition.ttl = "50ms";
+  addCheck(hub_, c);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(get(hub_, "theirs").status, HealthStatus::kPassing);
+}
+
+TEST_F(CheckerTest, ChangesWithinTheWindowGoInOneBatch) {
+  auto cfg = fastConfig();
+  cfg.batchCommand = true;
+  cfg.batchWindow = 200ms;
+  auto checker = Checker::create(cfg, hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  for (int i = 0; i < 20; ++i) {
+    Check c;
+    c.node = "n1";
+    c.checkId = "ttl" + std::to_string(i);
+    c.type = "ttl";
+    c.status = HealthStatus::kPassing;
+    c.definition.ttl = "50ms";
+    addCheck(hub_, c);
+  }
+  ASSERT_TRUE(waitFor([&] {
+    for (int i = 0; i < 20; ++i)
+      if (get(hub_, "ttl" + std::to_string(i)).status != HealthStatus::kCritical) return false;
+    return true;
+  }));
+  EXPECT_EQ(rep_.statusWrites(), 20);
+  EXPECT_LE(rep_.batches(), 2);  // the expiries fall in one window or two
+  EXPECT_LE((*checker)->proposals(), 2u);
+}
+
+}  // namespace
+}  // namespace cairn::health

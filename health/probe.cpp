@@ -1,0 +1,510 @@
+// Asio/Beast implementation of the probes. Every probe is a small object
+// kept alive by its own pending handlers (shared_from_this); a deadline
+// timer closes its socket (or kills its process group) at the timeout, which
+// fails whatever operation is pending, and the first finish() wins.
+#include "health/probe.hpp"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <optional>
+
+#include "common/duration.hpp"
+
+extern char** environ;
+
+namespace cairn::health {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using registry::HealthStatus;
+
+constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
+
+void capOutput(std::string& s) {
+  if (s.size() > kMaxOutputBytes) s.resize(kMaxOutputBytes);
+}
+
+struct ParsedUrl {
+  bool tls = false;
+  std::string host;  // without brackets
+  std::string port;
+  std::string target;
+};
+
+std::optional<ParsedUrl> parseUrl(std::string_view url) {
+  ParsedUrl u;
+  if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+    u.port = "80";
+  } else if (url.starts_with("https://")) {
+    url.remove_prefix(8);
+    u.tls = true;
+    u.port = "443";
+  } else {
+    return std::nullopt;
+  }
+  size_t slash = url.find_first_of("/?");
+  std::string_view authority = url.substr(0, slash);
+  u.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  if (u.target.front() == '?') u.target.insert(0, "/");
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos)
+    authority.remove_prefix(at + 1);
+  if (authority.starts_with("[")) {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    u.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (authority.starts_with(":")) u.port = std::string(authority.substr(1));
+  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    u.host = std::string(authority.substr(0, colon));
+    u.port = std::string(authority.substr(colon + 1));
+  } else {
+    u.host = std::string(authority);
+  }
+  if (u.host.empty() || u.port.empty()) return std::nullopt;
+  return u;
+}
+
+// host:port or [v6]:port.
+bool splitHostPort(std::string_view a, std::string& host, std::string& port) {
+  if (a.starts_with("[")) {
+    size_t close = a.find("]:");
+    if (close == std::string_view::npos) return false;
+    host = std::string(a.substr(1, close - 1));
+    port = std::string(a.substr(close + 2));
+  } else {
+    size_t colon = a.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = std::string(a.substr(0, colon));
+    port = std::string(a.substr(colon + 1));
+  }
+  return !host.empty() && !port.empty();
+}
+
+bool isIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
+ public:
+  HttpProbe(asio::io_context& ioc, ssl::context* tlsCtx, HttpProbeSpec spec, ParsedUrl url,
+            ProbeDone done)
+      : spec_(std::move(spec)),
+        url_(std::move(url)),
+        done_(std::move(done)),
+        resolver_(ioc),
+        socket_(ioc),
+        timer_(ioc),
+        buffer_(size_t{64} * 1024) {
+    if (tlsCtx) tls_.emplace(socket_, *tlsCtx);
+    method_ = spec_.method.empty() ? "GET" : spec_.method;
+    prefix_ = "HTTP " + method_ + " " + spec_.url + ": ";
+  }
+
+  void start() {
+    auto self = shared_from_this();
+    timer_.expires_after(spec_.timeout);
+    timer_.async_wait([self](beast::error_code ec) {
+      if (ec) return;
+      self->timedOut_ = true;
+      self->resolver_.cancel();
+      beast::error_code ignored;
+      self->socket_.close(ignored);
+    });
+    resolver_.async_resolve(url_.host, url_.port,
+                            [self](beast::error_code ec, const tcp::resolver::results_type& r) {
+                              if (ec) return self->fail(ec);
+                              self->connect(r);
+                            });
+  }
+
+ private:
+  void connect(const tcp::resolver::results_type& r) {
+    auto self = shared_from_this();
+    asio::async_connect(socket_, r, [self](beast::error_code ec, const tcp::endpoint&) {
+      if (ec) return self->fail(ec);
+      if (self->tls_)
+        self->handshake();
+      else
+        self->write();
+    });
+  }
+
+  void handshake() {
+    std::string name = spec_.tlsServerName.empty() ? url_.host : spec_.tlsServerName;
+    if (!isIpLiteral(name)) SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str());
+    if (!spec_.tlsSkipVerify) tls_->set_verify_callback(ssl::host_name_verification(name));
+    auto self = shared_from_this();
+    tls_->async_handshake(ssl::stream_base::client, [self](beast::error_code ec) {
+      if (ec) return self->fail(ec);
+      self->write();
+    });
+  }
+
+  void write() {
+    bhttp::verb verb = bhttp::string_to_verb(method_);
+    if (verb == bhttp::verb::unknown)
+      req_.method_string(method_);
+    else
+      req_.method(verb);
+    req_.target(url_.target);
+    req_.version(11);
+    bool userHost = false;
+    for (const auto& [name, values] : spec_.header) {
+      if (beast::iequals(name, "host")) userHost = true;
+      for (const auto& v : values) req_.insert(name, v);
+    }
+    if (!userHost) {
+      bool v6 = url_.host.find(':') != std::string::npos;
+      std::string host = v6 ? "[" + url_.host + "]" : url_.host;
+      bool defaultPort = (url_.tls && url_.port == "443") || (!url_.tls && url_.port == "80");
+      req_.set(bhttp::field::host, defaultPort ? host : host + ":" + url_.port);
+    }
+    if (req_.find(bhttp::field::user_agent) == req_.end())
+      req_.set(bhttp::field::user_agent, "Cairn Health Check");
+    if (req_.find(bhttp::field::accept) == req_.end())
+      req_.set(bhttp::field::accept, "text/plain, text/*, */*");
+    req_.set(bhttp::field::connection, "close");
+    req_.body() = spec_.body;
+    req_.prepare_payload();
+    auto self = shared_from_this();
+    auto onWrite = [self](beast::error_code ec, size_t) {
+      if (ec) return self->fail(ec);
+      self->readHeader();
+    };
+    if (tls_)
+      bhttp::async_write(*tls_, req_, onWrite);
+    else
+      bhttp::async_write(socket_, req_, onWrite);
+  }
+
+  void readHeader() {
+    parser_.header_limit(kMaxHeaderBytes);
+    // The body is read only up to kMaxOutputBytes (readBody), so its declared
+    // length does not matter.
+    parser_.body_limit(std::numeric_limits<uint64_t>::max());
+    auto self = shared_from_this();
+    auto onRead = [self](beast::error_code ec, size_t) {
+      if (ec) return self->fail(ec);
+      self->readBody();
+    };
+    if (tls_)
+      bhttp::async_read_header(*tls_, buffer_, parser_, onRead);
+    else
+      bhttp::async_read_header(socket_, buffer_, parser_, onRead);
+  }
+
+  void readBody() {
+    if (parser_.is_done() || parser_.get().body().size() >= kMaxOutputBytes) return succeed();
+    auto self = shared_from_this();
+    auto onRead = [self](beast::error_code ec, size_t) {
+      // The body may end with the connection; what arrived is the output.
+      if (ec && ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+          ec != asio::ssl::error::stream_truncated && ec != bhttp::error::partial_message)
+        return self->fail(ec);
+      if (ec) return self->succeed();
+      self->readBody();
+    };
+    if (tls_)
+      bhttp::async_read_some(*tls_, buffer_, parser_, onRead);
+    else
+      bhttp::async_read_some(socket_, buffer_, parser_, onRead);
+  }
+
+  void succeed() {
+    const auto& res = parser_.get();
+    int code = static_cast<int>(res.result_int());
+    std::string body = res.body();
+    std::string out = prefix_ + std::to_string(code) + " " + std::string(res.reason());
+    if (!body.empty()) out += " Output: " + body;
+    finish(httpStatusOf(code), std::move(out));
+  }
+
+  void fail(beast::error_code ec) {
+    if (timedOut_)
+      finish(HealthStatus::kCritical, prefix_ + "timed out after " + formatDuration(spec_.timeout));
+    else
+      finish(HealthStatus::kCritical, prefix_ + ec.message());
+  }
+
+  void finish(HealthStatus s, std::string out) {
+    if (!done_) return;
+    timer_.cancel();
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    capOutput(out);
+    auto done = std::move(done_);
+    done_ = nullptr;
+    done(ProbeResult{s, std::move(out)});
+  }
+
+  HttpProbeSpec spec_;
+  ParsedUrl url_;
+  ProbeDone done_;
+  std::string method_;
+  std::string prefix_;
+  tcp::resolver resolver_;
+  tcp::socket socket_;
+  std::optional<ssl::stream<tcp::socket&>> tls_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  bhttp::request<bhttp::string_body> req_;
+  bhttp::response_parser<bhttp::string_body> parser_;
+  bool timedOut_ = false;
+};
+
+class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
+ public:
+  TcpProbe(asio::io_context& ioc, TcpProbeSpec spec, ProbeDone done)
+      : spec_(std::move(spec)), done_(std::move(done)), resolver_(ioc), socket_(ioc), timer_(ioc) {}
+
+  void start() {
+    std::string host, port;
+    if (!splitHostPort(spec_.address, host, port))
+      return finish(HealthStatus::kCritical,
+                    "TCP connect " + spec_.address + ": not a host:port address");
+    auto self = shared_from_this();
+    timer_.expires_after(spec_.timeout);
+    timer_.async_wait([self](beast::error_code ec) {
+      if (ec) return;
+      self->timedOut_ = true;
+      self->resolver_.cancel();
+      beast::error_code ignored;
+      self->socket_.close(ignored);
+    });
+    resolver_.async_resolve(
+        host, port, [self](beast::error_code ec, const tcp::resolver::results_type& r) {
+          if (ec) return self->fail(ec);
+          asio::async_connect(self->socket_, r,
+                              [self](beast::error_code ec2, const tcp::endpoint&) {
+                                if (ec2) return self->fail(ec2);
+                                self->finish(HealthStatus::kPassing,
+                                             "TCP connect " + self->spec_.address + ": Success");
+                              });
+        });
+  }
+
+ private:
+  void fail(beast::error_code ec) {
+    finish(HealthStatus::kCritical,
+           "TCP connect " + spec_.address + ": " +
+               (timedOut_ ? "timed out after " + formatDuration(spec_.timeout) : ec.message()));
+  }
+
+  void finish(HealthStatus s, std::string out) {
+    if (!done_) return;
+    timer_.cancel();
+    beast::error_code ignored;
+    socket_.close(ignored);
+    capOutput(out);
+    auto done = std::move(done_);
+    done_ = nullptr;
+    done(ProbeResult{s, std::move(out)});
+  }
+
+  TcpProbeSpec spec_;
+  ProbeDone done_;
+  tcp::resolver resolver_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  bool timedOut_ = false;
+};
+
+// A child process: its stdout and stderr go to one pipe read here; at exit
+// (or the timeout, which kills its process group) the status is taken with
+// waitpid, polled, because the child may close the pipe before it exits.
+class ScriptProbe : public std::enable_shared_from_this<ScriptProbe> {
+ public:
+  ScriptProbe(asio::io_context& ioc, ScriptProbeSpec spec, ProbeDone done)
+      : spec_(std::move(spec)), done_(std::move(done)), pipe_(ioc), timer_(ioc), poll_(ioc) {}
+
+  ~ScriptProbe() {
+    if (pid_ > 0) {  // only if abandoned with the io_context: do not leave a zombie
+      kill(-pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  void start() {
+    if (spec_.args.empty()) return finish(HealthStatus::kCritical, "script check: no args");
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+      return finish(HealthStatus::kCritical, std::string("script check: pipe: ") + strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setpgroup(&attr, 0);
+    // The agent blocks its termination signals in every thread; the child
+    // must not inherit that mask.
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+    std::vector<char*> argv;
+    for (auto& a : spec_.args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(fds[1]);
+    if (rc != 0) {
+      close(fds[0]);
+      return finish(HealthStatus::kCritical, "script check " + spec_.args[0] + ": " + strerror(rc));
+    }
+    pid_ = pid;
+    pipe_.assign(fds[0]);
+    auto self = shared_from_this();
+    timer_.expires_after(spec_.timeout);
+    timer_.async_wait([self](beast::error_code ec) {
+      if (ec || self->pid_ <= 0) return;
+      self->timedOut_ = true;
+      kill(-self->pid_, SIGKILL);
+    });
+    read();
+  }
+
+ private:
+  void read() {
+    auto self = shared_from_this();
+    pipe_.async_read_some(asio::buffer(chunk_), [self](beast::error_code ec, size_t n) {
+      // Keep draining past the cap so the child never blocks on a full pipe.
+      size_t room = kMaxOutputBytes - std::min(kMaxOutputBytes, self->output_.size());
+      self->output_.append(self->chunk_.data(), std::min(n, room));
+      if (ec) return self->reap();
+      self->read();
+    });
+  }
+
+  void reap() {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == 0) {
+      auto self = shared_from_this();
+      poll_.expires_after(std::chrono::milliseconds(10));
+      poll_.async_wait([self](beast::error_code) { self->reap(); });
+      return;
+    }
+    pid_ = 0;
+    timer_.cancel();
+    beast::error_code ignored;
+    pipe_.close(ignored);
+    if (timedOut_) {
+      output_ += (output_.empty() ? "" : "\n");
+      output_ += "Timed out (" + formatDuration(spec_.timeout) + ") running check";
+      return finish(HealthStatus::kCritical, std::move(output_));
+    }
+    if (r < 0 || !WIFEXITED(status)) return finish(HealthStatus::kCritical, std::move(output_));
+    int code = WEXITSTATUS(status);
+    finish(code == 0   ? HealthStatus::kPassing
+           : code == 1 ? HealthStatus::kWarning
+                       : HealthStatus::kCritical,
+           std::move(output_));
+  }
+
+  void finish(HealthStatus s, std::string out) {
+    if (!done_) return;
+    capOutput(out);
+    auto done = std::move(done_);
+    done_ = nullptr;
+    done(ProbeResult{s, std::move(out)});
+  }
+
+  ScriptProbeSpec spec_;
+  ProbeDone done_;
+  asio::posix::stream_descriptor pipe_;
+  asio::steady_timer timer_;
+  asio::steady_timer poll_;
+  std::array<char, 4096> chunk_{};
+  std::string output_;
+  pid_t pid_ = 0;
+  bool timedOut_ = false;
+};
+
+// Lives on: the io_context given to create(). Holds the two client TLS
+// contexts (verifying against the system store, and not verifying), built
+// once and shared by every HTTPS probe.
+class ProberImpl final : public Prober {
+ public:
+  ProberImpl(asio::io_context& ioc, std::unique_ptr<ssl::context> verify,
+             std::unique_ptr<ssl::context> noVerify)
+      : ioc_(ioc), verify_(std::move(verify)), noVerify_(std::move(noVerify)) {}
+
+  void http(HttpProbeSpec spec, ProbeDone done) override {
+    auto url = parseUrl(spec.url);
+    if (!url) {
+      std::string out = "HTTP " + spec.method + " " + spec.url + ": not an http(s) URL";
+      capOutput(out);
+      asio::post(ioc_, [done = std::move(done), out = std::move(out)] {
+        done({HealthStatus::kCritical, out});
+      });
+      return;
+    }
+    ssl::context* ctx = url->tls ? (spec.tlsSkipVerify ? noVerify_.get() : verify_.get()) : nullptr;
+    auto p =
+        std::make_shared<HttpProbe>(ioc_, ctx, std::move(spec), std::move(*url), std::move(done));
+    asio::post(ioc_, [p] { p->start(); });
+  }
+
+  void tcp(TcpProbeSpec spec, ProbeDone done) override {
+    auto p = std::make_shared<TcpProbe>(ioc_, std::move(spec), std::move(done));
+    asio::post(ioc_, [p] { p->start(); });
+  }
+
+  void script(ScriptProbeSpec spec, ProbeDone done) override {
+    auto p = std::make_shared<ScriptProbe>(ioc_, std::move(spec), std::move(done));
+    asio::post(ioc_, [p] { p->start(); });
+  }
+
+ private:
+  asio::io_context& ioc_;
+  std::unique_ptr<ssl::context> verify_;
+  std::unique_ptr<ssl::context> noVerify_;
+};
+
+}  // namespace
+
+HealthStatus httpStatusOf(int code) {
+  if (code >= 200 && code < 300) return HealthStatus::kPassing;
+  if (code == 429) return HealthStatus::kWarning;
+  return HealthStatus::kCritical;
+}
+
+Result<std::unique_ptr<Prober>> Prober::create(asio::io_context& ioc) {
+  auto verify = std::make_unique<ssl::context>(ssl::context::tls_client);
+  auto noVerify = std::make_unique<ssl::context>(ssl::context::tls_client);
+  boost::system::error_code ec;
+  verify->set_default_verify_paths(ec);
+  if (ec) return ioError("health checks: cannot load the system's CA store: " + ec.message());
+  verify->set_verify_mode(ssl::verify_peer);
+  noVerify->set_verify_mode(ssl::verify_none);
+  for (auto* c : {verify.get(), noVerify.get()})
+    SSL_CTX_set_min_proto_version(c->native_handle(), TLS1_2_VERSION);
+  return std::unique_ptr<Prober>(
+      std::make_unique<ProberImpl>(ioc, std::move(verify), std::move(noVerify)));
+}
+
+}  // namespace cairn::health

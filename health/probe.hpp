@@ -1,0 +1,75 @@
+// Probes: one run of an HTTP(S), TCP or script check, asynchronous on an
+// io_context the caller runs, so thousands can be in flight on one or two
+// threads. Each probe opens its own connection (as Consul does) and is
+// bounded by its timeout in every step (resolve, connect, TLS, write, read).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "registry/model.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace cairn::health {
+
+// The longest output kept (Consul's default check output limit).
+inline constexpr size_t kMaxOutputBytes = 4096;
+inline constexpr std::chrono::milliseconds kDefaultProbeTimeout = std::chrono::seconds(10);
+
+struct ProbeResult {
+  registry::HealthStatus status = registry::HealthStatus::kCritical;
+  std::string output;
+};
+// Runs exactly once, on a thread running the io_context.
+using ProbeDone = std::function<void(ProbeResult)>;
+
+struct HttpProbeSpec {
+  std::string url;  // http://host:port/path or https://...
+  std::string method = "GET";
+  std::map<std::string, std::vector<std::string>> header;
+  std::string body;
+  std::chrono::milliseconds timeout = kDefaultProbeTimeout;
+  bool tlsSkipVerify = false;
+  std::string tlsServerName;  // SNI and the name checked; default: the URL's host
+};
+
+struct TcpProbeSpec {
+  std::string address;  // host:port, [v6]:port
+  std::chrono::milliseconds timeout = kDefaultProbeTimeout;
+};
+
+struct ScriptProbeSpec {
+  std::vector<std::string> args;  // args[0] is the program (searched in PATH)
+  std::chrono::milliseconds timeout = kDefaultProbeTimeout;
+};
+
+// 2xx passing, 429 warning (Too Many Requests), anything else critical.
+registry::HealthStatus httpStatusOf(int code);
+
+// Starts probes on one io_context. Start methods are thread-safe; the
+// Prober must outlive the io_context's handlers (destroy it after the
+// io_context has stopped, or once no probe is in flight).
+class Prober {
+ public:
+  virtual ~Prober() = default;
+  virtual void http(HttpProbeSpec spec, ProbeDone done) = 0;
+  virtual void tcp(TcpProbeSpec spec, ProbeDone done) = 0;
+  // Runs args with no shell; stdout and stderr together are the output.
+  // Exit 0 passing, 1 warning, anything else (or killed) critical. At the
+  // timeout the whole process group is killed.
+  virtual void script(ScriptProbeSpec spec, ProbeDone done) = 0;
+
+  // Fails only if the system's TLS trust store cannot be loaded.
+  static Result<std::unique_ptr<Prober>> create(boost::asio::io_context& ioc);
+};
+
+}  // namespace cairn::health

@@ -1,0 +1,286 @@
+// Probes against real servers on loopback, started by the test (port 0).
+#include "health/probe.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <future>
+#include <thread>
+
+namespace cairn::health {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using registry::HealthStatus;
+using namespace std::chrono_literals;
+
+// A one-thread HTTP/1.1 server that answers every request with `response`
+// (raw bytes), or never answers when `response` is empty.
+class TestServer {
+ public:
+  explicit TestServer(std::string response)
+      : response_(std::move(response)), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    accept();
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~TestServer() {
+    ioc_.stop();
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int requests() const { return requests_; }
+  const std::string& lastRequest() const { return last_; }
+
+ private:
+  struct Conn {
+    explicit Conn(tcp::socket sock) : s(std::move(sock)) {}
+    tcp::socket s;
+    asio::streambuf buf;
+  };
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+      if (ec) return;
+      auto c = std::make_shared<Conn>(std::move(s));
+      asio::async_read_until(
+          c->s, c->buf, "\r\n\r\n", [this, c](boost::system::error_code ec2, size_t) {
+            if (ec2) return;
+            ++requests_;
+            last_.assign(asio::buffers_begin(c->buf.data()), asio::buffers_end(c->buf.data()));
+            if (response_.empty()) {
+              held_.push_back(c);  // never answered
+              return;
+            }
+            asio::async_write(c->s, asio::buffer(response_),
+                              [c](boost::system::error_code, size_t) {
+                                boost::system::error_code ignored;
+                                c->s.shutdown(tcp::socket::shutdown_both, ignored);
+                              });
+          });
+      accept();
+    });
+  }
+
+  std::string response_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::vector<std::shared_ptr<Conn>> held_;
+  std::atomic<int> requests_{0};
+  std::string last_;
+};
+
+// Runs the prober's io_context on a thread for the test's lifetime.
+class ProbeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto p = Prober::create(ioc_);
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    prober_ = std::move(*p);
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void TearDown() override {
+    work_.reset();
+    thread_.join();
+  }
+
+  template <typename Start>
+  ProbeResult run(Start start) {
+    std::promise<ProbeResult> p;
+    auto f = p.get_future();
+    start([&p](ProbeResult r) { p.set_value(std::move(r)); });
+    EXPECT_EQ(f.wait_for(20s), std::future_status::ready);
+    return f.get();
+  }
+  ProbeResult http(HttpProbeSpec spec) {
+    return run([&](ProbeDone d) { prober_->http(spec, std::move(d)); });
+  }
+  ProbeResult tcpProbe(TcpProbeSpec spec) {
+    return run([&](ProbeDone d) { prober_->tcp(spec, std::move(d)); });
+  }
+  ProbeResult script(ScriptProbeSpec spec) {
+    return run([&](ProbeDone d) { prober_->script(spec, std::move(d)); });
+  }
+
+  asio::io_context ioc_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
+      asio::make_work_guard(ioc_)};
+  std::unique_ptr<Prober> prober_;
+  std::thread thread_;
+};
+
+std::string url(const TestServer& s, const std::string& path = "/health") {
+  return "http://127.0.0.1:" + std::to_string(s.port()) + path;
+}
+
+HttpProbeSpec httpSpec(std::string u, std::chrono::milliseconds timeout = kDefaultProbeTimeout) {
+  HttpProbeSpec s;
+  s.url = std::move(u);
+  s.timeout = timeout;
+  return s;
+}
+
+TcpProbeSpec tcpSpec(std::string a) {
+  TcpProbeSpec s;
+  s.address = std::move(a);
+  return s;
+}
+
+ScriptProbeSpec scriptSpec(std::vector<std::string> args,
+                           std::chrono::milliseconds timeout = kDefaultProbeTimeout) {
+  ScriptProbeSpec s;
+  s.args = std::move(args);
+  s.timeout = timeout;
+  return s;
+}
+
+uint16_t closedPort() {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();  // closed when `a` goes
+}
+
+TEST(HttpStatusOf, ConsulRules) {
+  EXPECT_EQ(httpStatusOf(200), HealthStatus::kPassing);
+  EXPECT_EQ(httpStatusOf(204), HealthStatus::kPassing);
+  EXPECT_EQ(httpStatusOf(299), HealthStatus::kPassing);
+  EXPECT_EQ(httpStatusOf(429), HealthStatus::kWarning);
+  EXPECT_EQ(httpStatusOf(301), HealthStatus::kCritical);
+  EXPECT_EQ(httpStatusOf(404), HealthStatus::kCritical);
+  EXPECT_EQ(httpStatusOf(500), HealthStatus::kCritical);
+}
+
+TEST_F(ProbeTest, Http200IsPassingWithStatusLineAndBody) {
+  TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+  auto r = http(httpSpec(url(s)));
+  EXPECT_EQ(r.status, HealthStatus::kPassing);
+  EXPECT_EQ(r.output, "HTTP GET " + url(s) + ": 200 OK Output: hello");
+}
+
+TEST_F(ProbeTest, Http429IsWarning) {
+  TestServer s("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(http(httpSpec(url(s))).status, HealthStatus::kWarning);
+}
+
+TEST_F(ProbeTest, Http500IsCritical) {
+  TestServer s("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops");
+  auto r = http(httpSpec(url(s)));
+  EXPECT_EQ(r.status, HealthStatus::kCritical);
+  EXPECT_NE(r.output.find("500 Internal Server Error Output: oops"), std::string::npos);
+}
+
+TEST_F(ProbeTest, HttpSendsMethodHeadersAndBody) {
+  TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  HttpProbeSpec spec = httpSpec(url(s, "/x?y=1"));
+  spec.method = "POST";
+  spec.header["X-Token"] = {"abc"};
+  spec.body = "ping";
+  EXPECT_EQ(http(spec).status, HealthStatus::kPassing);
+  EXPECT_EQ(s.lastRequest().rfind("POST /x?y=1 HTTP/1.1\r\n", 0), 0u) << s.lastRequest();
+  EXPECT_NE(s.lastRequest().find("X-Token: abc\r\n"), std::string::npos);
+  EXPECT_NE(s.lastRequest().find("Content-Length: 4\r\n"), std::string::npos);
+}
+
+TEST_F(ProbeTest, HttpOutputIsCappedAt4KiB) {
+  std::string body(100000, 'x');
+  TestServer s("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+               body);
+  auto r = http(httpSpec(url(s)));
+  EXPECT_EQ(r.status, HealthStatus::kPassing);
+  EXPECT_EQ(r.output.size(), kMaxOutputBytes);
+}
+
+TEST_F(ProbeTest, HttpBodyEndingWithTheConnection) {
+  TestServer s("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbye");
+  auto r = http(httpSpec(url(s)));
+  EXPECT_EQ(r.status, HealthStatus::kPassing);
+  EXPECT_NE(r.output.find("Output: bye"), std::string::npos) << r.output;
+}
+
+TEST_F(ProbeTest, HttpRefusedIsCritical) {
+  auto r = http(httpSpec("http://127.0.0.1:" + std::to_string(closedPort()) + "/"));
+  EXPECT_EQ(r.status, HealthStatus::kCritical);
+  EXPECT_NE(r.output.find("refused"), std::string::npos) << r.output;
+}
+
+TEST_F(ProbeTest, HttpTimeoutIsCritical) {
+  TestServer s("");  // accepts, reads, never answers
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = http(httpSpec(url(s), 200ms));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, HealthStatus::kCritical);
+  EXPECT_NE(r.output.find("timed out after 200ms"), std::string::npos) << r.output;
+  EXPECT_GE(took, 200ms);
+  EXPECT_LT(took, 5s);
+}
+
+TEST_F(ProbeTest, HttpBadUrlIsCritical) {
+  EXPECT_EQ(http(httpSpec("ftp://x/")).status, HealthStatus::kCritical);
+}
+
+TEST_F(ProbeTest, HttpsToAPlainServerIsCritical) {
+  TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  auto spec = httpSpec("https://127.0.0.1:" + std::to_string(s.port()) + "/", 2s);
+  spec.tlsSkipVerify = true;
+  auto r = http(spec);
+  EXPECT_EQ(r.status, HealthStatus::kCritical);
+}
+
+TEST_F(ProbeTest, ManyProbesInFlightOnOneThread) {
+  TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  constexpr int kN = 200;
+  std::atomic<int> passing{0}, finished{0};
+  std::promise<void> all;
+  for (int i = 0; i < kN; ++i)
+    prober_->http(httpSpec(url(s)), [&](ProbeResult r) {
+      if (r.status == HealthStatus::kPassing) ++passing;
+      if (++finished == kN) all.set_value();
+    });
+  ASSERT_EQ(all.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(passing, kN);
+  EXPECT_EQ(s.requests(), kN);  // a new connection and request per probe
+}
+
+TEST_F(ProbeTest, TcpConnectPassingAndRefused) {
+  TestServer s("");
+  auto ok = tcpProbe(tcpSpec("127.0.0.1:" + std::to_string(s.port())));
+  EXPECT_EQ(ok.status, HealthStatus::kPassing);
+  EXPECT_EQ(ok.output, "TCP connect 127.0.0.1:" + std::to_string(s.port()) + ": Success");
+  auto bad = tcpProbe(tcpSpec("127.0.0.1:" + std::to_string(closedPort())));
+  EXPECT_EQ(bad.status, HealthStatus::kCritical);
+  EXPECT_EQ(tcpProbe(tcpSpec("no-port")).status, HealthStatus::kCritical);
+}
+
+TEST_F(ProbeTest, ScriptExitCodes) {
+  auto p = script(scriptSpec({"/bin/sh", "-c", "echo fine; exit 0"}));
+  EXPECT_EQ(p.status, HealthStatus::kPassing);
+  EXPECT_EQ(p.output, "fine\n");
+  auto w = script(scriptSpec({"/bin/sh", "-c", "echo slow >&2; exit 1"}));
+  EXPECT_EQ(w.status, HealthStatus::kWarning);
+  EXPECT_EQ(w.output, "slow\n");
+  EXPECT_EQ(script(scriptSpec({"/bin/sh", "-c", "exit 2"})).status, HealthStatus::kCritical);
+  EXPECT_EQ(script(scriptSpec({"/nonexistent/check"})).status, HealthStatus::kCritical);
+}
+
+TEST_F(ProbeTest, ScriptKilledAtTimeout) {
+  auto t0 = std::chrono::steady_clock::now();
+  // The child's own child holds the pipe too: the whole group must go.
+  auto r = script(scriptSpec({"/bin/sh", "-c", "sleep 30 & sleep 30"}, 200ms));
+  EXPECT_EQ(r.status, HealthStatus::kCritical);
+  EXPECT_NE(r.output.find("Timed out (200ms)"), std::string::npos) << r.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST_F(ProbeTest, ScriptOutputCapped) {
+  auto r = script(scriptSpec({"/bin/sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x"}));
+  EXPECT_EQ(r.status, HealthStatus::kPassing);
+  EXPECT_EQ(r.output.size(), kMaxOutputBytes);
+}
+
+}  // namespace
+}  // namespace cairn::health
