@@ -17,9 +17,9 @@ struct ClientFlags {
   OutputFormat format = OutputFormat::kTable;  // -format table|json
   bool passing = false;                        // -passing[=true|false]
   bool passingGiven = false;
-  std::string id;                        // -id: operator raft remove-peer / transfer-leader
-  std::string address;                   // -address: operator raft remove-peer
-  bool stale = false;  // -stale[=true|false]: snapshot save from any server
+  std::string id;       // -id: operator raft remove-peer / transfer-leader
+  std::string address;  // -address: operator raft remove-peer
+  bool stale = false;   // -stale[=true|false]: snapshot save from any server
   bool staleGiven = false;
   bool help = false;                     // -h, -help
   std::vector<std::string> positionals;  // everything that is not a flag, in order

@@ -450,8 +450,8 @@ void RaftReplicator::handleReady() {
   // acknowledgements are stepped only after this Ready (and its sync) is
   // done, so nothing commits before it is durable here. Not when the term or
   // vote changed: those must be on disk before any message that carries them.
-  const bool early = node_->softState().role == raft::Role::kLeader && sameTermAndVote &&
-                     rd.snapshot.empty();
+  const bool early =
+      node_->softState().role == raft::Role::kLeader && sameTermAndVote && rd.snapshot.empty();
   // Committed entries written by earlier (synced) Readies may be applied and
   // acknowledged before this Ready's sync.
   uint64_t durable = storage_->lastIndex();
@@ -471,9 +471,9 @@ void RaftReplicator::handleReady() {
         for (auto id : v) out += "," + formatServerId(id);
         return out;
       };
-      check(db_.beginCatalogInstall("v1 " + std::to_string(m.index) + " " +
-                                    std::to_string(m.term) + " " + ids(m.conf.voters) + " " +
-                                    ids(m.conf.learners) + " " + file->path()),
+      check(db_.beginCatalogInstall("v1 " + std::to_string(m.index) + " " + std::to_string(m.term) +
+                                    " " + ids(m.conf.voters) + " " + ids(m.conf.learners) + " " +
+                                    file->path()),
             "cannot record the snapshot install");
     }
   }
@@ -901,6 +901,19 @@ void RaftReplicator::removePeer(const std::string& idOrAddress, OpDone done) {
       fail);
 }
 
+// On the leader: the voter with the longest replicated log, the best
+// successor (kNone when there is no other voter).
+raft::NodeId RaftReplicator::mostUpToDateOtherVoter() const {
+  raft::NodeId to = raft::kNone;
+  uint64_t best = 0;
+  for (const auto& [id, pr] : node_->raft().tracker().all()) {
+    if (id == cfg_.raftId || pr.isLearner || pr.match < best) continue;
+    best = pr.match;
+    to = id;
+  }
+  return to;
+}
+
 void RaftReplicator::transferLeader(const std::string& target, OpDone done) {
   auto fail = [done](Status s) { done(std::move(s)); };
   runTask(
@@ -920,9 +933,7 @@ void RaftReplicator::transferLeader(const std::string& target, OpDone done) {
             return done(invalidArgument("transfer-leader: " + target + " is not a voter"));
           to = *id;
         } else if (lead == cfg_.raftId) {
-          uint64_t best = 0;
-          for (const auto& [id, pr] : node_->raft().tracker().all())
-            if (id != cfg_.raftId && !pr.isLearner && pr.match >= best) best = pr.match, to = id;
+          to = mostUpToDateOtherVoter();
         } else {
           to = cfg_.raftId;  // a follower asked with no target: itself
         }
@@ -1006,11 +1017,8 @@ void RaftReplicator::progressOps(Clock::time_point now) {
   if (now < leave_->retryAt || lead == raft::kNone) return;
   leave_->retryAt = now + 2 * cfg_.tick * cfg_.electionTicks;
   if (lead == cfg_.raftId) {
-    raft::NodeId to = raft::kNone;
-    uint64_t best = 0;
-    for (const auto& [id, pr] : node_->raft().tracker().all())
-      if (id != cfg_.raftId && !pr.isLearner && pr.match >= best) best = pr.match, to = id;
-    if (to != raft::kNone) node_->transferLeadership(to);
+    if (raft::NodeId to = mostUpToDateOtherVoter(); to != raft::kNone)
+      node_->transferLeadership(to);
     return;
   }
   (void)node_->proposeConfChange({raft::ConfChangeType::kRemoveNode, cfg_.raftId});

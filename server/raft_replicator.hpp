@@ -104,6 +104,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   PeerHello makeHello();
   void runTask(std::function<void()> task, OpDone onStop);
   std::optional<raft::NodeId> resolveMember(const std::string& idOrAddress);
+  raft::NodeId mostUpToDateOtherVoter() const;
   bool heardRecently(raft::NodeId id, std::chrono::steady_clock::time_point now) const;
   void reconcileMembers(std::chrono::steady_clock::time_point now);
   void progressOps(std::chrono::steady_clock::time_point now);

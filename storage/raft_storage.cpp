@@ -1,9 +1,9 @@
 #include "storage/raft_storage.hpp"
 
-#include <algorithm>
-
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
+
+#include <algorithm>
 
 #include "storage/db_impl.hpp"
 
@@ -185,7 +185,8 @@ Status RaftStorage::save(const std::optional<raft::HardState>& hs,
     uint64_t first = ents.front().index;
     while (!termRuns_.empty() && termRuns_.back().first >= first) termRuns_.pop_back();
     for (const auto& e : ents)
-      if (termRuns_.empty() || termRuns_.back().second != e.term) termRuns_.push_back({e.index, e.term});
+      if (termRuns_.empty() || termRuns_.back().second != e.term)
+        termRuns_.push_back({e.index, e.term});
   }
   snapIndex_ = newSnapIndex;
   snapTerm_ = newSnapTerm;
