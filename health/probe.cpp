@@ -190,10 +190,16 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
       if (ec) return self->fail(ec);
       self->readHeader();
     };
+    withStream([&](auto& stream) { bhttp::async_write(stream, req_, onWrite); });
+  }
+
+  // Calls f with the connection's stream: TLS over the socket, or the socket.
+  template <typename F>
+  void withStream(F&& f) {
     if (tls_)
-      bhttp::async_write(*tls_, req_, onWrite);
+      f(*tls_);
     else
-      bhttp::async_write(socket_, req_, onWrite);
+      f(socket_);
   }
 
   void readHeader() {
@@ -206,10 +212,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
       if (ec) return self->fail(ec);
       self->readBody();
     };
-    if (tls_)
-      bhttp::async_read_header(*tls_, buffer_, parser_, onRead);
-    else
-      bhttp::async_read_header(socket_, buffer_, parser_, onRead);
+    withStream([&](auto& stream) { bhttp::async_read_header(stream, buffer_, parser_, onRead); });
   }
 
   void readBody() {
@@ -223,10 +226,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
       if (ec) return self->succeed();
       self->readBody();
     };
-    if (tls_)
-      bhttp::async_read_some(*tls_, buffer_, parser_, onRead);
-    else
-      bhttp::async_read_some(socket_, buffer_, parser_, onRead);
+    withStream([&](auto& stream) { bhttp::async_read_some(stream, buffer_, parser_, onRead); });
   }
 
   void succeed() {
