@@ -20,18 +20,21 @@ from cairn_agent import Agent, wait_until
 
 
 class Target:
-    """An HTTP server on loopback answering every GET with `code`."""
+    """An HTTP server on loopback answering every GET with `code`, or, when
+    `codes` is set, with its codes in turn."""
 
     def __init__(self, port=0, code=200):
         self.code = code
+        self.codes = None
         self.hits = 0
         target = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 target.hits += 1
-                body = b"fine" if target.code == 200 else b"not fine"
-                self.send_response(target.code)
+                code = target.codes[target.hits % len(target.codes)] if target.codes else target.code
+                body = b"fine" if code == 200 else b"not fine"
+                self.send_response(code)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -109,6 +112,39 @@ class HealthTest(unittest.TestCase):
             target.code = 429
             self.assertTrue(wait_until(lambda: self.status_is("web-http", "warning"), 5),
                             self.check("web-http"))
+        finally:
+            target.stop()
+
+    def test_flapping_target_does_not_flap_the_check(self):
+        target = Target()
+        try:
+            self.put("/v1/agent/service/register", {
+                "Name": "flappy", "ID": "flappy1", "Port": target.port,
+                "Check": {"CheckID": "flappy-http",
+                          "HTTP": "http://127.0.0.1:%d/" % target.port, "Interval": "1s",
+                          "SuccessBeforePassing": 3, "FailuresBeforeCritical": 3}})
+            self.assertTrue(wait_until(lambda: self.status_is("flappy-http", "passing"), 10))
+            # Alternating answers never make three failures in a row: it stays
+            # passing, and nothing is written.
+            _, index = self.agent.get_json("/v1/health/checks/flappy")
+            target.codes = [200, 500]
+            hits = target.hits
+            self.assertTrue(wait_until(lambda: target.hits >= hits + 6, 15))
+            self.assertTrue(self.status_is("flappy-http", "passing"), self.check("flappy-http"))
+            _, later = self.agent.get_json("/v1/health/checks/flappy")
+            self.assertEqual(index, later)
+            # Three failures in a row: critical.
+            target.codes = None
+            target.code = 500
+            self.assertTrue(wait_until(lambda: self.status_is("flappy-http", "critical"), 3 * 1 + 4))
+            # Alternating again never makes three successes in a row: stays critical.
+            target.codes = [200, 500]
+            hits = target.hits
+            self.assertTrue(wait_until(lambda: target.hits >= hits + 6, 15))
+            self.assertTrue(self.status_is("flappy-http", "critical"), self.check("flappy-http"))
+            target.codes = None
+            target.code = 200
+            self.assertTrue(wait_until(lambda: self.status_is("flappy-http", "passing"), 3 * 1 + 4))
         finally:
             target.stop()
 
