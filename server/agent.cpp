@@ -196,6 +196,16 @@ class Agent {
     o.order = dns::parseOrder(cfg_.dns.order).value_or(dns::Order::kWeighted);
     o.udpWorkers = cfg_.dns.workers;
     o.recursorTimeout = parseDuration(cfg_.dns.recursorTimeout).value();
+    const auto& rl = cfg_.dns.rateLimit;
+    o.rateLimit.enabled = rl.enabled.value_or(!cfg_.dev);
+    o.rateLimit.responsesPerSecond = static_cast<uint32_t>(rl.responsesPerSecond);
+    o.rateLimit.burst = static_cast<uint32_t>(rl.burst);
+    o.rateLimit.slip = static_cast<uint32_t>(rl.slip);
+    o.rateLimit.ipv4PrefixLength = static_cast<uint8_t>(rl.ipv4PrefixLength);
+    o.rateLimit.ipv6PrefixLength = static_cast<uint8_t>(rl.ipv6PrefixLength);
+    if (rl.exempt) o.rateLimit.exempt = *rl.exempt;
+    if (cfg_.dns.allowRecursionFrom) o.allowRecursionFrom = *cfg_.dns.allowRecursionFrom;
+    o.maxTcpConnectionsPerClient = cfg_.dns.maxTcpConnectionsPerClient;
     if (Status st = dns::applyEnvironment(o); !st.ok()) return st;
     auto s = dns::DnsServer::create(o, catalog_->watches(), loads_.get(), dnsMetrics_.get());
     if (!s.ok()) return s.error();
