@@ -109,6 +109,7 @@ class GrpcProbe : public std::enable_shared_from_this<GrpcProbe> {
     SSL_set_alpn_protos(tls_->native_handle(), kAlpn, sizeof(kAlpn));
     auto self = shared_from_this();
     tls_->async_handshake(ssl::stream_base::client, [self](error_code ec) {
+      if (ec && !self->timedOut_) return self->failWith("TLS handshake: " + ec.message());
       if (ec) return self->fail(ec);
       const unsigned char* proto = nullptr;
       unsigned len = 0;
@@ -196,6 +197,7 @@ class GrpcProbe : public std::enable_shared_from_this<GrpcProbe> {
     auto onRead = [self](error_code ec, size_t n) {
       if (!self->done_) return;
       if (ec) return self->fail(ec);
+      self->received_ += n;
       ssize_t rv = nghttp2_session_mem_recv(self->session_.get(), self->in_.data(), n);
       if (!self->callbackError_.empty()) return self->failWith(self->callbackError_);
       if (rv < 0)
@@ -292,8 +294,12 @@ class GrpcProbe : public std::enable_shared_from_this<GrpcProbe> {
   void fail(error_code ec) {
     if (timedOut_) return failWith("timed out after " + formatDuration(spec_.timeout));
     if (!protocolError_.empty()) return failWith("HTTP/2: " + protocolError_);
-    if (ec == asio::error::eof || ec == ssl::error::stream_truncated)
-      return failWith("the server closed the connection before the response");
+    bool closed = ec == asio::error::eof || ec == ssl::error::stream_truncated;
+    if (closed && received_ == 0 && !tls_)
+      return failWith(
+          "the server closed the connection without speaking HTTP/2 (does it want TLS? see "
+          "GRPCUseTLS)");
+    if (closed) return failWith("the server closed the connection before the response");
     failWith(ec.message());
   }
 
@@ -330,6 +336,7 @@ class GrpcProbe : public std::enable_shared_from_this<GrpcProbe> {
   size_t headerBytes_ = 0;
   std::string callbackError_;
   std::string protocolError_;
+  size_t received_ = 0;  // bytes read from the server
   bool streamClosed_ = false;
   bool timedOut_ = false;
 };

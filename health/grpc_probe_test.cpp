@@ -210,6 +210,7 @@ TEST_F(GrpcProbeTest, TlsWithAlpnAgainstARealGrpcServer) {
     // Plaintext HTTP/2 to a TLS port.
     r = probe(spec(server.port(), "web"));
     EXPECT_EQ(r.status, HealthStatus::kCritical) << r.output;
+    EXPECT_NE(r.output.find("GRPCUseTLS"), std::string::npos) << r.output;
   }
   {
     // TLS to a plaintext port.
@@ -219,6 +220,7 @@ TEST_F(GrpcProbeTest, TlsWithAlpnAgainstARealGrpcServer) {
     s.tlsSkipVerify = true;
     auto r = probe(s);
     EXPECT_EQ(r.status, HealthStatus::kCritical) << r.output;
+    EXPECT_NE(r.output.find("TLS handshake: "), std::string::npos) << r.output;
   }
   std::filesystem::remove_all(dir);
 }
