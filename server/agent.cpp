@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <future>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -129,8 +130,12 @@ class Agent {
     };
     apiOpts.loads = loads_.get();
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
-    apiOpts.moreMetrics = [m = dnsMetrics_.get()](std::string& out) { m->render(out); };
     if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
+    apiOpts.moreMetrics = [this](std::string& out) {
+      dnsMetrics_->render(out);
+      std::lock_guard lock(checkerMu_);
+      if (checker_) checker_->renderMetrics(out);
+    };
     api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id, apiOpts);
     http::ServerConfig hc;
     hc.address = cfg_.clientAddr;
@@ -192,21 +197,22 @@ class Agent {
     return {};
   }
 
-  // Health checks. With one server (the one-server log) this server owns
-  // every check; in a Raft cluster checks are not run yet (they will be
-  // spread over the live servers by rendezvous hashing).
+  // Health checks. A one-server agent runs them all; in a Raft cluster each
+  // runs on one live server (rendezvous over the leader's published list),
+  // and TTL reports taken here go to the server running their check.
   Status startChecker(http::ApiOptions& apiOpts) {
-    if (!local_) return {};
     health::CheckerConfig hc;
     hc.enableScriptChecks = cfg_.enableScriptChecks;
-    hc.batchCommand = true;  // one server: no older server to refuse version 2
     hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
     checker_ = std::move(*c);
     apiOpts.onTtlReport = [c = checker_.get()](const registry::CheckStatusCommand& cmd) {
-      c->ttlReported(cmd.node, cmd.checkId, cmd.status, cmd.output);
+      c->ttlReported({cmd.node, cmd.checkId, cmd.status, cmd.output}, false);
     };
+    replicator_->setTtlSink([c = checker_.get()](const registry::Replicator::TtlReport& r) {
+      c->ttlReported(r, true);
+    });
     return {};
   }
 
@@ -356,7 +362,11 @@ class Agent {
     // them, then close everything.
     if (http_) http_->stopAccepting();
     stopRegistrar_ = true;
-    checker_.reset();  // before the replicator it proposes to
+    if (replicator_) replicator_->setTtlSink(nullptr);
+    {
+      std::lock_guard lock(checkerMu_);
+      checker_.reset();  // before the replicator it proposes to
+    }
     if (local_) local_->shutdown();
     if (raft_) raft_->shutdown();
     if (registrar_.joinable()) registrar_.join();
@@ -398,6 +408,7 @@ class Agent {
   std::unique_ptr<dns::LoadTable> loads_;
   // The DNS counters shown at /metrics; outlive both the DNS server and the Api.
   std::unique_ptr<dns::DnsMetrics> dnsMetrics_;
+  std::mutex checkerMu_;  // guards checker_ against the metrics page at shutdown
   std::unique_ptr<health::Checker> checker_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Api> api_;
