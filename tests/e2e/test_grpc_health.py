@@ -1,12 +1,12 @@
 """gRPC health checks (Consul's `GRPC` / `GRPCUseTLS`) on a one-server
-(-dev) agent, against a real gRPC server (python3-grpcio, serving
+(-dev) agent and in a three-server cluster, against a real gRPC server (python3-grpcio, serving
 grpc.health.v1.Health/Check; see grpc_health_server.py) that the test
 starts, stops and flips between SERVING and NOT_SERVING. With TLS, the
 server's self-signed certificate is made by the `openssl` command."""
 import json
 import os
 import shutil
-import socket
+import signal
 import subprocess
 import tempfile
 import time
@@ -14,14 +14,7 @@ import unittest
 
 from cairn_agent import Agent, wait_until
 from grpc_health_server import NOT_SERVING, SERVING, HealthServer
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from test_cluster import Server
 
 
 class GrpcCheckTest(unittest.TestCase):
@@ -178,6 +171,60 @@ class GrpcCheckTest(unittest.TestCase):
             "Name": "bad", "Check": {"GRPC": "no-port/svc", "Interval": "1s"}})
         self.assertEqual(status, 400, text)
         self.assertIn("Check.GRPC", text)
+
+
+class GrpcClusterTest(unittest.TestCase):
+    """A gRPC check in a three-server cluster: registered through any server
+    once every server says it applies command version 3, run by one server,
+    its status the same on all three."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="cairn-e2e-grpc-cluster-")
+        self.s = [Server("s%d" % i, self.root) for i in range(1, 4)]
+        self.s[0].start()
+        self.s[1].start([self.s[0].server_addr])
+        self.s[2].start([self.s[0].server_addr, self.s[1].server_addr])
+        self.assertTrue(wait_until(lambda: all(x.leader() for x in self.s), timeout=20),
+                        "no leader elected")
+
+    def tearDown(self):
+        for x in self.s:
+            x.stop(signal.SIGKILL)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def status_everywhere(self, check_id):
+        out = []
+        for x in self.s:
+            status, _, body = x.request("GET", "/v1/health/checks/api?stale", timeout=5)
+            checks = json.loads(body) if status == 200 else []
+            out.append(next((c["Status"] for c in checks if c["CheckID"] == check_id), None))
+        return out
+
+    def test_check_runs_once_and_every_server_agrees(self):
+        server = HealthServer({"api": SERVING})
+        self.addCleanup(server.stop)
+        body = {"Name": "api", "ID": "api1", "Port": server.port,
+                "Check": {"CheckID": "api-grpc", "GRPC": "127.0.0.1:%d/api" % server.port,
+                          "Interval": "1s"}}
+
+        def register():
+            status, _, _ = self.s[2].request("PUT", "/v1/agent/service/register", body)
+            return status == 200
+        # Refused (500) until the servers' hellos say they all apply version 3.
+        self.assertTrue(wait_until(register, 20))
+        self.assertTrue(wait_until(
+            lambda: self.status_everywhere("api-grpc") == ["passing"] * 3, 15),
+            self.status_everywhere("api-grpc"))
+        # One server probes: about one call per second, not three.
+        calls = server.calls
+        time.sleep(5)
+        self.assertLessEqual(server.calls - calls, 8)
+        self.assertGreaterEqual(server.calls - calls, 3)
+
+        server.set("api", NOT_SERVING)
+        self.assertTrue(wait_until(
+            lambda: self.status_everywhere("api-grpc") == ["critical"] * 3, 15),
+            self.status_everywhere("api-grpc"))
 
 
 if __name__ == "__main__":
