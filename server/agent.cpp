@@ -102,6 +102,11 @@ class Agent {
       Status st = db_->putMeta("node_id", cfg_.nodeId);
       if (!st.ok()) return fail(st.error().message);
     }
+    // Bad service definitions in the config stop the start, before anything runs.
+    if (auto defs = decodeConfigDefinitions(cfg_.services, cfg_.checks, cfg_.nodeName); !defs.ok())
+      return fail(defs.error().message);
+    else if (Status st = refuseScriptChecks(*defs, cfg_.enableScriptChecks); !st.ok())
+      return fail(st.error().message);
     if (Status st = startReplication(); !st.ok()) return fail(st.error().message);
     if (local_) {
       // One server: writes are immediate, so the node is there before HTTP opens.
@@ -129,6 +134,7 @@ class Agent {
       }).detach();
     };
     apiOpts.loads = loads_.get();
+    apiOpts.enableScriptChecks = cfg_.enableScriptChecks;
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
     if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
     apiOpts.moreMetrics = [this](std::string& out) {
@@ -295,6 +301,7 @@ class Agent {
   Status syncConfigDefinitions() {
     auto defs = decodeConfigDefinitions(cfg_.services, cfg_.checks, cfg_.nodeName);
     if (!defs.ok()) return defs.error();
+    if (Status st = refuseScriptChecks(*defs, cfg_.enableScriptChecks); !st.ok()) return st;
     for (const auto& cmd : defs->registrations) {
       auto r = proposeSync(*replicator_, cmd);
       if (!r.ok()) return r.error();
