@@ -149,7 +149,7 @@ class CheckerImpl final : public Checker {
 
  private:
   bool runnable(const Check& c) const {
-    if (c.type == "http" || c.type == "tcp" || c.type == "ttl") return true;
+    if (c.type == "http" || c.type == "tcp" || c.type == "ttl" || c.type == "grpc") return true;
     return c.type == "script" && cfg_.enableScriptChecks;
   }
 
@@ -310,6 +310,14 @@ class CheckerImpl final : public Checker {
       s.address = d.tcp;
       s.timeout = timeout;
       prober_->tcp(std::move(s), std::move(done));
+    } else if (e.check.type == "grpc") {
+      GrpcProbeSpec s;
+      s.target = d.grpc;
+      s.useTls = d.grpcUseTls;
+      s.timeout = timeout;
+      s.tlsSkipVerify = d.tlsSkipVerify;
+      s.tlsServerName = d.tlsServerName;
+      prober_->grpc(std::move(s), std::move(done));
     } else {
       ScriptProbeSpec s;
       s.args = d.args;

@@ -1,4 +1,4 @@
-// Checker: runs the catalog's HTTP, TCP, TTL and script checks that this
+// Checker: runs the catalog's HTTP, TCP, gRPC, TTL and script checks that this
 // server owns and writes their status changes through the replicator.
 //
 // It watches the catalog (WatchHub, checks table) for checks to add, change
