@@ -3,6 +3,7 @@
 # cli/CMakeLists.txt; paths are relative to this file.
 add_library(cairn_cli_commands STATIC
   ${CMAKE_CURRENT_LIST_DIR}/client_commands.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/acl_commands.cpp
   ${CMAKE_CURRENT_LIST_DIR}/client_flags.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service_definition.cpp)

@@ -6,6 +6,7 @@
 
 #include "server/agent.hpp"
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
+#include "cli/acl_commands.hpp"
 #include "cli/client_commands.hpp"
 #endif
 
@@ -27,6 +28,7 @@ constexpr const char* kUsage =
     "  leave      leave the cluster gracefully and stop this server\n"
     "  operator   raft list-peers | remove-peer | transfer-leader\n"
     "  snapshot   save, restore or inspect a point-in-time copy of the catalog\n"
+    "  acl        bootstrap ACLs, create and list policies and tokens\n"
     "  version    print the version\n\n"
     "Client commands take -http-addr ADDR (or CAIRN_HTTP_ADDR) and -format table|json.\n";
 
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "agent") return cairn::server::runAgent({args.begin() + 1, args.end()});
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
+  if (cmd == "acl") return cairn::cli::runAclCommand(args, std::cout, std::cerr);
   if (cairn::cli::isClientCommand(cmd))
     return cairn::cli::runClientCommand(args, std::cout, std::cerr);
 #endif

@@ -39,6 +39,37 @@
 namespace cairn::server {
 namespace {
 
+http::AclOptions aclOptions(const AclConfig& c) {
+  http::AclOptions o;
+  o.enabled = c.enabled;
+  o.defaultAccess =
+      c.defaultPolicy == "deny" ? registry::acl::Access::kDeny : registry::acl::Access::kWrite;
+  o.initialManagement = c.initialManagement;
+  return o;
+}
+
+// DNS answers with the anonymous token's rights. The filtered view is kept
+// for as long as the catalog view is the same (one filtering per change,
+// not per query).
+dns::ViewFilter anonymousDnsFilter(http::AclOptions opts) {
+  struct Cache {
+    std::mutex mu;
+    registry::ViewPtr in, out;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [opts, cache](const registry::ViewPtr& v) {
+    {
+      std::lock_guard lock(cache->mu);
+      if (cache->in == v) return cache->out;
+    }
+    registry::ViewPtr out = http::anonymousView(v, opts);
+    std::lock_guard lock(cache->mu);
+    cache->in = v;
+    cache->out = out;
+    return out;
+  };
+}
+
 void notifySystemd(const char* state) {
 #ifdef CAIRN_HAVE_SYSTEMD
   sd_notify(0, state);
@@ -135,6 +166,7 @@ class Agent {
     };
     apiOpts.loads = loads_.get();
     apiOpts.enableScriptChecks = cfg_.enableScriptChecks;
+    apiOpts.acl = aclOptions(cfg_.acl);
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
     if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
     apiOpts.moreMetrics = [this](std::string& out) {
@@ -202,6 +234,7 @@ class Agent {
   Status startDns() {
     if (cfg_.dnsPort < 0) return {};
     dns::DnsOptions o;
+    if (cfg_.acl.enabled) o.viewFilter = anonymousDnsFilter(aclOptions(cfg_.acl));
     o.address = cfg_.clientAddr;
     o.port = cfg_.dnsPort;
     o.zone = {cfg_.domain, cfg_.altDomain, cfg_.datacenter};
