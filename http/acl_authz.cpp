@@ -176,8 +176,11 @@ std::optional<Denied> commandDenied(const Caller& c, const registry::Command& cm
       if (auto d = existingCheck(u.node, u.checkId)) return d;
     return std::nullopt;
   }
-  if (std::holds_alternative<registry::AclCommand>(cmd))
+  if (const auto* a = std::get_if<registry::AclCommand>(&cmd)) {
+    // Anyone may bootstrap, once (apply refuses the second).
+    if (a->op == registry::AclCommand::Op::kBootstrap) return std::nullopt;
     return need(c, Resource::kAcl, "", Access::kWrite);
+  }
   return Denied{"acl:write", "acl"};  // a restore: management only
 }
 
