@@ -32,7 +32,7 @@ def curl(http_addr, path, token=None, method="GET", data=None):
         cmd += ["--data-binary", json.dumps(data)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     body, _, code = r.stdout.rpartition("\n")
-    return int(code), body
+    return int(code), body.rstrip("\n")
 
 
 class DevAcl(unittest.TestCase):
@@ -42,7 +42,7 @@ class DevAcl(unittest.TestCase):
         with open(cfg, "w") as f:
             json.dump({"acl": {"enabled": True, "default_policy": "deny"}}, f)
         self.agent = Agent(extra_args=["-config-file", cfg]).start()
-        self.http = self.agent.addr()
+        self.http = self.agent.addr
 
     def tearDown(self):
         self.agent.stop()
@@ -99,7 +99,7 @@ class DevAcl(unittest.TestCase):
                               "http://%s/v1/catalog/services" % self.http],
                              capture_output=True, text=True, timeout=30).stdout
         self.assertIn("X-Consul-Results-Filtered-By-ACLs: true", out)
-        self.assertEqual(set(json.loads(out.split("\r\n\r\n", 1)[1])), {"web"})
+        self.assertEqual(set(json.loads(out.split("\n\n", 1)[1])), {"web"})
         code, body = curl(self.http, "/v1/catalog/services", mgmt)
         self.assertLessEqual({"web", "db"}, set(json.loads(body)))
         # Writes the token may not make: 403 in Consul's words.
@@ -131,7 +131,7 @@ def req(server, method, path, token=None, body=None, timeout=10):
         headers = {"X-Consul-Token": token} if token else {}
         conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
         r = conn.getresponse()
-        return r.status, r.read().decode()
+        return r.status, r.read().decode().rstrip("\n")
     finally:
         conn.close()
 
