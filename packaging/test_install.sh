@@ -40,7 +40,7 @@ start_agent() {
     sh "$root" >"$log" 2>&1 &
   agent_pid=$!
   for _ in $(seq 1 300); do
-    line="$(grep -m1 '^cairn: listening' "$log" || true)"
+    line="$(grep -m1 '^cairn: listening' "$log" 2>/dev/null || true)"
     [[ -n "$line" ]] && break
     kill -0 "$agent_pid" 2>/dev/null || break
     sleep 0.1
@@ -71,20 +71,27 @@ stop_agent() {
 
 step "mmdebstrap $SUITE with $(basename "$old")"
 t0=$SECONDS
-mmdebstrap --quiet --variant=important --include="$old" "$SUITE" "$root"
+# apt in the new root installs the .deb and what it depends on, from the
+# mirror, while mmdebstrap still has /proc, /dev and resolv.conf set up.
+mmdebstrap --quiet --variant=important \
+  --customize-hook="copy-in $old /tmp" \
+  --customize-hook="chroot \"\$1\" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/$(basename "$old")" \
+  --customize-hook="rm -f \"\$1/tmp/$(basename "$old")\"" \
+  "$SUITE" "$root"
 echo "root made in $((SECONDS - t0)) s"
 
 step "install"
 echo "$(in_root dpkg-query -W -f='${Package} ${Version} ${Status}' cairn)"
 pw="$(in_root getent passwd cairn || true)"
 echo "passwd: $pw"
-IFS=: read -r _ _ uid _ _ home shell <<<"$pw"
+IFS=: read -r _ _ uid gid _ home shell <<<"$pw"
 [[ -n "$pw" ]] || bad "no cairn user"
 ((uid > 0 && uid < 1000)) || bad "cairn is not a system user (uid $uid)"
 [[ "$home" == /var/lib/cairn && "$shell" == /usr/sbin/nologin ]] || bad "home $home shell $shell"
-in_root getent group cairn >/dev/null || bad "no cairn group"
-st="$(stat -c '%U:%G %a' "$root/var/lib/cairn")"
-[[ "$st" == "cairn:cairn 700" ]] || bad "/var/lib/cairn is $st"
+# Numeric ids: the host's passwd may name them differently.
+st="$(stat -c '%u:%g %a' "$root/var/lib/cairn")"
+[[ "$st" == "$uid:$gid 700" ]] || bad "/var/lib/cairn is $st, want $uid:$gid 700"
+[[ "$(in_root getent group cairn | cut -d: -f3)" == "$gid" ]] || bad "cairn's group is not cairn"
 in_root dpkg-query -W -f='${Conffiles}\n' cairn | grep -q '^ /etc/cairn/cairn.toml ' || bad "cairn.toml is not a conffile"
 [[ -f "$root/lib/systemd/system/cairn.service" ]] || bad "no unit"
 [[ -L "$root/etc/systemd/system/multi-user.target.wants/cairn.service" ]] || bad "the unit is not enabled"
@@ -92,7 +99,7 @@ in_root dpkg-query -W -f='${Conffiles}\n' cairn | grep -q '^ /etc/cairn/cairn.to
 in_root /usr/bin/cairn version || bad "cairn version"
 if [[ -x "$root/usr/bin/systemd-analyze" ]]; then
   out="$(unshare --mount --propagation private -- sh -c \
-    'mount -t proc proc "$1/proc" && chroot "$1" systemd-analyze verify /lib/systemd/system/cairn.service' \
+    'mount -t proc proc "$1/proc" && chroot "$1" systemd-analyze verify --man=no /lib/systemd/system/cairn.service' \
     sh "$root" 2>&1)" || bad "systemd-analyze verify: $out"
   echo "systemd-analyze verify: ${out:-clean}"
 else
@@ -101,8 +108,8 @@ fi
 
 step "serve HTTP and DNS as cairn"
 start_agent 1
-user="$(ps -o user= -p "$agent_pid")"
-[[ "$user" == cairn ]] || bad "the agent runs as $user"
+ids="$(ps -o uid=,gid= -p "$agent_pid" | xargs)"
+[[ "$ids" == "$uid $gid" ]] || bad "the agent runs as uid/gid $ids, want $uid $gid"
 code="$(curl_ -o /dev/null -w '%{http_code}' -X PUT \
   -d '{"ID":"web-1","Name":"web","Address":"192.0.2.10","Port":8080}' \
   "http://127.0.0.1:$http_port/v1/agent/service/register")"
@@ -116,7 +123,7 @@ srv="$(dig +short +time=2 +tries=2 @127.0.0.1 -p "$dns_port" web.service.cairn S
 echo "dig web.service.cairn SRV: $srv"
 grep -q ' 8080 ' <<<"$srv" || bad "SRV answered '$srv'"
 stop_agent
-owners="$(find "$root/var/lib/cairn" ! -user cairn | sed "s|^$root||")"
+owners="$(find "$root/var/lib/cairn" ! -uid "$uid" | sed "s|^$root||")"
 [[ -z "$owners" ]] || bad "not owned by cairn: $owners"
 
 step "upgrade to $(basename "$new")"
@@ -130,8 +137,8 @@ got="$(in_root dpkg-query -W -f='${Version}' cairn)"
 [[ "$got" == "$want" ]] || bad "version after upgrade: $got, want $want"
 [[ "$(sha256sum <"$root/etc/cairn/cairn.toml")" == "$edited" ]] || bad "the upgrade changed the edited config"
 ls "$root"/etc/cairn/*.dpkg-* 2>/dev/null && bad "dpkg left config copies"
-st="$(stat -c '%U:%G %a' "$root/var/lib/cairn")"
-[[ "$st" == "cairn:cairn 700" ]] || bad "/var/lib/cairn after upgrade is $st"
+st="$(stat -c '%u:%g %a' "$root/var/lib/cairn")"
+[[ "$st" == "$uid:$gid 700" ]] || bad "/var/lib/cairn after upgrade is $st"
 start_agent 2
 svc="$(curl_ "http://127.0.0.1:$http_port/v1/catalog/service/web")"
 grep -q '"ServiceAddress":"192.0.2.10"' <<<"$svc" || bad "the catalog lost web-1: $svc"

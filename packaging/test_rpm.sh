@@ -12,17 +12,16 @@ bad() { echo "FAIL: $*"; fail=1; }
 files="$(rpm -qpl "$rpmf")"
 echo "--- rpm -qpl"; echo "$files"
 for f in /usr/bin/cairn /etc/cairn/cairn.toml /usr/lib/systemd/system/cairn.service \
-         /usr/lib/sysusers.d/cairn.conf /var/lib/cairn /usr/share/licenses/cairn/LICENSE \
+         /usr/lib/sysusers.d/cairn.conf /usr/share/licenses/cairn/LICENSE \
          /usr/share/doc/cairn/README.md /usr/share/man/man1/cairn.1.gz; do
   grep -qx "$f" <<<"$files" || bad "missing $f"
 done
-for d in /usr /usr/bin /etc /var /var/lib /usr/lib /usr/lib/systemd /usr/lib/systemd/system /usr/share; do
+# /var/lib/cairn comes from %post, so that erasing the package keeps the data.
+for d in /var/lib/cairn /usr /usr/bin /etc /var /var/lib /usr/lib /usr/lib/systemd /usr/lib/systemd/system /usr/share; do
   grep -qx "$d" <<<"$files" && bad "owns the system directory $d"
 done
 
 long="$(rpm -qplv "$rpmf")"
-grep -Eq '^drwx------ +[0-9]+ +cairn +cairn .* /var/lib/cairn$' <<<"$long" ||
-  bad "/var/lib/cairn is not drwx------ cairn cairn: $(grep ' /var/lib/cairn$' <<<"$long")"
 grep -Eq '^-rwxr-xr-x +[0-9]+ +root +root .* /usr/bin/cairn$' <<<"$long" || bad "/usr/bin/cairn mode"
 
 [[ "$(rpm -qp --configfiles "$rpmf")" == "/etc/cairn/cairn.toml" ]] || bad "config files: $(rpm -qp --configfiles "$rpmf")"
@@ -36,6 +35,7 @@ scripts="$(rpm -qp --scripts "$rpmf")"
 echo "--- rpm -qp --scripts"; echo "$scripts"
 want=(
   'preinstall scriptlet'  'useradd -r -g cairn'
+  'postinstall scriptlet' 'install -d -m 0700 -o cairn -g cairn /var/lib/cairn'
   'postinstall scriptlet' 'if \[ \$1 -eq 1 \].*preset cairn.service'
   'preuninstall scriptlet' 'if \[ \$1 -eq 0 \].*disable --now cairn.service'
   'postuninstall scriptlet' 'if \[ \$1 -ge 1 \].*try-restart cairn.service'
@@ -50,7 +50,7 @@ grep -q 'rm -rf /var/lib/cairn' <<<"$(grep -v '^#' <<<"$scripts")" && bad "a scr
 reqs="$(rpm -qpR "$rpmf")"
 echo "--- rpm -qpR"; echo "$reqs"
 # Debian-only sonames and libraries that the binary should carry inside.
-if grep -E 'libbz2\.so\.1\.0|librocksdb|libprotobuf|libcares|libsnappy|liblz4|libzstd|libspdlog|libfmt|libboost|libstdc\+\+|libgcc_s|libgflags' <<<"$reqs"; then
+if grep -E 'libbz2\.so\.1\.0|librocksdb|libprotobuf|libcares|libsnappy|liblz4|libzstd|libspdlog|libfmt|libboost|libstdc\+\+|libgflags' <<<"$reqs"; then
   bad "requires a library that EL9 lacks or that should be linked in (above)"
 fi
 newest="$(grep -o 'GLIBC_[0-9.]*' <<<"$reqs" | sed 's/GLIBC_//' | sort -uV | tail -1)"
@@ -62,7 +62,7 @@ done
 
 if command -v rpmlint >/dev/null; then
   echo "--- rpmlint"
-  out="$(rpmlint "$rpmf" 2>&1 || true)"
+  out="$(rpmlint -c "$(dirname "$0")/rpmlint.toml" "$rpmf" 2>&1 || true)"
   echo "$out"
   summary="$(grep -E '[0-9]+ errors?, [0-9]+ warnings?' <<<"$out" | tail -1)"
   [[ -n "$summary" ]] || bad "no rpmlint summary"
