@@ -9,11 +9,19 @@
 #             ports 0 over the config's, so nothing collides);
 #   upgrade   to NEW keeps an edited config and the catalog;
 #   remove    keeps config, data and user; purge deletes them.
-# Needs root and the Debian mirror; about 2-4 minutes.
-# Usage: packaging/test_install.sh OLD.deb NEW.deb   (KEEP=1 keeps the root)
+# With OLD.rpm NEW.rpm too, the same root then takes the .rpm through
+# `rpm --root --nodeps` (Debian's userland stands in for EL9's: the point is
+# the scriptlets and their $1 counts): install (user, /var/lib/cairn 0700),
+# serve, upgrade keeping the edited %config(noreplace) and the data, erase
+# keeping data and user (the edited config saved as .rpmsave).
+# Needs root and the Debian mirror; about 2-3 minutes.
+# Usage: packaging/test_install.sh OLD.deb NEW.deb [OLD.rpm NEW.rpm]
+#        (KEEP=1 keeps the root)
 set -euo pipefail
 old="$(realpath "${1:?usage: test_install.sh OLD.deb NEW.deb}")"
 new="$(realpath "${2:?usage: test_install.sh OLD.deb NEW.deb}")"
+old_rpm="${3:+$(realpath "$3")}"
+new_rpm="${4:+$(realpath "$4")}"
 SUITE="${SUITE:-bookworm}"
 work="$(mktemp -d /tmp/cairn-install.XXXXXX)"
 root="$work/root"
@@ -162,6 +170,50 @@ in_root getent group cairn >/dev/null && bad "purge left the cairn group"
 [[ ! -e "$root/etc/systemd/system/multi-user.target.wants/cairn.service" ]] || bad "purge left the enable link"
 status="$(in_root dpkg-query -W -f='${db:Status-Status}' cairn 2>/dev/null || true)"
 [[ -z "$status" || "$status" == not-installed ]] || bad "dpkg says cairn is $status"
+
+if [[ -n "$old_rpm" ]]; then
+  step "rpm: install $(basename "$old_rpm")"
+  rpm_() { rpm --root "$root" "$@"; }
+  rpm_ --initdb
+  rpm_ -i --nodeps "$old_rpm"
+  pw="$(in_root getent passwd cairn || true)"
+  echo "passwd: $pw"
+  IFS=: read -r _ _ uid gid _ home _ <<<"$pw"
+  [[ -n "$pw" && "$home" == /var/lib/cairn ]] || bad "%pre did not make the cairn user"
+  st="$(stat -c '%u:%g %a' "$root/var/lib/cairn" 2>&1)"
+  [[ "$st" == "$uid:$gid 700" ]] || bad "/var/lib/cairn is $st, want $uid:$gid 700"
+  [[ -f "$root/usr/lib/systemd/system/cairn.service" ]] || bad "no unit in /usr/lib/systemd/system"
+  start_agent rpm1
+  code="$(curl_ -o /dev/null -w '%{http_code}' -X PUT \
+    -d '{"ID":"api-1","Name":"api","Address":"192.0.2.20","Port":9090}' \
+    "http://127.0.0.1:$http_port/v1/agent/service/register")"
+  [[ "$code" == 200 ]] || bad "rpm: register: HTTP $code"
+  a="$(dig +short +time=2 +tries=2 @127.0.0.1 -p "$dns_port" api.service.consul A)"
+  [[ "$a" == 192.0.2.20 ]] || bad "rpm: DNS answered '$a'"
+  stop_agent
+
+  step "rpm: upgrade to $(basename "$new_rpm")"
+  printf '\n# edited by test_install\nnode_name = "rpmtest"\n' >>"$root/etc/cairn/cairn.toml"
+  edited="$(sha256sum <"$root/etc/cairn/cairn.toml")"
+  rpm_ -U --nodeps "$new_rpm"
+  want="$(rpm -qp --qf '%{VERSION}-%{RELEASE}' "$new_rpm")"
+  got="$(rpm_ -q --qf '%{VERSION}-%{RELEASE}' cairn)"
+  [[ "$got" == "$want" ]] || bad "rpm: version after upgrade: $got, want $want"
+  [[ "$(sha256sum <"$root/etc/cairn/cairn.toml")" == "$edited" ]] || bad "rpm: the upgrade changed the edited config"
+  start_agent rpm2
+  svc="$(curl_ "http://127.0.0.1:$http_port/v1/catalog/service/api")"
+  grep -q '"ServiceAddress":"192.0.2.20"' <<<"$svc" || bad "rpm: the catalog lost api-1: $svc"
+  nodes="$(curl_ "http://127.0.0.1:$http_port/v1/catalog/nodes")"
+  grep -q '"Node":"rpmtest"' <<<"$nodes" || bad "rpm: the edited node_name is not in effect: $nodes"
+  stop_agent
+
+  step "rpm: erase"
+  rpm_ -e --nodeps cairn
+  [[ ! -e "$root/usr/bin/cairn" ]] || bad "rpm: erase left /usr/bin/cairn"
+  [[ -f "$root/etc/cairn/cairn.toml.rpmsave" ]] || bad "rpm: erase did not save the edited config"
+  [[ -n "$(ls -A "$root/var/lib/cairn" 2>/dev/null)" ]] || bad "rpm: erase deleted the data"
+  in_root getent passwd cairn >/dev/null || bad "rpm: erase deleted the user"
+fi
 
 if ((fail)); then echo "test_install: FAILED"; exit 1; fi
 echo "test_install: ok ($((SECONDS - t0)) s)"
