@@ -11,10 +11,22 @@ constexpr int kBzConfigError = -9;  // BZ_CONFIG_ERROR in bzlib.h
 }  // namespace
 
 extern "C" {
-int BZ2_bzCompressInit(void*, int, int, int) { return kBzConfigError; }
-int BZ2_bzCompress(void*, int) { return kBzConfigError; }
-int BZ2_bzCompressEnd(void*) { return kBzConfigError; }
-int BZ2_bzDecompressInit(void*, int, int) { return kBzConfigError; }
-int BZ2_bzDecompress(void*) { return kBzConfigError; }
-int BZ2_bzDecompressEnd(void*) { return kBzConfigError; }
+int BZ2_bzCompressInit(void*, int, int, int) {
+  return kBzConfigError;
+}
+int BZ2_bzCompress(void*, int) {
+  return kBzConfigError;
+}
+int BZ2_bzCompressEnd(void*) {
+  return kBzConfigError;
+}
+int BZ2_bzDecompressInit(void*, int, int) {
+  return kBzConfigError;
+}
+int BZ2_bzDecompress(void*) {
+  return kBzConfigError;
+}
+int BZ2_bzDecompressEnd(void*) {
+  return kBzConfigError;
+}
 }
