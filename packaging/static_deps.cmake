@@ -2,7 +2,8 @@
 # it). Defines the same target names the development build gets from
 # find_package, so no component's CMakeLists changes:
 #
-#   RocksDB, protobuf, c-ares, snappy, lz4, zstd   static archives
+#   RocksDB, protobuf, c-ares, nghttp2, snappy,     static archives
+#   lz4, zstd
 #   spdlog, fmt, Boost.JSON                         header-only (Debian ships
 #                                                   no static archives of them)
 #   libstdc++                                       -static-libstdc++
@@ -55,6 +56,11 @@ set_target_properties(zstd::libzstd_shared PROPERTIES IMPORTED_LOCATION ${CAIRN_
 cairn_find_archive(CAIRN_CARES_A cares)
 add_library(PkgConfig::CARES INTERFACE IMPORTED)
 set_target_properties(PkgConfig::CARES PROPERTIES INTERFACE_LINK_LIBRARIES ${CAIRN_CARES_A})
+
+# The same for the root's pkg_check_modules(NGHTTP2 ...) (gRPC checks).
+cairn_find_archive(CAIRN_NGHTTP2_A nghttp2)
+add_library(PkgConfig::NGHTTP2 INTERFACE IMPORTED)
+set_target_properties(PkgConfig::NGHTTP2 PROPERTIES INTERFACE_LINK_LIBRARIES ${CAIRN_NGHTTP2_A})
 
 add_library(cairn_bzip2_absent STATIC ${CMAKE_CURRENT_LIST_DIR}/static/bzip2_absent.cpp)
 find_path(ROCKSDB_INCLUDE_DIR rocksdb/db.h REQUIRED)

@@ -212,6 +212,47 @@ class Applier {
     return {};
   }
 
+  Status dnsRateLimit(const std::string& key, const json::value& v) {
+    if (!v.is_object()) return bad(key, "expected a table");
+    auto& r = c_.dns.rateLimit;
+    for (const auto& kv : v.get_object()) {
+      std::string k = key + "." + std::string(kv.key());
+      Status st;
+      auto nonNegative = [&](int& out) {
+        Status s2 = integer(k, kv.value(), out);
+        if (s2.ok() && out < 0) return Status(bad(k, "must be >= 0"));
+        return s2;
+      };
+      if (kv.key() == "enabled") {
+        bool b = false;
+        st = boolean(k, kv.value(), b);
+        r.enabled = b;
+      } else if (kv.key() == "responses_per_second") {
+        st = integer(k, kv.value(), r.responsesPerSecond);
+        if (st.ok() && r.responsesPerSecond < 1) st = bad(k, "must be >= 1");
+      } else if (kv.key() == "burst") {
+        st = nonNegative(r.burst);
+      } else if (kv.key() == "slip") {
+        st = nonNegative(r.slip);
+      } else if (kv.key() == "ipv4_prefix_length") {
+        st = integer(k, kv.value(), r.ipv4PrefixLength);
+        if (st.ok() && (r.ipv4PrefixLength < 0 || r.ipv4PrefixLength > 32))
+          st = bad(k, "must be 0-32");
+      } else if (kv.key() == "ipv6_prefix_length") {
+        st = integer(k, kv.value(), r.ipv6PrefixLength);
+        if (st.ok() && (r.ipv6PrefixLength < 0 || r.ipv6PrefixLength > 128))
+          st = bad(k, "must be 0-128");
+      } else if (kv.key() == "exempt") {
+        r.exempt.emplace();
+        st = strList(k, kv.value(), *r.exempt);
+      } else {
+        return bad(k, "unknown key");
+      }
+      if (!st.ok()) return st;
+    }
+    return {};
+  }
+
   Status dnsConfig(const json::value& v) {
     if (!v.is_object()) return bad("dns_config", "expected a table");
     for (const auto& kv : v.get_object()) {
@@ -244,6 +285,14 @@ class Applier {
         if (st.ok() && (c_.dns.workers < 1 || c_.dns.workers > 64)) st = bad(k, "must be 1-64");
       } else if (kv.key() == "recursor_timeout") {
         st = duration(k, kv.value(), c_.dns.recursorTimeout);
+      } else if (kv.key() == "rate_limit") {
+        st = dnsRateLimit(k, kv.value());
+      } else if (kv.key() == "allow_recursion_from") {
+        c_.dns.allowRecursionFrom.emplace();
+        st = strList(k, kv.value(), *c_.dns.allowRecursionFrom);
+      } else if (kv.key() == "max_tcp_connections_per_client") {
+        st = integer(k, kv.value(), c_.dns.maxTcpConnectionsPerClient);
+        if (st.ok() && c_.dns.maxTcpConnectionsPerClient < 1) st = bad(k, "must be >= 1");
       } else if (kv.key() == "enable_truncate" || kv.key() == "max_stale" ||
                  kv.key() == "use_cache" || kv.key() == "soa" ||
                  kv.key() == "disable_compression" || kv.key() == "cache_max_age")

@@ -23,6 +23,21 @@ struct DnsConfig {
   std::string order = "weighted";  // Cairn: weighted, round-robin or least-loaded
   int workers = 2;                 // Cairn: UDP worker threads
   std::string recursorTimeout = "2s";
+  // Cairn: abuse resistance. rate_limit { enabled, responses_per_second,
+  // burst, slip, ipv4_prefix_length, ipv6_prefix_length, exempt }: UDP
+  // answers per client prefix (on by default for servers, off with -dev).
+  struct RateLimit {
+    std::optional<bool> enabled;
+    int responsesPerSecond = 1000;
+    int burst = 0;
+    int slip = 2;
+    int ipv4PrefixLength = 24;
+    int ipv6PrefixLength = 56;
+    std::optional<std::vector<std::string>> exempt;
+  } rateLimit;
+  // Clients that may use the recursors (unset: loopback and private networks).
+  std::optional<std::vector<std::string>> allowRecursionFrom;
+  int maxTcpConnectionsPerClient = 32;
 };
 
 // One stanza of Consul's `tls` block, as written (unset: not given).

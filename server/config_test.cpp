@@ -101,6 +101,44 @@ port = 80
   ASSERT_EQ(p->config.services.size(), 1u);
 }
 
+TEST_F(ConfigTest, DnsAbuseSettings) {
+  auto toml = write("abuse.toml", R"(
+[dns_config]
+allow_recursion_from = ["10.0.0.0/8"]
+max_tcp_connections_per_client = 8
+[dns_config.rate_limit]
+enabled = false
+responses_per_second = 20
+slip = 0
+ipv4_prefix_length = 32
+exempt = ["192.0.2.0/24"]
+)");
+  auto p = parseAgentArgs({"-dev", "-config-file", toml});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const auto& d = p->config.dns;
+  EXPECT_EQ(d.allowRecursionFrom, std::vector<std::string>{"10.0.0.0/8"});
+  EXPECT_EQ(d.maxTcpConnectionsPerClient, 8);
+  EXPECT_EQ(d.rateLimit.enabled, false);
+  EXPECT_EQ(d.rateLimit.responsesPerSecond, 20);
+  EXPECT_EQ(d.rateLimit.slip, 0);
+  EXPECT_EQ(d.rateLimit.ipv4PrefixLength, 32);
+  EXPECT_EQ(d.rateLimit.exempt, std::vector<std::string>{"192.0.2.0/24"});
+  auto bad = [&](const char* name, const char* body) {
+    auto q = parseAgentArgs({"-dev", "-config-file", write(name, body)});
+    EXPECT_FALSE(q.ok()) << body;
+    return q.ok() ? std::string() : q.error().message;
+  };
+  EXPECT_NE(bad("r1.json", R"({"dns_config": {"rate_limit": {"slip": -1}}})")
+                .find("dns_config.rate_limit.slip"),
+            std::string::npos);
+  EXPECT_NE(bad("r2.json", R"({"dns_config": {"rate_limit": {"ipv6_prefix_length": 129}}})")
+                .find("ipv6_prefix_length"),
+            std::string::npos);
+  EXPECT_NE(bad("r3.json", R"({"dns_config": {"rate_limit": {"speed": 1}}})")
+                .find("dns_config.rate_limit.speed"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, ConfigDirReadsFilesInOrder) {
   write("10-a.json", R"({"datacenter": "one"})");
   write("20-b.toml", "datacenter = \"two\"\n");
