@@ -143,24 +143,17 @@ class Agent {
       if (checker_) checker_->renderMetrics(out);
     };
     api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id, apiOpts);
-    http::ServerConfig hc;
-    hc.address = cfg_.clientAddr;
-    hc.port = static_cast<uint16_t>(cfg_.httpPort);
-    hc.threads = cfg_.httpThreads;
-    hc.maxBodyBytes = cfg_.httpMaxBodyBytes;
-    hc.maxSnapshotBodyBytes = cfg_.httpMaxSnapshotBytes;
-    hc.readTimeout = parseDuration(cfg_.httpReadTimeout).value();
-    auto hs = http::HttpServer::create(hc, *api_);
-    if (!hs.ok()) return fail(hs.error().message);
-    http_ = std::move(*hs);
+    if (Status st = startHttp(); !st.ok()) return fail(st.error().message);
     if (Status st = startDns(); !st.ok()) return fail(st.error().message);
     logger->info(
-        "cairn agent running node={} datacenter={} data_dir={} http={}:{} "
+        "cairn agent running node={} datacenter={} data_dir={} http={} https={} "
         "applied_index={}",
-        cfg_.nodeName, cfg_.datacenter, cfg_.dataDir, cfg_.clientAddr, http_->port(),
-        catalog_->appliedIndex());
+        cfg_.nodeName, cfg_.datacenter, cfg_.dataDir, http_ ? http_->port() : -1,
+        https_ ? https_->port() : -1, catalog_->appliedIndex());
     // A machine-readable line for scripts and tests that start many agents.
-    std::cout << "cairn: listening http=" << cfg_.clientAddr << ":" << http_->port();
+    std::cout << "cairn: listening";
+    if (http_) std::cout << " http=" << cfg_.clientAddr << ":" << http_->port();
+    if (https_) std::cout << " https=" << cfg_.clientAddr << ":" << https_->port();
     if (dns_) std::cout << " dns=" << cfg_.clientAddr << ":" << dns_->port();
     if (raft_) std::cout << " server=" << cfg_.advertiseAddr << ":" << serverPort_;
     std::cout << std::endl;
@@ -175,6 +168,33 @@ class Agent {
     std::cerr << "cairn agent: " << msg << "\n";
     shutdown();
     return 1;
+  }
+
+  // The API on the client address: plain HTTP (httpPort, -1: off) and/or
+  // HTTPS (httpsPort, -1: off) with tls.https over tls.defaults.
+  Status startHttp() {
+    http::ServerConfig hc;
+    hc.address = cfg_.clientAddr;
+    hc.threads = cfg_.httpThreads;
+    hc.maxBodyBytes = cfg_.httpMaxBodyBytes;
+    hc.maxSnapshotBodyBytes = cfg_.httpMaxSnapshotBytes;
+    hc.readTimeout = parseDuration(cfg_.httpReadTimeout).value();
+    if (cfg_.httpPort >= 0) {
+      hc.port = static_cast<uint16_t>(cfg_.httpPort);
+      auto hs = http::HttpServer::create(hc, *api_);
+      if (!hs.ok()) return hs.error();
+      http_ = std::move(*hs);
+    }
+    if (cfg_.httpsPort >= 0) {
+      auto t = httpsTls(cfg_);
+      if (!t.ok()) return t.error();
+      hc.port = static_cast<uint16_t>(cfg_.httpsPort);
+      hc.tls = std::move(*t);
+      auto hs = http::HttpServer::create(hc, *api_);
+      if (!hs.ok()) return hs.error();
+      https_ = std::move(*hs);
+    }
+    return {};
   }
 
   // DNS on the client address (dnsPort -1: off). Order, workers and seed
@@ -352,6 +372,14 @@ class Agent {
     else
       logger->info("reloaded log_level={} services={} checks={}", cfg_.logLevel,
                    cfg_.services.size(), cfg_.checks.size());
+    // The HTTPS certificate and key (renewed in place, at the same paths).
+    if (https_) {
+      if (Status tst = https_->reloadTls(); !tst.ok())
+        logger->error("reload: HTTPS certificate not reloaded, the old one stays in use: {}",
+                      tst.error().message);
+      else
+        logger->info("reloaded the HTTPS certificate");
+    }
   }
 
   void waitForSignals() {
@@ -377,7 +405,8 @@ class Agent {
     dns_.reset();
     // Stop taking new requests, finish the writes already accepted, answer
     // them, then close everything.
-    if (http_) http_->stopAccepting();
+    for (auto* h : {http_.get(), https_.get()})
+      if (h) h->stopAccepting();
     stopRegistrar_ = true;
     if (replicator_) replicator_->setTtlSink(nullptr);
     {
@@ -390,11 +419,12 @@ class Agent {
     // Snapshot requests answer before the server stops (their work runs on
     // the Api's own thread).
     if (api_) api_->stopBackgroundWork();
-    if (http_) {
-      http_->waitForWrites(std::chrono::seconds(5));
-      http_->stop();
-    }
+    for (auto* h : {http_.get(), https_.get()})
+      if (h) h->waitForWrites(std::chrono::seconds(5));
+    for (auto* h : {http_.get(), https_.get()})
+      if (h) h->stop();
     http_.reset();
+    https_.reset();
     api_.reset();
     dnsMetrics_.reset();
     loads_.reset();
@@ -429,7 +459,8 @@ class Agent {
   std::unique_ptr<health::Checker> checker_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Api> api_;
-  std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<http::HttpServer> http_;   // null when ports.http is -1
+  std::unique_ptr<http::HttpServer> https_;  // null unless ports.https is set
 };
 
 }  // namespace

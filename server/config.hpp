@@ -57,6 +57,7 @@ struct TlsStanza {
 struct TlsSettings {
   TlsStanza defaults;
   TlsStanza internalRpc;  // its set fields win over defaults for server-to-server
+  TlsStanza https;        // its set fields win over defaults for the HTTPS API
   bool verifyServerHostname = false;
 };
 
@@ -70,7 +71,8 @@ struct AgentConfig {
   std::string clientAddr = "127.0.0.1";
   std::string bindAddr = "0.0.0.0";
   std::string advertiseAddr;  // default: bindAddr, or 127.0.0.1 when that is 0.0.0.0
-  int httpPort = 8500;
+  int httpPort = 8500;        // -1: no plain HTTP listener
+  int httpsPort = -1;         // -1: no HTTPS listener (Consul's default 8501 when set)
   int dnsPort = 8600;
   int serverPort = 8300;
   int bootstrapExpect = 0;
@@ -101,6 +103,10 @@ struct AgentConfig {
   // Names the first bad field.
   Status validate() const;
 };
+
+// The TLS of the HTTPS API (ports.https): tls.https over tls.defaults; cert
+// and key required; client certificates demanded when verify_incoming.
+Result<tls::TlsConfig> httpsTls(const AgentConfig& c);
 
 // The TLS of server-to-server connections: tls.internal_rpc over
 // tls.defaults. Mutual TLS when verify_incoming and verify_outgoing are both

@@ -139,6 +139,37 @@ exempt = ["192.0.2.0/24"]
             std::string::npos);
 }
 
+TEST_F(ConfigTest, HttpsListener) {
+  auto toml = write("https.toml", R"(
+[ports]
+http = -1
+https = 8501
+[tls.defaults]
+ca_file = "/etc/cairn/ca.pem"
+[tls.https]
+cert_file = "/etc/cairn/api.pem"
+key_file = "/etc/cairn/api.key"
+verify_incoming = true
+)");
+  auto p = parseAgentArgs({"-dev", "-config-file", toml});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.httpPort, -1);
+  EXPECT_EQ(p->config.httpsPort, 8501);
+  auto t = httpsTls(p->config);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->caFile, "/etc/cairn/ca.pem");  // from tls.defaults
+  EXPECT_EQ(t->certFile, "/etc/cairn/api.pem");
+  EXPECT_TRUE(t->verifyPeer);
+  EXPECT_EQ(t->role, tls::TlsRole::kServer);
+  auto msg = [&](std::vector<std::string> args) {
+    auto q = parseAgentArgs(args);
+    EXPECT_FALSE(q.ok());
+    return q.ok() ? std::string() : q.error().message;
+  };
+  EXPECT_NE(msg({"-dev", "-http-port", "-1"}).find("both off"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-https-port", "0"}).find("cert_file"), std::string::npos);
+}
+
 TEST_F(ConfigTest, ConfigDirReadsFilesInOrder) {
   write("10-a.json", R"({"datacenter": "one"})");
   write("20-b.toml", "datacenter = \"two\"\n");
