@@ -4,8 +4,13 @@
 add_library(cairn_cli_commands STATIC
   ${CMAKE_CURRENT_LIST_DIR}/client_commands.cpp
   ${CMAKE_CURRENT_LIST_DIR}/client_flags.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/handler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/service_definition.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/query_commands.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/resolve_command.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/service_definition.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/snapshot_commands.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/watch_command.cpp)
 target_include_directories(cairn_cli_commands PUBLIC ${PROJECT_SOURCE_DIR})
 # registry: the snapshot file format, checked before a save is written and
 # before a restore is sent.

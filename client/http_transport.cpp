@@ -22,7 +22,7 @@ using tcp = asio::ip::tcp;
 constexpr std::string_view kUserAgent = "cairn-client/0.1";
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 
-using Request = http::request<http::string_body>;
+using HttpRequest = http::request<http::string_body>;
 
 // How one request/response exchange on an open connection ended.
 struct Exchange {
@@ -53,8 +53,9 @@ class HttpTransport final : public Transport {
   HttpTransport(Endpoint endpoint, HttpTransportOptions options)
       : endpoint_(std::move(endpoint)), options_(options), resolver_(ioc_) {}
 
-  Result<Response> roundTrip(std::string_view method, std::string_view target,
-                             std::string_view body, std::string_view contentType) override {
+  Result<Response> roundTrip(const client::Request& request) override {
+    std::string_view method = request.method;
+    std::string_view target = request.target;
     http::verb verb = http::string_to_verb(method);
     if (verb == http::verb::unknown) {
       return invalidArgument("unknown HTTP method \"" + std::string(method) + "\"");
@@ -63,27 +64,29 @@ class HttpTransport final : public Transport {
         target.find_first_of(" \t\r\n") != std::string_view::npos) {
       return invalidArgument("bad request target \"" + std::string(target) + "\"");
     }
-    Request req{verb, target, 11};
+    HttpRequest req{verb, target, 11};
     req.set(http::field::host, endpoint_.display);
     req.set(http::field::user_agent, kUserAgent);
-    if (!body.empty()) req.set(http::field::content_type, contentType);
-    req.body() = std::string(body);
+    if (!options_.token.empty()) req.set("X-Consul-Token", options_.token);
+    if (!request.body.empty()) req.set(http::field::content_type, request.contentType);
+    req.body() = std::string(request.body);
     req.prepare_payload();
 
     bool reused = stream_.has_value();
     if (!reused) {
       if (Status st = connect(); !st) return st.error();
     }
-    Exchange ex = exchange(req);
+    auto timeout = request.timeout.count() > 0 ? request.timeout : options_.requestTimeout;
+    Exchange ex = exchange(req, timeout);
     if (ex.ec && reused && !ex.gotSome && isClosedByPeer(ex.ec)) {
       // The server closed the idle connection before it saw the request.
       close();
       if (Status st = connect(); !st) return st.error();
-      ex = exchange(req);
+      ex = exchange(req, timeout);
     }
     if (ex.ec) {
       close();
-      return describeFailure(ex.ec, method, target);
+      return describeFailure(ex.ec, method, target, timeout);
     }
     http::response<http::string_body>& res = *ex.response;
     if (!res.keep_alive()) close();
@@ -140,9 +143,9 @@ class HttpTransport final : public Transport {
     return {};
   }
 
-  Exchange exchange(Request& req) {
+  Exchange exchange(HttpRequest& req, std::chrono::milliseconds timeout) {
     Exchange ex;
-    stream_->expires_after(options_.requestTimeout);
+    stream_->expires_after(timeout);
     http::async_write(*stream_, req, [&](beast::error_code e, std::size_t) { ex.ec = e; });
     run();
     if (ex.ec) return ex;
@@ -161,11 +164,11 @@ class HttpTransport final : public Transport {
   std::string unreachable() const { return "cannot reach cairn at " + endpoint_.display + ": "; }
 
   Error describeFailure(const beast::error_code& ec, std::string_view method,
-                        std::string_view target) const {
+                        std::string_view target, std::chrono::milliseconds timeout) const {
     std::string what = std::string(method) + " " + std::string(target);
     if (ec == beast::error::timeout) {
       return unavailable("cairn at " + endpoint_.display + " did not answer " + what + " within " +
-                         formatDuration(options_.requestTimeout));
+                         formatDuration(timeout));
     }
     if (ec == http::error::body_limit) {
       return ioError("response of cairn at " + endpoint_.display + " to " + what +
