@@ -80,6 +80,10 @@ Client::Client(std::string address, std::unique_ptr<Transport> transport)
 
 Client::~Client() = default;
 
+void Client::cancel() {
+  transport_->cancel();
+}
+
 Result<Response> Client::request(std::string_view method, std::string_view target,
                                  std::string_view body) {
   return transport_->roundTrip({method, target, body, kJsonContentType});

@@ -58,6 +58,11 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // Aborts the request in flight (it fails), or else the next one. The one
+  // method that may be called from another thread: it stops a watch at once
+  // when options.stop is set first.
+  void cancel();
+
   // The server's address as "host:port".
   const std::string& address() const { return address_; }
 

@@ -112,6 +112,7 @@ Status Client::watch(std::string_view target, const WatchOptions& options,
     auto started = Clock::now();
     auto res = call("GET", url, {}, kJsonContentType, timeout);
     if (!res) {
+      if (stopped(options)) break;
       if (!plan.onError()) return res.error();
       if (options.onError) options.onError(res.error(), plan.pause());
       pauseFor(plan.pause(), options);

@@ -3,6 +3,7 @@
 // (tcp_stream::expires_after) only apply to async operations.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
@@ -52,6 +53,12 @@ class HttpTransport final : public Transport {
  public:
   HttpTransport(Endpoint endpoint, HttpTransportOptions options)
       : endpoint_(std::move(endpoint)), options_(options), resolver_(ioc_) {}
+
+  void cancel() override {
+    asio::post(ioc_, [this] {
+      if (stream_) stream_->cancel();
+    });
+  }
 
   Result<Response> roundTrip(const client::Request& request) override {
     std::string_view method = request.method;

@@ -36,6 +36,10 @@ class Transport {
   // closes the connection early; the message names the server's address.
   // Not thread-safe.
   virtual Result<Response> roundTrip(const Request& request) = 0;
+
+  // Aborts the request in flight, if any (it fails with kUnavailable), or
+  // else the next one. The only method that may be called from any thread.
+  virtual void cancel() = 0;
 };
 
 struct HttpTransportOptions {
