@@ -136,7 +136,13 @@ struct Resolver::Impl {
   // The answer to (name, type): from the cache, else from the servers. An
   // empty Message (no records) for NXDOMAIN and NODATA.
   Result<dns::Message> query(const std::string& name, std::uint16_t type) {
-    if (auto hit = cache.get(name, type, now())) return hit->first;
+    if (auto hit = cache.get(name, type, now())) {
+      // TTLs as they are now, counted down while cached.
+      for (auto* records : {&hit->first.answers, &hit->first.additionals}) {
+        for (auto& r : *records) r.ttl = std::min(r.ttl, hit->second);
+      }
+      return hit->first;
+    }
     QueryState q;
     ares_query(channel, name.c_str(), 1 /* IN */, type, onAnswer, &q);
     wait(q);
