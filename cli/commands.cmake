@@ -20,6 +20,7 @@ target_link_libraries(cairn_cli_commands PRIVATE cairn_client cairn_registry cai
 cairn_test(cli_commands_test
   ${CMAKE_CURRENT_LIST_DIR}/client_commands_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/client_flags_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/handler_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service_definition_test.cpp)
 target_link_libraries(cli_commands_test PRIVATE cairn_cli_commands cairn_client_testing
