@@ -21,6 +21,9 @@
 #include <optional>
 
 #include "common/duration.hpp"
+#include "health/address.hpp"
+#include "health/grpc_probe.hpp"
+#include "health/tls_client.hpp"
 
 extern char** environ;
 
@@ -81,28 +84,6 @@ std::optional<ParsedUrl> parseUrl(std::string_view url) {
   return u;
 }
 
-// host:port or [v6]:port.
-bool splitHostPort(std::string_view a, std::string& host, std::string& port) {
-  if (a.starts_with("[")) {
-    size_t close = a.find("]:");
-    if (close == std::string_view::npos) return false;
-    host = std::string(a.substr(1, close - 1));
-    port = std::string(a.substr(close + 2));
-  } else {
-    size_t colon = a.rfind(':');
-    if (colon == std::string_view::npos) return false;
-    host = std::string(a.substr(0, colon));
-    port = std::string(a.substr(colon + 1));
-  }
-  return !host.empty() && !port.empty();
-}
-
-bool isIpLiteral(const std::string& host) {
-  boost::system::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
 class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
  public:
   HttpProbe(asio::io_context& ioc, ssl::context* tlsCtx, HttpProbeSpec spec, ParsedUrl url,
@@ -149,9 +130,8 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
   }
 
   void handshake() {
-    std::string name = spec_.tlsServerName.empty() ? url_.host : spec_.tlsServerName;
-    if (!isIpLiteral(name)) SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str());
-    if (!spec_.tlsSkipVerify) tls_->set_verify_callback(ssl::host_name_verification(name));
+    prepareTlsClient(*tls_, spec_.tlsServerName.empty() ? url_.host : spec_.tlsServerName,
+                     spec_.tlsSkipVerify);
     auto self = shared_from_this();
     tls_->async_handshake(ssl::stream_base::client, [self](beast::error_code ec) {
       if (ec) return self->fail(ec);
@@ -446,7 +426,8 @@ class ScriptProbe : public std::enable_shared_from_this<ScriptProbe> {
 
 // Lives on: the io_context given to create(). Holds the two client TLS
 // contexts (verifying against the system store, and not verifying), built
-// once and shared by every HTTPS probe.
+// once and shared by every HTTPS and gRPC-over-TLS probe (ALPN is set per
+// connection, so the contexts stay protocol-neutral).
 class ProberImpl final : public Prober {
  public:
   ProberImpl(asio::io_context& ioc, std::unique_ptr<ssl::context> verify,
@@ -472,6 +453,12 @@ class ProberImpl final : public Prober {
   void tcp(TcpProbeSpec spec, ProbeDone done) override {
     auto p = std::make_shared<TcpProbe>(ioc_, std::move(spec), std::move(done));
     asio::post(ioc_, [p] { p->start(); });
+  }
+
+  void grpc(GrpcProbeSpec spec, ProbeDone done) override {
+    ssl::context* ctx =
+        spec.useTls ? (spec.tlsSkipVerify ? noVerify_.get() : verify_.get()) : nullptr;
+    startGrpcProbe(ioc_, ctx, std::move(spec), std::move(done));
   }
 
   void script(ScriptProbeSpec spec, ProbeDone done) override {

@@ -1,4 +1,4 @@
-// Probes: one run of an HTTP(S), TCP or script check, asynchronous on an
+// Probes: one run of an HTTP(S), TCP, gRPC or script check, asynchronous on an
 // io_context the caller runs, so thousands can be in flight on one or two
 // threads. Each probe opens its own connection (as Consul does) and is
 // bounded by its timeout in every step (resolve, connect, TLS, write, read).
@@ -52,6 +52,15 @@ struct ScriptProbeSpec {
   std::chrono::milliseconds timeout = kDefaultProbeTimeout;
 };
 
+// grpc.health.v1.Health/Check over HTTP/2 (h2c, or TLS with ALPN "h2").
+struct GrpcProbeSpec {
+  std::string target;  // Consul's GRPC: host:port or host:port/service.Name
+  bool useTls = false;
+  std::chrono::milliseconds timeout = kDefaultProbeTimeout;
+  bool tlsSkipVerify = false;
+  std::string tlsServerName;  // SNI and the name checked; default: the target's host
+};
+
 // 2xx passing, 429 warning (Too Many Requests), anything else critical.
 registry::HealthStatus httpStatusOf(int code);
 
@@ -63,6 +72,9 @@ class Prober {
   virtual ~Prober() = default;
   virtual void http(HttpProbeSpec spec, ProbeDone done) = 0;
   virtual void tcp(TcpProbeSpec spec, ProbeDone done) = 0;
+  // SERVING (with grpc-status 0) passing; anything else, a non-zero
+  // grpc-status, a timeout or a connection error critical.
+  virtual void grpc(GrpcProbeSpec spec, ProbeDone done) = 0;
   // Runs args with no shell; stdout and stderr together are the output.
   // Exit 0 passing, 1 warning, anything else (or killed) critical. At the
   // timeout the whole process group is killed.

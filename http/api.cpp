@@ -50,6 +50,7 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
        &Api::agentServiceDeregister},
       {"/v1/agent/service/maintenance/", true, put, "/v1/agent/service/maintenance/:id",
        &Api::agentServiceMaintenance},
+      {"/v1/agent/maintenance", false, put, "/v1/agent/maintenance", &Api::agentMaintenance},
       {"/v1/agent/service/load/", true, put, "/v1/agent/service/load/:id", &Api::agentServiceLoad},
       {"/v1/agent/service/", true, get, "/v1/agent/service/:id", &Api::agentService},
       {"/v1/agent/checks", false, get, "/v1/agent/checks", &Api::agentChecks},
@@ -209,6 +210,14 @@ Outcome Api::query(const Request& req, std::vector<std::string> keys,
 }
 
 Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk) {
+  // A server that does not apply the command's version would skip it and
+  // keep a different catalog: refuse here, before anything is committed.
+  uint32_t need = registry::commandVersion(cmd);
+  if (uint32_t have = replicator_.clusterCommandVersion(); need > have)
+    return errorResponse(unavailable(
+        "not every server applies catalog command version " + std::to_string(need) +
+        " (needed for gRPC checks); the cluster applies version " + std::to_string(have) +
+        ": upgrade every server, or retry if one has just started"));
   std::string bytes = registry::encodeCommand(cmd);
   return Deferred{[this, bytes = std::move(bytes),
                    onOk = std::move(onOk)](std::function<void(Response)> respond) mutable {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "registry/catalog.hpp"
+#include "registry/command.hpp"
 #include "registry/memory_store_test_util.hpp"
 #include "registry/replicator.hpp"
 
@@ -34,7 +35,10 @@ class SyncReplicator final : public registry::Replicator {
   std::vector<ServerInfo> servers() const override {
     return {{"1", "node1", "127.0.0.1:8300", true, true}};
   }
+  uint32_t clusterCommandVersion() const override { return commandVersion; }
   registry::Catalog& catalog() { return *catalog_; }
+
+  uint32_t commandVersion = registry::kCommandVersion;  // as the cluster would say
 
  private:
   std::mutex mu_;

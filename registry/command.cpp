@@ -105,6 +105,8 @@ void toPb(const Check& c, pb::CheckRec* p) {
   d->set_success_before_passing(def.successBeforePassing);
   d->set_failures_before_warning(def.failuresBeforeWarning);
   d->set_failures_before_critical(def.failuresBeforeCritical);
+  d->set_grpc(def.grpc);
+  d->set_grpc_use_tls(def.grpcUseTls);
   p->set_create_index(c.createIndex);
   p->set_modify_index(c.modifyIndex);
 }
@@ -139,6 +141,8 @@ Check fromPb(const pb::CheckRec& p) {
   def.successBeforePassing = d.success_before_passing();
   def.failuresBeforeWarning = d.failures_before_warning();
   def.failuresBeforeCritical = d.failures_before_critical();
+  def.grpc = d.grpc();
+  def.grpcUseTls = d.grpc_use_tls();
   c.createIndex = p.create_index();
   c.modifyIndex = p.modify_index();
   return c;
@@ -153,9 +157,17 @@ std::string serialize(const P& p) {
 
 }  // namespace
 
+uint32_t commandVersion(const Command& cmd) {
+  if (const auto* r = std::get_if<RegisterCommand>(&cmd)) {
+    for (const auto& c : r->checks)
+      if (!c.definition.grpc.empty() || c.definition.grpcUseTls) return 3;
+  }
+  return std::holds_alternative<CheckStatusBatchCommand>(cmd) ? 2 : 1;
+}
+
 std::string encodeCommand(const Command& cmd) {
   pb::Command p;
-  p.set_version(std::holds_alternative<CheckStatusBatchCommand>(cmd) ? 2 : 1);
+  p.set_version(commandVersion(cmd));
   if (const auto* r = std::get_if<RegisterCommand>(&cmd)) {
     auto* pr = p.mutable_register_();
     toPb(r->node, pr->mutable_node());

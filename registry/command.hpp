@@ -17,8 +17,11 @@ namespace cairn::registry {
 // encoded with the oldest version that has it, so that a server one version
 // behind still applies everything but the new kinds during an upgrade:
 // version 1: register, deregister, check status, restore;
-// version 2: check status batch.
-inline constexpr uint32_t kCommandVersion = 2;
+// version 2: check status batch;
+// version 3: a register carrying a gRPC check (CheckDefinition::grpc). An
+// older server would drop the fields it does not know and keep a check it
+// can never run; it refuses the command instead.
+inline constexpr uint32_t kCommandVersion = 3;
 
 // Upserts a node, and optionally one service on it and checks on either.
 // Indexes in the records are ignored; apply assigns them.
@@ -64,6 +67,8 @@ struct RestoreCommand {
 using Command = std::variant<RegisterCommand, DeregisterCommand, CheckStatusCommand, RestoreCommand,
                              CheckStatusBatchCommand>;
 
+// The oldest version that has everything in `cmd` (the version it is encoded with).
+uint32_t commandVersion(const Command& cmd);
 std::string encodeCommand(const Command& cmd);
 Result<Command> decodeCommand(std::string_view bytes);
 
