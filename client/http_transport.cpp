@@ -1,6 +1,7 @@
 // The Beast implementation of Transport. Synchronous to its caller, but built
 // from async operations on a private io_context, because Beast's timeouts
 // (tcp_stream::expires_after) only apply to async operations.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -54,9 +55,14 @@ class HttpTransport final : public Transport {
   HttpTransport(Endpoint endpoint, HttpTransportOptions options)
       : endpoint_(std::move(endpoint)), options_(options), resolver_(ioc_) {}
 
+  // The flag stays set until a request has failed because of it, so a cancel
+  // that lands between two operations (or two requests) is not lost: each
+  // operation checks it before it starts, and the posted handler aborts the
+  // one in flight.
   void cancel() override {
+    cancelled_ = true;
     asio::post(ioc_, [this] {
-      if (stream_) stream_->cancel();
+      if (cancelled_ && stream_) stream_->cancel();
     });
   }
 
@@ -79,9 +85,13 @@ class HttpTransport final : public Transport {
     req.body() = std::string(request.body);
     req.prepare_payload();
 
+    if (cancelled_.exchange(false)) return cancelledError(method, target);
     bool reused = stream_.has_value();
     if (!reused) {
-      if (Status st = connect(); !st) return st.error();
+      if (Status st = connect(); !st) {
+        if (cancelled_.exchange(false)) return cancelledError(method, target);
+        return st.error();
+      }
     }
     auto timeout = request.timeout.count() > 0 ? request.timeout : options_.requestTimeout;
     Exchange ex = exchange(req, timeout);
@@ -93,6 +103,7 @@ class HttpTransport final : public Transport {
     }
     if (ex.ec) {
       close();
+      if (cancelled_.exchange(false)) return cancelledError(method, target);
       return describeFailure(ex.ec, method, target, timeout);
     }
     http::response<http::string_body>& res = *ex.response;
@@ -152,10 +163,18 @@ class HttpTransport final : public Transport {
 
   Exchange exchange(HttpRequest& req, std::chrono::milliseconds timeout) {
     Exchange ex;
+    if (cancelled_) {
+      ex.ec = asio::error::operation_aborted;
+      return ex;
+    }
     stream_->expires_after(timeout);
     http::async_write(*stream_, req, [&](beast::error_code e, std::size_t) { ex.ec = e; });
     run();
     if (ex.ec) return ex;
+    if (cancelled_) {
+      ex.ec = asio::error::operation_aborted;
+      return ex;
+    }
     http::response_parser<http::string_body> parser;
     parser.header_limit(kMaxHeaderBytes);
     parser.body_limit(options_.maxResponseBytes);
@@ -166,6 +185,11 @@ class HttpTransport final : public Transport {
     ex.gotSome = parser.got_some();
     if (!ex.ec) ex.response = parser.release();
     return ex;
+  }
+
+  Error cancelledError(std::string_view method, std::string_view target) const {
+    return unavailable(std::string(method) + " " + std::string(target) + " to cairn at " +
+                       endpoint_.display + " was cancelled");
   }
 
   std::string unreachable() const { return "cannot reach cairn at " + endpoint_.display + ": "; }
@@ -195,6 +219,7 @@ class HttpTransport final : public Transport {
   tcp::resolver resolver_;
   std::optional<beast::tcp_stream> stream_;  // empty: not connected
   beast::flat_buffer buffer_;
+  std::atomic<bool> cancelled_{false};  // set by cancel(), from any thread
 };
 
 }  // namespace
