@@ -73,6 +73,7 @@ class CheckerImpl final : public Checker {
         replicator_(replicator),
         gate_(std::make_shared<Gate>()),
         work_(asio::make_work_guard(ioc_)),
+        metrics_(cfg_.metrics ? cfg_.metrics : &unused_),
         flushTimer_(ioc_),
         reapTimer_(ioc_),
         rng_(cfg_.seed ? cfg_.seed : std::random_device{}()),
@@ -128,9 +129,11 @@ class CheckerImpl final : public Checker {
     registry::ViewPtr view = hub_.view();
     seenIndex_ = view->checksIndex;
     std::unordered_map<std::string, bool> present;
+    std::array<uint64_t, kCheckKinds> counts{};
     view->checks.forEach([&](const std::string& key, const registry::CheckPtr& c) {
       if (!runnable(*c) || (cfg_.owns && !cfg_.owns(*c))) return true;
       present[key] = true;
+      ++counts[static_cast<size_t>(checkKindOf(c->type))];
       auto it = entries_.find(key);
       if (it == entries_.end()) {
         add(key, *c);
@@ -151,6 +154,7 @@ class CheckerImpl final : public Checker {
         it = entries_.erase(it);
       }
     }
+    metrics_->setChecks(counts);
     std::lock_guard lk(watchMu_);
     uint64_t seen = seenIndex_;
     watchId_ = hub_.watch(
@@ -203,8 +207,15 @@ class CheckerImpl final : public Checker {
       Entry& en = *it->second;
       milliseconds interval =
           std::max(durationOr(en.check.definition.interval, cfg_.minInterval), cfg_.minInterval);
-      scheduleRun(key, en, nextRunAfter(due, Clock::now(), interval));
-      if (!en.inFlight) run(key, en);
+      auto now = Clock::now();
+      scheduleRun(key, en, nextRunAfter(due, now, interval));
+      if (en.inFlight) {
+        metrics_->probeSkipped();
+        return;
+      }
+      metrics_->probeStarted(checkKindOf(en.check.type),
+                             std::chrono::duration_cast<std::chrono::microseconds>(now - due));
+      run(key, en);
     });
   }
 
@@ -243,6 +254,7 @@ class CheckerImpl final : public Checker {
   }
 
   void result(const std::string& key, Entry& e, ProbeResult r) {
+    metrics_->probeFinished(r.status);
     auto u = e.machine.onResult(r.status, std::move(r.output), Clock::now());
     if (u) queue(key, e, u->status, u->output);
   }
@@ -299,6 +311,7 @@ class CheckerImpl final : public Checker {
 
   void propose(std::vector<std::string> keys, const registry::Command& cmd) {
     proposals_.fetch_add(1, std::memory_order_relaxed);
+    metrics_->proposed();
     replicator_.propose(registry::encodeCommand(cmd),
                         [gate = gate_, this, keys = std::move(keys)](const Result<uint64_t>& r) {
                           if (r.ok()) return;
@@ -353,6 +366,8 @@ class CheckerImpl final : public Checker {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
   std::map<std::string, registry::CheckStatusCommand> pending_;
+  CheckerMetrics unused_;    // counts nobody reads, when the config gives none
+  CheckerMetrics* metrics_;  // never null
   asio::steady_timer flushTimer_;
   asio::steady_timer reapTimer_;
   bool flushArmed_ = false;

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "health/metrics.hpp"
 #include "health/status.hpp"
 #include "registry/model.hpp"
 #include "registry/replicator.hpp"
@@ -43,6 +44,9 @@ struct CheckerConfig {
   // 2). Only when every server applies version 2; otherwise one
   // CheckStatusCommand per change.
   bool batchCommand = false;
+  // Where probes, lateness and the check count are counted; must outlive
+  // the checker. Null: not counted.
+  CheckerMetrics* metrics = nullptr;
 
   Status validate() const;
 };

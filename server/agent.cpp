@@ -129,7 +129,11 @@ class Agent {
     };
     apiOpts.loads = loads_.get();
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
-    apiOpts.moreMetrics = [m = dnsMetrics_.get()](std::string& out) { m->render(out); };
+    healthMetrics_ = std::make_unique<health::CheckerMetrics>();
+    apiOpts.moreMetrics = [m = dnsMetrics_.get(), h = healthMetrics_.get()](std::string& out) {
+      m->render(out);
+      h->render(out);
+    };
     if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
     api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id, apiOpts);
     http::ServerConfig hc;
@@ -200,6 +204,7 @@ class Agent {
     health::CheckerConfig hc;
     hc.enableScriptChecks = cfg_.enableScriptChecks;
     hc.batchCommand = true;  // one server: no older server to refuse version 2
+    hc.metrics = healthMetrics_.get();
     hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
@@ -398,6 +403,8 @@ class Agent {
   std::unique_ptr<dns::LoadTable> loads_;
   // The DNS counters shown at /metrics; outlive both the DNS server and the Api.
   std::unique_ptr<dns::DnsMetrics> dnsMetrics_;
+  // The checker's counters, shown at /metrics; outlive the checker and the Api.
+  std::unique_ptr<health::CheckerMetrics> healthMetrics_;
   std::unique_ptr<health::Checker> checker_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Api> api_;
