@@ -103,6 +103,41 @@ bool isIpLiteral(const std::string& host) {
   return !ec;
 }
 
+// The endpoint of an IP literal with a numeric port: such a target needs no
+// resolver (whose getaddrinfo runs on a thread of its own, two thread
+// switches per probe). Nullopt for a name or a service port.
+std::optional<tcp::endpoint> literalEndpoint(const std::string& host, const std::string& port) {
+  uint16_t p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || end != port.data() + port.size()) return std::nullopt;
+  boost::system::error_code bad;
+  auto addr = asio::ip::make_address(host, bad);
+  if (bad) return std::nullopt;
+  return tcp::endpoint(addr, p);
+}
+
+// Connects `socket` to host:port: directly for an IP literal, else through
+// `resolver` (created here, so that a probe of a literal never builds one)
+// and every address it returns in turn. Calls done(error_code) once.
+template <typename Done>
+void connectTo(tcp::socket& socket, std::optional<tcp::resolver>& resolver, const std::string& host,
+               const std::string& port, Done done) {
+  if (auto ep = literalEndpoint(host, port)) {
+    socket.async_connect(*ep, std::move(done));
+    return;
+  }
+  resolver.emplace(socket.get_executor());
+  resolver->async_resolve(
+      host, port,
+      [&socket, done = std::move(done)](beast::error_code ec,
+                                        const tcp::resolver::results_type& r) mutable {
+        if (ec) return done(ec);
+        asio::async_connect(socket, r,
+                            [done = std::move(done)](beast::error_code ec2,
+                                                     const tcp::endpoint&) mutable { done(ec2); });
+      });
+}
+
 class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
  public:
   HttpProbe(asio::io_context& ioc, ssl::context* tlsCtx, HttpProbeSpec spec, ParsedUrl url,
@@ -110,7 +145,6 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
       : spec_(std::move(spec)),
         url_(std::move(url)),
         done_(std::move(done)),
-        resolver_(ioc),
         socket_(ioc),
         timer_(ioc),
         buffer_(size_t{64} * 1024) {
@@ -125,21 +159,11 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     timer_.async_wait([self](beast::error_code ec) {
       if (ec) return;
       self->timedOut_ = true;
-      self->resolver_.cancel();
+      if (self->resolver_) self->resolver_->cancel();
       beast::error_code ignored;
       self->socket_.close(ignored);
     });
-    resolver_.async_resolve(url_.host, url_.port,
-                            [self](beast::error_code ec, const tcp::resolver::results_type& r) {
-                              if (ec) return self->fail(ec);
-                              self->connect(r);
-                            });
-  }
-
- private:
-  void connect(const tcp::resolver::results_type& r) {
-    auto self = shared_from_this();
-    asio::async_connect(socket_, r, [self](beast::error_code ec, const tcp::endpoint&) {
+    connectTo(socket_, resolver_, url_.host, url_.port, [self](beast::error_code ec) {
       if (ec) return self->fail(ec);
       if (self->tls_)
         self->handshake();
@@ -148,6 +172,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     });
   }
 
+ private:
   void handshake() {
     std::string name = spec_.tlsServerName.empty() ? url_.host : spec_.tlsServerName;
     if (!isIpLiteral(name)) SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str());
@@ -262,7 +287,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
   ProbeDone done_;
   std::string method_;
   std::string prefix_;
-  tcp::resolver resolver_;
+  std::optional<tcp::resolver> resolver_;  // only for a host name
   tcp::socket socket_;
   std::optional<ssl::stream<tcp::socket&>> tls_;
   asio::steady_timer timer_;
@@ -275,7 +300,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
 class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
  public:
   TcpProbe(asio::io_context& ioc, TcpProbeSpec spec, ProbeDone done)
-      : spec_(std::move(spec)), done_(std::move(done)), resolver_(ioc), socket_(ioc), timer_(ioc) {}
+      : spec_(std::move(spec)), done_(std::move(done)), socket_(ioc), timer_(ioc) {}
 
   void start() {
     std::string host, port;
@@ -287,20 +312,14 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
     timer_.async_wait([self](beast::error_code ec) {
       if (ec) return;
       self->timedOut_ = true;
-      self->resolver_.cancel();
+      if (self->resolver_) self->resolver_->cancel();
       beast::error_code ignored;
       self->socket_.close(ignored);
     });
-    resolver_.async_resolve(
-        host, port, [self](beast::error_code ec, const tcp::resolver::results_type& r) {
-          if (ec) return self->fail(ec);
-          asio::async_connect(self->socket_, r,
-                              [self](beast::error_code ec2, const tcp::endpoint&) {
-                                if (ec2) return self->fail(ec2);
-                                self->finish(HealthStatus::kPassing,
-                                             "TCP connect " + self->spec_.address + ": Success");
-                              });
-        });
+    connectTo(socket_, resolver_, host, port, [self](beast::error_code ec) {
+      if (ec) return self->fail(ec);
+      self->finish(HealthStatus::kPassing, "TCP connect " + self->spec_.address + ": Success");
+    });
   }
 
  private:
@@ -323,7 +342,7 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
 
   TcpProbeSpec spec_;
   ProbeDone done_;
-  tcp::resolver resolver_;
+  std::optional<tcp::resolver> resolver_;  // only for a host name
   tcp::socket socket_;
   asio::steady_timer timer_;
   bool timedOut_ = false;
