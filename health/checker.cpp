@@ -60,6 +60,10 @@ struct Entry {
   asio::steady_timer timer;     // next run
   asio::steady_timer ttlTimer;  // TTL expiry
   uint64_t generation = 0;      // bumped when the definition changes
+  // Worked out once from the definition (an entry is rebuilt when it
+  // changes): what a run starts, and how often.
+  PreparedProbePtr probe;
+  milliseconds interval{0};
   bool inFlight = false;
   std::optional<Clock::time_point> criticalSince;
   bool deregisterProposed = false;
@@ -195,7 +199,35 @@ class CheckerImpl final : public Checker {
                  c.checkId, c.definition.interval);
       return;
     }
-    scheduleRun(key, ref, Clock::now() + firstRunDelay(std::max(interval, cfg_.minInterval), rng_));
+    ref.interval = std::max(interval, cfg_.minInterval);
+    ref.probe = prepare(c);
+    scheduleRun(key, ref, Clock::now() + firstRunDelay(ref.interval, rng_));
+  }
+
+  PreparedProbePtr prepare(const Check& c) {
+    const auto& d = c.definition;
+    milliseconds timeout = durationOr(d.timeout, kDefaultProbeTimeout);
+    if (c.type == "http") {
+      HttpProbeSpec s;
+      s.url = d.http;
+      s.method = d.method.empty() ? "GET" : d.method;
+      s.header = d.header;
+      s.body = d.body;
+      s.timeout = timeout;
+      s.tlsSkipVerify = d.tlsSkipVerify;
+      s.tlsServerName = d.tlsServerName;
+      return prober_->prepare(std::move(s));
+    }
+    if (c.type == "tcp") {
+      TcpProbeSpec s;
+      s.address = d.tcp;
+      s.timeout = timeout;
+      return prober_->prepare(std::move(s));
+    }
+    ScriptProbeSpec s;
+    s.args = d.args;
+    s.timeout = timeout;
+    return prober_->prepare(std::move(s));
   }
 
   void scheduleRun(const std::string& key, Entry& e, Clock::time_point due) {
@@ -205,10 +237,8 @@ class CheckerImpl final : public Checker {
       auto it = entries_.find(key);
       if (it == entries_.end() || it->second->generation != gen) return;
       Entry& en = *it->second;
-      milliseconds interval =
-          std::max(durationOr(en.check.definition.interval, cfg_.minInterval), cfg_.minInterval);
       auto now = Clock::now();
-      scheduleRun(key, en, nextRunAfter(due, now, interval));
+      scheduleRun(key, en, nextRunAfter(due, now, en.interval));
       if (en.inFlight) {
         metrics_->probeSkipped();
         return;
@@ -221,36 +251,13 @@ class CheckerImpl final : public Checker {
 
   void run(const std::string& key, Entry& e) {
     e.inFlight = true;
-    const auto& d = e.check.definition;
-    milliseconds timeout = durationOr(d.timeout, kDefaultProbeTimeout);
-    ProbeDone done = [this, key, gen = e.generation](ProbeResult r) {
+    prober_->run(e.probe, [this, key, gen = e.generation](ProbeResult r) {
       // Probes complete on this thread (the prober shares the io_context).
       auto it = entries_.find(key);
       if (it == entries_.end() || it->second->generation != gen) return;
       it->second->inFlight = false;
       result(key, *it->second, std::move(r));
-    };
-    if (e.check.type == "http") {
-      HttpProbeSpec s;
-      s.url = d.http;
-      s.method = d.method.empty() ? "GET" : d.method;
-      s.header = d.header;
-      s.body = d.body;
-      s.timeout = timeout;
-      s.tlsSkipVerify = d.tlsSkipVerify;
-      s.tlsServerName = d.tlsServerName;
-      prober_->http(std::move(s), std::move(done));
-    } else if (e.check.type == "tcp") {
-      TcpProbeSpec s;
-      s.address = d.tcp;
-      s.timeout = timeout;
-      prober_->tcp(std::move(s), std::move(done));
-    } else {
-      ScriptProbeSpec s;
-      s.args = d.args;
-      s.timeout = timeout;
-      prober_->script(std::move(s), std::move(done));
-    }
+    });
   }
 
   void result(const std::string& key, Entry& e, ProbeResult r) {
