@@ -371,7 +371,8 @@ class CheckerImpl final : public Checker {
   std::unique_ptr<Prober> prober_;
   asio::io_context ioc_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  // Found twice per probe (run, result): hashed, not ordered.
+  std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
   std::map<std::string, registry::CheckStatusCommand> pending_;
   CheckerMetrics unused_;    // counts nobody reads, when the config gives none
   CheckerMetrics* metrics_;  // never null
