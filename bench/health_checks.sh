@@ -21,12 +21,17 @@
 #      probes of one HTTP check around the interval, seen by the targets; Raft writes = moves of
 #      cairn_catalog_applied_index; probes skipped because the previous one was still in flight;
 #      checks critical at the end; and what other processes used of the machine meanwhile.
+#   5. The floor (reference): with the agent stopped, bench/health_floor on AGENT_CPU makes the same
+#      probes per second against the same targets for FLOOR_SECONDS (a bare epoll loop: socket,
+#      connect, the same request bytes, read, close; nothing else). On loopback the kernel does the
+#      target's side of every connection in the prober's context too, so this is the least CPU any
+#      prober can be charged here; the table gives agent / floor.
 #
 # Usage:  bench/health_checks.sh [path/to/cairn [path/to/bench/bindir]]
 #         (defaults: build/cli/cairn and build/bench beside this script)
 # Env:    RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
 #         AGENT_CPU=1 TARGET_CPU=0 QUIET_WAIT=120 (before each run, wait at most this long for the
-#         machine to be idle) THREADS=1 (print each agent thread's CPU on stderr)
+#         machine to be idle) THREADS=1 (print each agent thread's CPU on stderr) FLOOR_SECONDS=30
 # Per-run lines go to stderr, a markdown table (median (min-max) of REPS runs) to stdout.
 # Loopback only. Every process started is stopped by PID (trap), and each is bounded in time by
 # itself too (`timeout` around the agent and the registration, -max-seconds for the targets).
@@ -46,13 +51,14 @@ AGENT_CPU=${AGENT_CPU:-1}
 TARGET_CPU=${TARGET_CPU:-0}
 QUIET_WAIT=${QUIET_WAIT:-120}
 THREADS=${THREADS:-1}
+FLOOR_SECONDS=${FLOOR_SECONDS:-30}
 HZ=$(getconf CLK_TCK)
 # Upper bound on one run's life (register + warm-up + measurement + slack); the agent and the targets
 # stop by themselves after it even if this script is killed with SIGKILL.
 RUN_MAX=$((120 + 2 * INTERVAL + 60 + DURATION + 120))
 
 [[ -x "$CAIRN" ]] || { echo "no cairn binary at $CAIRN (build first)" >&2; exit 1; }
-for p in health_targets health_register; do
+for p in health_targets health_register health_floor; do
   [[ -x "$BIN/$p" ]] || { echo "no $p in $BIN (cmake --build build)" >&2; exit 1; }
 done
 
@@ -82,6 +88,7 @@ stats() { # median (min-max)
 }
 kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; } # utime+stime, all threads, in clock ticks
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 machine() { awk '$1=="cpu"{t=0; for(i=2;i<=9;i++) t+=$i; print t-$5-$6, t}' /proc/stat; } # busy total
 metric() { awk -v n="$1" '$1==n{print $2}' "$2"; }
 http() { curl -sf -m 10 "$@"; }
@@ -150,10 +157,27 @@ register() { # kind count
 
 applied() { http "http://127.0.0.1:$PORT/v1/agent/metrics" | awk '$1=="cairn_catalog_applied_index"{print $2}'; }
 
-thread_ticks() { # name ticks, per agent thread
+thread_ticks() { # tid ticks, per agent thread
   for f in /proc/"$CAIRN_PID"/task/*/stat; do
-    sed 's/^[0-9]* (\(.*\)) \(.*\)/\1 \2/' "$f" | awk '{printf "%s %d\n", $1, $13+$14}'
-  done 2>/dev/null | awk '{t[$1]+=$2} END{for (n in t) print n, t[n]}' | sort
+    awk '{sub(/ \(.*\) /, " x "); print $1, $14+$15}' "$f"
+  done 2>/dev/null | sort
+}
+
+# floor N_HTTP N_TCP: the CPU (% of one core) of bench/health_floor doing the same probes per second
+# against the same targets on AGENT_CPU for FLOOR_SECONDS: the least a prober can spend here.
+floor() {
+  local pids=() outs=() k n ports i=0
+  for k in http tcp; do
+    n=$1; ports=$HTTP_PORTS
+    [[ $k == tcp ]] && n=$2 && ports=$TCP_PORTS
+    ((n)) || continue
+    timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor" -kind "$k" -targets "$ports" \
+      -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" >"$T/floor.$k" 2>&1 &
+    pids+=($!); outs+=("$T/floor.$k")
+  done
+  for i in "${pids[@]}"; do wait "$i" || { cat "${outs[@]}" >&2; exit 1; }; done
+  cat "${outs[@]}" >&2
+  cat "${outs[@]}" | sed -n 's/.*cpu_pct=\([0-9.]*\).*/\1/p' | awk '{s+=$1} END{printf "%.2f", s}'
 }
 
 run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
@@ -177,13 +201,13 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   done
   local warm=$((SECONDS - t0))
   # --- steady state ---
-  local m0 m1 c0 c1 tg0 tg1 s0 s1 th0 th1
+  local m0 m1 c0 c1 tg0 tg1 s0 s1 th0 th1 k0 k1
   http "http://127.0.0.1:$PORT/v1/agent/metrics" >"$T/m0"
   http "http://127.0.0.1:$CONTROL/mark" >/dev/null
-  c0=$(ticks "$CAIRN_PID"); tg0=$(ticks "$TARGETS_REAL"); m0=$(machine); s0=$(date +%s.%N)
+  c0=$(ticks "$CAIRN_PID"); tg0=$(ticks "$TARGETS_REAL"); m0=$(machine); s0=$(date +%s.%N); k0=$(sys_ticks "$CAIRN_PID")
   th0=$(thread_ticks)
   sleep "$DURATION"
-  c1=$(ticks "$CAIRN_PID"); tg1=$(ticks "$TARGETS_REAL"); m1=$(machine); s1=$(date +%s.%N)
+  c1=$(ticks "$CAIRN_PID"); tg1=$(ticks "$TARGETS_REAL"); m1=$(machine); s1=$(date +%s.%N); k1=$(sys_ticks "$CAIRN_PID")
   th1=$(thread_ticks)
   local win
   win=$(http "http://127.0.0.1:$CONTROL/window")
@@ -191,6 +215,8 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   local secs agent_pct targets_pct other_pct probes expected rate writes skipped critical
   secs=$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", b-a}')
   agent_pct=$(awk -v d=$((c1 - c0)) -v s="$secs" -v hz="$HZ" 'BEGIN{printf "%.2f", 100*d/hz/s}')
+  local agent_sys
+  agent_sys=$(awk -v d=$((k1 - k0)) -v s="$secs" -v hz="$HZ" 'BEGIN{printf "%.2f", 100*d/hz/s}')
   targets_pct=$(awk -v d=$((tg1 - tg0)) -v s="$secs" -v hz="$HZ" 'BEGIN{printf "%.2f", 100*d/hz/s}')
   # other processes, in % of the whole machine: all busy ticks minus the agent's and the targets'
   other_pct=$(awk -v a="$m0" -v b="$m1" -v own=$((c1 - c0 + tg1 - tg0)) \
@@ -205,7 +231,7 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   local mean
   mean=$(awk '$1=="cairn_health_check_lateness_seconds_sum"{s[FILENAME]=$2} $1=="cairn_health_check_lateness_seconds_count"{c[FILENAME]=$2}
     END{dc=c[ARGV[2]]-c[ARGV[1]]; if (dc>0) printf "%.2f", 1000*(s[ARGV[2]]-s[ARGV[1]])/dc; else print "n/a"}' "$T/m0" "$T/m1")
-  LINE="checks=$((n_http + n_tcp)) secs=$secs agent_cpu_pct=$agent_pct targets_cpu_pct=$targets_pct"
+  LINE="checks=$((n_http + n_tcp)) secs=$secs agent_cpu_pct=$agent_pct agent_sys_pct=$agent_sys targets_cpu_pct=$targets_pct"
   LINE+=" probes_per_s=$rate expected_per_s=$expected late_p50_ms=$(quantile "$T/m0" "$T/m1" 0.5)"
   LINE+=" late_p99_ms=$(quantile "$T/m0" "$T/m1" 0.99) late_max_ms=$(quantile "$T/m0" "$T/m1" 1) late_mean_ms=$mean"
   LINE+=" raft_writes_per_min=$writes skipped=$skipped critical_at_end=$critical other_load_pct=$other_pct"
@@ -215,8 +241,12 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   LINE+=" tcp_port=$(kv tcp_port_min "$win")-$(kv tcp_port_max "$win")"
   if [[ $THREADS == 1 ]]; then
     join <(echo "$th0") <(echo "$th1") | awk -v s="$secs" -v hz="$HZ" \
-      '{d=$3-$2; if (d>0) printf "#     thread %-16s %6.2f %% of a core\n", $1, 100*d/hz/s}' >&2
+      '{d=$3-$2; if (d>0) printf "#     agent thread %s: %.2f %% of a core\n", $1, 100*d/hz/s}' >&2
   fi
+  stop_pid "$CAIRN_PID"; stop_pid "$AGENT_PID"; CAIRN_PID=""; AGENT_PID=""
+  local fl
+  fl=$(floor "$n_http" "$n_tcp")
+  LINE+=" floor_cpu_pct=$fl agent_over_floor=$(awk -v a="$agent_pct" -v f="$fl" 'BEGIN{printf "%.2f", a/f}')"
   stop_all
   rm -rf "$T/agent-$1"
 }
@@ -224,12 +254,14 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
 echo "# health_checks: cairn $("$CAIRN" version 2>/dev/null | head -1); $(nproc) CPUs; agent on CPU $AGENT_CPU," \
   "targets and registration on CPU $TARGET_CPU; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-declare -A CPU TCPU RATE EXP P50 P99 MAX MEAN WR SKIP CRIT OTHER GAP99 GAPMAX
+declare -A CPU SYS FLOOR RATIO TCPU RATE EXP P50 P99 MAX MEAN WR SKIP CRIT OTHER GAP99 GAPMAX
 for r in $(seq "$REPS"); do
   for set in $RUNS; do
     run_one "$r-$set" "$set"
     echo "#   run $r $set: $LINE" >&2
     CPU[$set]+="$(kv agent_cpu_pct "$LINE") "; TCPU[$set]+="$(kv targets_cpu_pct "$LINE") "
+    SYS[$set]+="$(kv agent_sys_pct "$LINE") "; FLOOR[$set]+="$(kv floor_cpu_pct "$LINE") "
+    RATIO[$set]+="$(kv agent_over_floor "$LINE") "
     RATE[$set]+="$(kv probes_per_s "$LINE") "; EXP[$set]=$(kv expected_per_s "$LINE")
     P50[$set]+="$(kv late_p50_ms "$LINE") "; P99[$set]+="$(kv late_p99_ms "$LINE") "
     MAX[$set]+="$(kv late_max_ms "$LINE") "; MEAN[$set]+="$(kv late_mean_ms "$LINE") "
@@ -245,10 +277,10 @@ done
   echo "${DURATION} s of steady state after warm-up; agent on CPU $AGENT_CPU, targets on CPU $TARGET_CPU; median (min-max) of $REPS runs"
   echo "(lateness: upper bound of the histogram bucket; gap: |time between two probes of one HTTP check - ${INTERVAL} s| at the target)"
   echo
-  echo "| checks | agent CPU % of a core | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| checks | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for set in $RUNS; do
     label="$CHECKS $set"; [[ $set == both ]] && label="$CHECKS http + $CHECKS tcp"
-    echo "| $label | $(stats ${CPU[$set]}) | $(stats ${RATE[$set]}) (${EXP[$set]}) | $(stats ${P50[$set]}) | $(stats ${P99[$set]}) | $(stats ${MAX[$set]}) | $(stats ${MEAN[$set]}) | $(stats ${GAP99[$set]}) | $(stats ${GAPMAX[$set]}) | $(stats ${WR[$set]}) | $(stats ${SKIP[$set]}) | $(stats ${CRIT[$set]}) | $(stats ${TCPU[$set]}) | $(stats ${OTHER[$set]}) |"
+    echo "| $label | $(stats ${CPU[$set]}) | $(stats ${SYS[$set]}) | $(stats ${FLOOR[$set]}) | $(stats ${RATIO[$set]}) | $(stats ${RATE[$set]}) (${EXP[$set]}) | $(stats ${P50[$set]}) | $(stats ${P99[$set]}) | $(stats ${MAX[$set]}) | $(stats ${MEAN[$set]}) | $(stats ${GAP99[$set]}) | $(stats ${GAPMAX[$set]}) | $(stats ${WR[$set]}) | $(stats ${SKIP[$set]}) | $(stats ${CRIT[$set]}) | $(stats ${TCPU[$set]}) | $(stats ${OTHER[$set]}) |"
   done
 }
