@@ -32,6 +32,7 @@
 # Env:    RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
 #         AGENT_CPU=1 TARGET_CPU=0 QUIET_WAIT=120 (before each run, wait at most this long for the
 #         machine to be idle) THREADS=1 (print each agent thread's CPU on stderr) FLOOR_SECONDS=30
+#         LOCK= (a file held with flock during each run, so that builds wait between runs, not during)
 # Per-run lines go to stderr, a markdown table (median (min-max) of REPS runs) to stdout.
 # Loopback only. Every process started is stopped by PID (trap), and each is bounded in time by
 # itself too (`timeout` around the agent and the registration, -max-seconds for the targets).
@@ -52,6 +53,7 @@ TARGET_CPU=${TARGET_CPU:-0}
 QUIET_WAIT=${QUIET_WAIT:-120}
 THREADS=${THREADS:-1}
 FLOOR_SECONDS=${FLOOR_SECONDS:-30}
+LOCK=${LOCK:-}  # a file to hold with flock during each run (e.g. /work/build.lock: no build meanwhile)
 HZ=$(getconf CLK_TCK)
 # Upper bound on one run's life (register + warm-up + measurement + slack); the agent and the targets
 # stop by themselves after it even if this script is killed with SIGKILL.
@@ -257,7 +259,9 @@ echo "# health_checks: cairn $("$CAIRN" version 2>/dev/null | head -1); $(nproc)
 declare -A CPU SYS FLOOR RATIO TCPU RATE EXP P50 P99 MAX MEAN WR SKIP CRIT OTHER GAP99 GAPMAX
 for r in $(seq "$REPS"); do
   for set in $RUNS; do
+    if [[ -n "$LOCK" ]]; then exec 9>>"$LOCK"; flock 9; fi
     run_one "$r-$set" "$set"
+    if [[ -n "$LOCK" ]]; then flock -u 9; exec 9>&-; fi
     echo "#   run $r $set: $LINE" >&2
     CPU[$set]+="$(kv agent_cpu_pct "$LINE") "; TCPU[$set]+="$(kv targets_cpu_pct "$LINE") "
     SYS[$set]+="$(kv agent_sys_pct "$LINE") "; FLOOR[$set]+="$(kv floor_cpu_pct "$LINE") "
