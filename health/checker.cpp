@@ -15,6 +15,7 @@
 #include "common/duration.hpp"
 #include "common/log.hpp"
 #include "health/probe.hpp"
+#include "health/rendezvous.hpp"
 #include "health/schedule.hpp"
 #include "registry/command.hpp"
 #include "registry/view.hpp"
@@ -80,6 +81,8 @@ class CheckerImpl final : public Checker {
         metrics_(cfg_.metrics ? cfg_.metrics : &unused_),
         flushTimer_(ioc_),
         reapTimer_(ioc_),
+        ownershipTimer_(ioc_),
+        self_(replicator.selfId()),
         rng_(cfg_.seed ? cfg_.seed : std::random_device{}()),
         log_(log::get("health")) {
     gate_->ioc = &ioc_;
@@ -101,30 +104,100 @@ class CheckerImpl final : public Checker {
     if (!p.ok()) return p.error();
     prober_ = std::move(*p);
     asio::post(ioc_, [this] {
+      readLiveness();
       sync();
       scheduleReap();
+      scheduleOwnershipPoll();
     });
     thread_ = std::thread([this] { ioc_.run(); });
     return {};
   }
 
-  void ttlReported(const std::string& node, const std::string& checkId, HealthStatus status,
-                   const std::string& output) override {
-    gate_->post([this, key = registry::instanceKey(node, checkId), status, output] {
+  void ttlReported(const registry::Replicator::TtlReport& report, bool fromAnotherServer) override {
+    gate_->post([this, report, fromAnotherServer] {
+      auto key = registry::instanceKey(report.node, report.checkId);
       auto it = entries_.find(key);
-      if (it == entries_.end() || it->second->check.type != "ttl") return;
-      Entry& e = *it->second;
-      e.machine.catalogChanged(status, output);
-      armTtl(key, e);
+      if (it != entries_.end()) {
+        if (it->second->check.type != "ttl") return;
+        Entry& e = *it->second;
+        e.machine.catalogChanged(report.status, report.output);
+        armTtl(key, e);
+        return;
+      }
+      // Not running here: the server that runs it keeps the timer.
+      if (fromAnotherServer || self_.empty()) return;
+      std::string owner = rendezvousOwner(key, live_);
+      if (!owner.empty() && owner != self_) {
+        forwarded_.fetch_add(1, std::memory_order_relaxed);
+        replicator_.forwardTtl(owner, report);
+      }
     });
   }
 
   uint64_t proposals() const override { return proposals_.load(std::memory_order_relaxed); }
+  size_t running() const override { return running_.load(std::memory_order_relaxed); }
+  uint64_t ttlForwarded() const override { return forwarded_.load(std::memory_order_relaxed); }
+
+  void renderMetrics(std::string& out) const override {
+    out += "# HELP cairn_health_checks_running Health checks running on this server.\n";
+    out += "# TYPE cairn_health_checks_running gauge\n";
+    out += "cairn_health_checks_running " + std::to_string(running()) + "\n";
+    out += "# HELP cairn_health_status_proposals_total Status writes proposed by the checker.\n";
+    out += "# TYPE cairn_health_status_proposals_total counter\n";
+    out += "cairn_health_status_proposals_total " + std::to_string(proposals()) + "\n";
+    out +=
+        "# HELP cairn_health_ttl_forwarded_total TTL reports passed to the server running "
+        "their check.\n";
+    out += "# TYPE cairn_health_ttl_forwarded_total counter\n";
+    out += "cairn_health_ttl_forwarded_total " + std::to_string(ttlForwarded()) + "\n";
+  }
 
  private:
   bool runnable(const Check& c) const {
     if (c.type == "http" || c.type == "tcp" || c.type == "ttl") return true;
     return c.type == "script" && cfg_.enableScriptChecks;
+  }
+
+  // Whether this server runs the check with catalog key `key`.
+  bool owns(const std::string& key) const {
+    if (self_.empty()) return true;  // one server runs them all
+    if (ownNothing_) return false;
+    return rendezvousOwner(key, live_) == self_;
+  }
+
+  // Reads the published live servers. True when which checks run here may
+  // have changed. On the checker's thread.
+  bool readLiveness() {
+    if (self_.empty()) return false;
+    auto l = replicator_.liveness();
+    auto now = Clock::now();
+    if (l.stale) {
+      // Cut off from the leader: keep going for a moment (an election is
+      // short), then stop; the other side has published a list without us.
+      if (!staleSince_) staleSince_ = now;
+      if (ownNothing_ || now - *staleSince_ < cfg_.staleGrace) return false;
+      log_->warn("no leader for {} ms: this server stops running health checks until it hears one",
+                 std::chrono::duration_cast<milliseconds>(now - *staleSince_).count());
+      ownNothing_ = true;
+      return true;
+    }
+    staleSince_.reset();
+    if (!ownNothing_ && l.epoch == epoch_ && l.live == live_) return false;
+    if (ownNothing_) log_->info("leader heard again: running health checks");
+    ownNothing_ = false;
+    epoch_ = l.epoch;
+    live_ = std::move(l.live);
+    return true;
+  }
+
+  void scheduleOwnershipPoll() {
+    if (self_.empty()) return;
+    ownershipTimer_.expires_after(cfg_.ownershipPoll);
+    ownershipTimer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      if (readLiveness()) sync();
+      scheduleOwnershipPoll();
+    });
   }
 
   // Brings the set of checks in line with the catalog, then waits for the
@@ -135,7 +208,7 @@ class CheckerImpl final : public Checker {
     std::unordered_map<std::string, bool> present;
     std::array<uint64_t, kCheckKinds> counts{};
     view->checks.forEach([&](const std::string& key, const registry::CheckPtr& c) {
-      if (!runnable(*c) || (cfg_.owns && !cfg_.owns(*c))) return true;
+      if (!runnable(*c) || !owns(key)) return true;
       present[key] = true;
       ++counts[static_cast<size_t>(checkKindOf(c->type))];
       auto it = entries_.find(key);
@@ -158,8 +231,11 @@ class CheckerImpl final : public Checker {
         it = entries_.erase(it);
       }
     }
+    running_.store(entries_.size(), std::memory_order_relaxed);
     metrics_->setChecks(counts);
     std::lock_guard lk(watchMu_);
+    // sync() also runs when ownership changes: one watch at a time.
+    if (watchId_) hub_.cancel(watchId_);
     uint64_t seen = seenIndex_;
     watchId_ = hub_.watch(
         {std::string(registry::kChecksTableKey)},
@@ -303,7 +379,7 @@ class CheckerImpl final : public Checker {
   void flush() {
     auto batch = std::move(pending_);
     pending_.clear();
-    if (cfg_.batchCommand && batch.size() > 1) {
+    if (batch.size() > 1 && replicator_.clusterCommandVersion() >= 2) {
       registry::CheckStatusBatchCommand b;
       std::vector<std::string> keys;
       for (auto& [key, cmd] : batch) {
@@ -318,7 +394,6 @@ class CheckerImpl final : public Checker {
 
   void propose(std::vector<std::string> keys, const registry::Command& cmd) {
     proposals_.fetch_add(1, std::memory_order_relaxed);
-    metrics_->proposed();
     replicator_.propose(registry::encodeCommand(cmd),
                         [gate = gate_, this, keys = std::move(keys)](const Result<uint64_t>& r) {
                           if (r.ok()) return;
@@ -378,6 +453,13 @@ class CheckerImpl final : public Checker {
   CheckerMetrics* metrics_;  // never null
   asio::steady_timer flushTimer_;
   asio::steady_timer reapTimer_;
+  asio::steady_timer ownershipTimer_;
+  // Ownership (see checker.hpp): this server's id, the live servers.
+  const std::string self_;
+  std::vector<std::string> live_;
+  uint64_t epoch_ = 0;
+  bool ownNothing_ = false;
+  std::optional<Clock::time_point> staleSince_;
   bool flushArmed_ = false;
   std::mt19937_64 rng_;
   uint64_t generations_ = 0;
@@ -385,6 +467,8 @@ class CheckerImpl final : public Checker {
   std::mutex watchMu_;
   uint64_t watchId_ = 0;
   std::atomic<uint64_t> proposals_{0};
+  std::atomic<uint64_t> forwarded_{0};
+  std::atomic<size_t> running_{0};
   std::shared_ptr<spdlog::logger> log_;
   std::thread thread_;
 };

@@ -10,6 +10,15 @@
 // is deregistered. Status changes found within `batchWindow` are proposed
 // together, the latest per check only.
 //
+// Where checks run: with a one-server replicator (empty selfId()) every
+// check runs here. In a cluster, a check runs on the live server that wins
+// its rendezvous hash (rendezvous.hpp) over the live servers the leader
+// publishes (Replicator::liveness()); every server computes the same owner
+// from the same published list, so in steady state each check runs exactly
+// once, and when the list changes the checks of a dead or new server move
+// within a poll. A server cut off from the leader for `staleGrace` runs
+// nothing (the majority side has moved its checks elsewhere).
+//
 // Threading: everything (state, timers, probes) runs on one internal
 // thread. create/ttlReported/destructor may be called from any thread.
 #pragma once
@@ -30,8 +39,6 @@
 namespace cairn::health {
 
 struct CheckerConfig {
-  // Which checks run here. Null: every check (one server owns them all).
-  std::function<bool(const registry::Check&)> owns;
   bool enableScriptChecks = false;
   std::chrono::milliseconds checkUpdateInterval = kDefaultCheckUpdateInterval;
   std::chrono::milliseconds batchWindow = std::chrono::milliseconds(50);
@@ -39,12 +46,15 @@ struct CheckerConfig {
   std::chrono::milliseconds minInterval = std::chrono::seconds(1);
   // How often services are checked against deregister_critical_service_after.
   std::chrono::milliseconds reapEvery = std::chrono::seconds(1);
+  // How often the live servers are read (ownership moves within this).
+  std::chrono::milliseconds ownershipPoll = std::chrono::milliseconds(200);
+  // How long a server cut off from the leader keeps running its checks.
+  std::chrono::milliseconds staleGrace = std::chrono::seconds(3);
   uint64_t seed = 0;  // jitter; 0: from std::random_device
-  // Propose several changes as one CheckStatusBatchCommand (command version
-  // 2). Only when every server applies version 2; otherwise one
-  // CheckStatusCommand per change.
-  bool batchCommand = false;
-  // Where probes, lateness and the check count are counted; must outlive
+  // Several changes go as one CheckStatusBatchCommand once every server
+  // applies command version 2 (Replicator::clusterCommandVersion());
+  // before that, one CheckStatusCommand per change.
+  // Where probes, lateness and the checks by type are counted; must outlive
   // the checker. Null: not counted.
   CheckerMetrics* metrics = nullptr;
 
@@ -56,10 +66,19 @@ class Checker {
   virtual ~Checker() = default;
 
   // A TTL report for a check (PUT /v1/agent/check/pass|warn|fail|update):
-  // restarts its TTL timer. The report itself is written by the caller if
+  // restarts its TTL timer if the check runs here, else passes the report
+  // to the server that runs it (Replicator::forwardTtl) unless it came from
+  // another server already. The report itself is written by the caller if
   // it changes the catalog. Thread-safe, does not block.
-  virtual void ttlReported(const std::string& node, const std::string& checkId,
-                           registry::HealthStatus status, const std::string& output) = 0;
+  virtual void ttlReported(const registry::Replicator::TtlReport& report,
+                           bool fromAnotherServer) = 0;
+
+  // Checks running on this server now, and TTL reports passed on to the
+  // server running their check (for metrics and tests).
+  virtual size_t running() const = 0;
+  virtual uint64_t ttlForwarded() const = 0;
+  // Appends the checker's Prometheus metrics.
+  virtual void renderMetrics(std::string& out) const = 0;
 
   // Proposals made so far (for tests and metrics).
   virtual uint64_t proposals() const = 0;

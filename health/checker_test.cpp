@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "health/metrics.hpp"
+#include "health/rendezvous.hpp"
 #include "registry/command.hpp"
 #include "registry/view.hpp"
 
@@ -58,6 +59,28 @@ class FakeReplicator final : public registry::Replicator {
   std::string leader() const override { return ""; }
   std::vector<std::string> peers() const override { return {}; }
   std::vector<ServerInfo> servers() const override { return {}; }
+  std::string selfId() const override { return self_; }
+  Liveness liveness() const override {
+    std::lock_guard lk(mu_);
+    return liveness_;
+  }
+  uint32_t clusterCommandVersion() const override { return version_; }
+  void forwardTtl(const std::string& serverId, TtlReport r) override {
+    std::lock_guard lk(mu_);
+    forwarded_.emplace_back(serverId, r.checkId);
+  }
+
+  // Before the checker is created: which server this is, the command version.
+  void setSelf(std::string self) { self_ = std::move(self); }
+  void setVersion(uint32_t v) { version_ = v; }
+  void setLiveness(Liveness l) {
+    std::lock_guard lk(mu_);
+    liveness_ = std::move(l);
+  }
+  std::vector<std::pair<std::string, std::string>> forwarded() {
+    std::lock_guard lk(mu_);
+    return forwarded_;
+  }
 
   int batches() {
     std::lock_guard lk(mu_);
@@ -74,7 +97,11 @@ class FakeReplicator final : public registry::Replicator {
 
  private:
   registry::WatchHub& hub_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::string self_;
+  uint32_t version_ = 1;
+  Liveness liveness_{1, {}, false};
+  std::vector<std::pair<std::string, std::string>> forwarded_;
   int statusWrites_ = 0;
   int batches_ = 0;
   std::vector<std::string> deregistered_;
@@ -174,7 +201,12 @@ TEST_F(CheckerTest, MetricsCountChecksProbesAndLateness) {
   EXPECT_GE(started, 3u);
   EXPECT_EQ(metric(m, "cairn_health_check_lateness_seconds_count"), std::to_string(started));
   EXPECT_EQ(metric(m, "cairn_health_probes_total{type=\"http\"}"), "0");
-  EXPECT_EQ(metric(m, "cairn_health_proposals_total"), "1");  // critical -> passing
+  uint64_t finished = 0;
+  for (const char* st : {"passing", "warning", "critical"})
+    finished += std::stoull(
+        metric(m, std::string("cairn_health_probe_results_total{status=\"") + st + "\"}"));
+  EXPECT_LE(finished, started);  // a probe in flight at the end is not counted
+  EXPECT_GE(finished + 1, started);
 }
 
 TEST_F(CheckerTest, TtlExpiresAndReportsRestartTheTimer) {
@@ -190,7 +222,7 @@ TEST_F(CheckerTest, TtlExpiresAndReportsRestartTheTimer) {
   // Heartbeats every 100 ms keep it passing (the TTL leaves room for a loaded machine).
   for (int i = 0; i < 8; ++i) {
     std::this_thread::sleep_for(100ms);
-    (*checker)->ttlReported("n1", "ttl1", HealthStatus::kPassing, "");
+    (*checker)->ttlReported({"n1", "ttl1", HealthStatus::kPassing, ""}, false);
   }
   EXPECT_EQ(get(hub_, "ttl1").status, HealthStatus::kPassing);
   EXPECT_EQ(rep_.statusWrites(), 0);
@@ -244,25 +276,109 @@ TEST_F(CheckerTest, DeregistersAServiceCriticalForTooLong) {
   EXPECT_EQ(rep_.deregistered(), std::vector<std::string>{"svc1"});
 }
 
+// Passing TTL checks that expire in 50 ms: those that run here turn critical.
+void addTtlChecks(registry::WatchHub& hub, int n) {
+  for (int i = 0; i < n; ++i) {
+    Check c;
+    c.node = "n1";
+    c.checkId = "ttl" + std::to_string(i);
+    c.type = "ttl";
+    c.status = HealthStatus::kPassing;
+    c.definition.ttl = "50ms";
+    addCheck(hub, c);
+  }
+}
+
+std::string ownerOf(int i, const std::vector<std::string>& live) {
+  return rendezvousOwner(registry::instanceKey("n1", "ttl" + std::to_string(i)), live);
+}
+
+// Two live servers, a and b: this one (a) runs exactly the checks it wins.
 TEST_F(CheckerTest, OnlyOwnedChecksRun) {
+  rep_.setSelf("a");
+  rep_.setLiveness({2, {"a", "b"}, false});
+  auto checker = Checker::create(fastConfig(), hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  constexpr int kChecks = 40;
+  addTtlChecks(hub_, kChecks);
+  size_t mine = 0;
+  for (int i = 0; i < kChecks; ++i) mine += ownerOf(i, {"a", "b"}) == "a";
+  ASSERT_GT(mine, 0u);
+  ASSERT_LT(mine, size_t{kChecks});
+  ASSERT_TRUE(waitFor([&] { return (*checker)->running() == mine; }));
+  std::this_thread::sleep_for(300ms);
+  for (int i = 0; i < kChecks; ++i) {
+    auto want = ownerOf(i, {"a", "b"}) == "a" ? HealthStatus::kCritical : HealthStatus::kPassing;
+    EXPECT_EQ(get(hub_, "ttl" + std::to_string(i)).status, want) << i;
+  }
+}
+
+// b dies (the leader publishes a list without it): a takes its checks.
+TEST_F(CheckerTest, ChecksMoveWhenTheLiveServersChange) {
+  rep_.setSelf("a");
+  rep_.setLiveness({2, {"a", "b"}, false});
+  auto checker = Checker::create(fastConfig(), hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  constexpr int kChecks = 20;
+  addTtlChecks(hub_, kChecks);
+  ASSERT_TRUE(waitFor([&] { return (*checker)->running() > 0; }));
+  ASSERT_LT((*checker)->running(), size_t{kChecks});
+  rep_.setLiveness({3, {"a"}, false});
+  ASSERT_TRUE(waitFor([&] { return (*checker)->running() == kChecks; }, 3s));
+  ASSERT_TRUE(waitFor([&] {
+    for (int i = 0; i < kChecks; ++i)
+      if (get(hub_, "ttl" + std::to_string(i)).status != HealthStatus::kCritical) return false;
+    return true;
+  }));
+}
+
+// Cut off from the leader for longer than staleGrace: runs nothing; back
+// when the leader is heard again.
+TEST_F(CheckerTest, CutOffServerStopsRunningChecks) {
+  rep_.setSelf("a");
+  rep_.setLiveness({2, {"a"}, false});
   auto cfg = fastConfig();
-  cfg.owns = [](const Check& c) { return c.checkId != "theirs"; };
+  cfg.ownershipPoll = 10ms;
+  cfg.staleGrace = 300ms;
   auto checker = Checker::create(cfg, hub_, rep_);
   ASSERT_TRUE(checker.ok());
-  Check c;
-  c.node = "n1";
-  c.checkId = "theirs";
-  c.type = "ttl";
-  c.status = HealthStatus::kPassing;
-  c.definition.ttl = "50ms";
-  addCheck(hub_, c);
-  std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(get(hub_, "theirs").status, HealthStatus::kPassing);
+  addTtlChecks(hub_, 5);
+  ASSERT_TRUE(waitFor([&] { return (*checker)->running() == 5; }));
+  rep_.setLiveness({2, {"a"}, true});
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ((*checker)->running(), 5u);  // an election is short: keep going
+  ASSERT_TRUE(waitFor([&] { return (*checker)->running() == 0; }, 3s));
+  rep_.setLiveness({2, {"a"}, false});
+  ASSERT_TRUE(waitFor([&] { return (*checker)->running() == 5; }, 3s));
+}
+
+// A report for a check that runs elsewhere goes to that server, once: a
+// report that came from another server is not passed on again.
+TEST_F(CheckerTest, TtlReportsGoToTheServerRunningTheCheck) {
+  rep_.setSelf("a");
+  rep_.setLiveness({2, {"a", "b"}, false});
+  auto checker = Checker::create(fastConfig(), hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  constexpr int kChecks = 20;
+  addTtlChecks(hub_, kChecks);
+  int theirs = -1;
+  for (int i = 0; i < kChecks && theirs < 0; ++i)
+    if (ownerOf(i, {"a", "b"}) == "b") theirs = i;
+  ASSERT_GE(theirs, 0);
+  ASSERT_TRUE(waitFor([&] { return (*checker)->running() > 0; }));
+  std::string id = "ttl" + std::to_string(theirs);
+  (*checker)->ttlReported({"n1", id, HealthStatus::kPassing, ""}, true);
+  (*checker)->ttlReported({"n1", id, HealthStatus::kPassing, ""}, false);
+  ASSERT_TRUE(waitFor([&] { return (*checker)->ttlForwarded() == 1; }));
+  std::this_thread::sleep_for(50ms);
+  auto fw = rep_.forwarded();
+  ASSERT_EQ(fw.size(), 1u);
+  EXPECT_EQ(fw[0], std::make_pair(std::string("b"), id));
 }
 
 TEST_F(CheckerTest, ChangesWithinTheWindowGoInOneBatch) {
+  rep_.setVersion(2);  // every server applies batches
   auto cfg = fastConfig();
-  cfg.batchCommand = true;
   cfg.batchWindow = 200ms;
   auto checker = Checker::create(cfg, hub_, rep_);
   ASSERT_TRUE(checker.ok());
@@ -283,6 +399,18 @@ TEST_F(CheckerTest, ChangesWithinTheWindowGoInOneBatch) {
   EXPECT_EQ(rep_.statusWrites(), 20);
   EXPECT_LE(rep_.batches(), 2);  // the expiries fall in one window or two
   EXPECT_LE((*checker)->proposals(), 2u);
+}
+
+// A server that does not apply command version 2 yet: one command per change.
+TEST_F(CheckerTest, NoBatchesUntilEveryServerAppliesThem) {
+  auto cfg = fastConfig();
+  cfg.batchWindow = 200ms;
+  auto checker = Checker::create(cfg, hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  addTtlChecks(hub_, 10);
+  ASSERT_TRUE(waitFor([&] { return rep_.statusWrites() == 10; }));
+  EXPECT_EQ(rep_.batches(), 0);
+  EXPECT_EQ((*checker)->proposals(), 10u);
 }
 
 }  // namespace

@@ -94,9 +94,6 @@ void CheckerMetrics::render(std::string& out) const {
   header(out, "cairn_health_probes_skipped_total", "counter",
          "Runs not started because the check's previous probe was still in flight.");
   sample(out, "cairn_health_probes_skipped_total", nullptr, nullptr, std::to_string(get(skipped_)));
-  header(out, "cairn_health_proposals_total", "counter",
-         "Raft proposals made by the checker (status batches and deregistrations).");
-  sample(out, "cairn_health_proposals_total", nullptr, nullptr, std::to_string(get(proposals_)));
   header(out, "cairn_health_check_lateness_seconds", "histogram",
          "Time from a run's due time to its probe's start.");
   uint64_t cum = 0;

@@ -1,6 +1,8 @@
-// CheckerMetrics: the health checker's counters, its check-count gauges and
-// the histogram of schedule lateness (how long after its due time a probe
-// started), rendered as Prometheus text on the agent's /metrics page.
+// CheckerMetrics: the health checker's probe counters, its checks by type
+// and the histogram of schedule lateness (how long after its due time a
+// probe started), rendered as Prometheus text on the agent's /metrics page.
+// (The checker's own renderMetrics has the checks running and the status
+// proposals.)
 //
 // Counting must cost next to nothing per probe: the checker's thread is the
 // only writer, so an increment is a relaxed load and store (no lock, no
@@ -46,8 +48,6 @@ class CheckerMetrics {
   // flight, and was not started.
   void probeSkipped() { inc(skipped_); }
   void probeFinished(registry::HealthStatus s);
-  // Raft proposals made by the checker (status batches, deregistrations).
-  void proposed() { inc(proposals_); }
   // The checks the checker runs now, by kind.
   void setChecks(const std::array<uint64_t, kCheckKinds>& n);
 
@@ -63,7 +63,6 @@ class CheckerMetrics {
   std::array<Counter, kCheckKinds> started_{};
   std::array<Counter, 3> finished_{};  // passing, warning, critical
   Counter skipped_{0};
-  Counter proposals_{0};
   std::array<Counter, kCheckKinds> checks_{};
   std::array<Counter, kLatenessBoundsUs.size() + 1> lateness_{};
   Counter latenessSumUs_{0};

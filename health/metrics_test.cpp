@@ -34,7 +34,6 @@ TEST(CheckerMetricsTest, RendersCountsGaugesAndACumulativeHistogram) {
   m.probeSkipped();
   m.probeFinished(registry::HealthStatus::kPassing);
   m.probeFinished(registry::HealthStatus::kCritical);
-  m.proposed();
   std::string out = "\n";
   m.render(out);
   EXPECT_EQ(valueOf(out, "cairn_health_checks{type=\"http\"}"), "3");
@@ -45,7 +44,6 @@ TEST(CheckerMetricsTest, RendersCountsGaugesAndACumulativeHistogram) {
   EXPECT_EQ(valueOf(out, "cairn_health_probe_results_total{status=\"passing\"}"), "1");
   EXPECT_EQ(valueOf(out, "cairn_health_probe_results_total{status=\"critical\"}"), "1");
   EXPECT_EQ(valueOf(out, "cairn_health_probes_skipped_total"), "1");
-  EXPECT_EQ(valueOf(out, "cairn_health_proposals_total"), "1");
   EXPECT_EQ(valueOf(out, "cairn_health_check_lateness_seconds_bucket{le=\"0.0001\"}"), "1");
   EXPECT_EQ(valueOf(out, "cairn_health_check_lateness_seconds_bucket{le=\"0.002\"}"), "1");
   EXPECT_EQ(valueOf(out, "cairn_health_check_lateness_seconds_bucket{le=\"0.003\"}"), "2");

@@ -72,11 +72,22 @@ Outcome Api::agentService(const Request& req, const std::string& id) {
       });
 }
 
+std::string Api::scriptChecksRefused(const std::vector<registry::Check>& checks) const {
+  if (opts_.enableScriptChecks) return "";
+  for (const auto& c : checks)
+    if (c.type == "script")
+      return "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' "
+             "to true (check \"" +
+             c.checkId + "\")";
+  return "";
+}
+
 Outcome Api::agentServiceRegister(const Request& req, const std::string&) {
   auto obj = parseJsonObject(req.body);
   if (!obj.ok()) return errorResponse(obj.error());
   auto reg = decodeServiceDefinition(*obj);
   if (!reg.ok()) return errorResponse(reg.error());
+  if (auto why = scriptChecksRefused(reg->checks); !why.empty()) return Response::text(400, why);
   registry::RegisterCommand cmd;
   cmd.node.name = self_.nodeName;
   cmd.skipNodeUpdate = true;
@@ -106,31 +117,67 @@ Outcome Api::agentServiceDeregister(const Request&, const std::string& id) {
   return write(registry::DeregisterCommand{self_.nodeName, id, ""}, okEmpty);
 }
 
-Outcome Api::agentServiceMaintenance(const Request& req, const std::string& id) {
+namespace {
+
+// ?enable=true|false, or an error answer.
+Result<bool> maintenanceEnable(const Request& req) {
   const auto* enable = req.param("enable");
-  if (!enable) return Response::text(400, "Missing value for enable");
+  if (!enable) return invalidArgument("Missing value for enable");
   if (*enable != "true" && *enable != "false")
-    return Response::text(400, "Invalid value for enable: \"" + *enable + "\"");
+    return invalidArgument("Invalid value for enable: \"" + *enable + "\"");
+  return *enable == "true";
+}
+
+// Maintenance mode is a critical check of its own (as Consul does it), so
+// that every health view, DNS included, leaves the instance or node out.
+registry::Check maintenanceCheck(const Request& req, std::string checkId, std::string name,
+                                 std::string serviceId, std::string_view what) {
+  registry::Check c;
+  c.checkId = std::move(checkId);
+  c.name = std::move(name);
+  const auto* reason = req.param("reason");
+  c.notes = reason && !reason->empty()
+                ? *reason
+                : "Maintenance mode is enabled for this " + std::string(what) +
+                      ", but no reason was provided. This is a default "
+                      "message.";
+  c.serviceId = std::move(serviceId);
+  c.status = registry::HealthStatus::kCritical;
+  c.type = "maintenance";
+  return c;
+}
+
+}  // namespace
+
+Outcome Api::agentServiceMaintenance(const Request& req, const std::string& id) {
+  auto enable = maintenanceEnable(req);
+  if (!enable.ok()) return Response::text(400, enable.error().message);
   if (!hub_.view()->nodeServices.find(instanceKey(self_.nodeName, id)))
     return Response::text(404, "Unknown service ID \"" + id + "\"");
   std::string checkId = "_service_maintenance:" + id;
-  if (*enable == "false")
-    return write(registry::DeregisterCommand{self_.nodeName, "", checkId}, okEmpty);
+  if (!*enable) return write(registry::DeregisterCommand{self_.nodeName, "", checkId}, okEmpty);
   registry::RegisterCommand cmd;
   cmd.node.name = self_.nodeName;
   cmd.skipNodeUpdate = true;
-  registry::Check c;
-  c.checkId = checkId;
-  c.name = "Service Maintenance Mode";
-  const auto* reason = req.param("reason");
-  c.notes = reason && !reason->empty() ? *reason
-                                       : "Maintenance mode is enabled for this service, "
-                                         "but no reason was provided. This is a default "
-                                         "message.";
-  c.serviceId = id;
-  c.status = registry::HealthStatus::kCritical;
-  c.type = "maintenance";
-  cmd.checks.push_back(c);
+  cmd.checks.push_back(
+      maintenanceCheck(req, std::move(checkId), "Service Maintenance Mode", id, "service"));
+  return write(cmd, okEmpty);
+}
+
+// PUT /v1/agent/maintenance?enable=true|false&reason=: the whole node (this
+// agent's) leaves every health view, each of its services with it.
+Outcome Api::agentMaintenance(const Request& req, const std::string&) {
+  auto enable = maintenanceEnable(req);
+  if (!enable.ok()) return Response::text(400, enable.error().message);
+  const std::string checkId = "_node_maintenance";
+  if (!*enable) {
+    if (!hub_.view()->checks.find(instanceKey(self_.nodeName, checkId))) return okEmpty(0);
+    return write(registry::DeregisterCommand{self_.nodeName, "", checkId}, okEmpty);
+  }
+  registry::RegisterCommand cmd;
+  cmd.node.name = self_.nodeName;
+  cmd.skipNodeUpdate = true;
+  cmd.checks.push_back(maintenanceCheck(req, checkId, "Node Maintenance Mode", "", "node"));
   return write(cmd, okEmpty);
 }
 
@@ -160,6 +207,7 @@ Outcome Api::agentCheckRegister(const Request& req, const std::string&) {
   if (!c.ok()) return errorResponse(c.error());
   if (c->name.empty()) return Response::text(400, "Missing check name");
   if (c->checkId.empty()) c->checkId = c->name;
+  if (auto why = scriptChecksRefused({*c}); !why.empty()) return Response::text(400, why);
   if (!c->serviceId.empty() &&
       !hub_.view()->nodeServices.find(instanceKey(self_.nodeName, c->serviceId)))
     return Response::text(400, "ServiceID \"" + c->serviceId + "\" does not exist");

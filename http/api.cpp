@@ -50,6 +50,7 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
        &Api::agentServiceDeregister},
       {"/v1/agent/service/maintenance/", true, put, "/v1/agent/service/maintenance/:id",
        &Api::agentServiceMaintenance},
+      {"/v1/agent/maintenance", false, put, "/v1/agent/maintenance", &Api::agentMaintenance},
       {"/v1/agent/service/load/", true, put, "/v1/agent/service/load/:id", &Api::agentServiceLoad},
       {"/v1/agent/service/", true, get, "/v1/agent/service/:id", &Api::agentService},
       {"/v1/agent/checks", false, get, "/v1/agent/checks", &Api::agentChecks},

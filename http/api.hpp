@@ -53,6 +53,9 @@ struct ApiOptions {
   // here first (the health checker restarts the check's TTL timer). Must not
   // block. A report that changes nothing in the catalog is not written.
   std::function<void(const registry::CheckStatusCommand&)> onTtlReport;
+  // Script checks (Args) run programs on the servers: registrations that
+  // carry one are refused unless this is on (enable_script_checks).
+  bool enableScriptChecks = false;
 };
 
 class Api final : public Handler {
@@ -99,6 +102,9 @@ class Api final : public Handler {
   Outcome agentServiceRegister(const Request& req, const std::string& arg);
   Outcome agentServiceDeregister(const Request& req, const std::string& arg);
   Outcome agentServiceMaintenance(const Request& req, const std::string& arg);
+  Outcome agentMaintenance(const Request& req, const std::string& arg);
+  // Why a registration carrying `checks` is refused ("" when it is not).
+  std::string scriptChecksRefused(const std::vector<registry::Check>& checks) const;
   Outcome agentChecks(const Request& req, const std::string& arg);
   Outcome agentCheckRegister(const Request& req, const std::string& arg);
   Outcome agentCheckDeregister(const Request& req, const std::string& arg);

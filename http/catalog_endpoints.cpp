@@ -25,6 +25,7 @@ Outcome Api::catalogRegister(const Request& req, const std::string&) {
   auto cmd = decodeCatalogRegister(*obj);
   if (!cmd.ok()) return errorResponse(cmd.error());
   if (cmd->node.datacenter.empty()) cmd->node.datacenter = self_.datacenter;
+  if (auto why = scriptChecksRefused(cmd->checks); !why.empty()) return Response::text(400, why);
   for (const auto& c : cmd->checks) {
     if (c.serviceId.empty()) continue;
     bool inThisCommand = cmd->service && cmd->service->id == c.serviceId;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "registry/model.hpp"
 
 namespace cairn::registry {
 
@@ -55,6 +56,13 @@ class Replicator {
     bool stale = false;
   };
   virtual Liveness liveness() const { return {1, {}, false}; }
+  // This server's id as liveness() lists it; "" for a one-server agent,
+  // which runs every health check itself.
+  virtual std::string selfId() const { return ""; }
+  // The newest command version every server of the configuration applies
+  // (a server that has not said counts as version 1), so that a newer
+  // command is proposed only once no server would refuse it.
+  virtual uint32_t clusterCommandVersion() const { return 1; }
 
   // Soft state: an instance's reported load (never written through Raft).
   // spreadLoad passes a report taken here to the other servers (through the
@@ -67,6 +75,22 @@ class Replicator {
   };
   virtual void spreadLoad(LoadReport report) { (void)report; }
   virtual void setLoadSink(std::function<void(const LoadReport&)> sink) { (void)sink; }
+
+  // Soft state: a TTL check's report, taken by any server and passed to the
+  // server that runs the check (which keeps its TTL timer). Lost if that
+  // server cannot be reached; the TTL then decides, as for a lost heartbeat.
+  struct TtlReport {
+    std::string node;
+    std::string checkId;
+    HealthStatus status = HealthStatus::kCritical;
+    std::string output;
+  };
+  // `serverId` as liveness() names it. Thread-safe, does not block.
+  virtual void forwardTtl(const std::string& serverId, TtlReport report) {
+    (void)serverId;
+    (void)report;
+  }
+  virtual void setTtlSink(std::function<void(const TtlReport&)> sink) { (void)sink; }
 
   // Cluster operations (servers only; a one-server -dev agent refuses them).
   // Each `done` runs on a replicator thread and must not block.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <future>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -101,6 +102,11 @@ class Agent {
       Status st = db_->putMeta("node_id", cfg_.nodeId);
       if (!st.ok()) return fail(st.error().message);
     }
+    // Bad service definitions in the config stop the start, before anything runs.
+    if (auto defs = decodeConfigDefinitions(cfg_.services, cfg_.checks, cfg_.nodeName); !defs.ok())
+      return fail(defs.error().message);
+    else if (Status st = refuseScriptChecks(*defs, cfg_.enableScriptChecks); !st.ok())
+      return fail(st.error().message);
     if (Status st = startReplication(); !st.ok()) return fail(st.error().message);
     if (local_) {
       // One server: writes are immediate, so the node is there before HTTP opens.
@@ -128,13 +134,16 @@ class Agent {
       }).detach();
     };
     apiOpts.loads = loads_.get();
+    apiOpts.enableScriptChecks = cfg_.enableScriptChecks;
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
     healthMetrics_ = std::make_unique<health::CheckerMetrics>();
-    apiOpts.moreMetrics = [m = dnsMetrics_.get(), h = healthMetrics_.get()](std::string& out) {
-      m->render(out);
-      h->render(out);
-    };
     if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
+    apiOpts.moreMetrics = [this](std::string& out) {
+      dnsMetrics_->render(out);
+      healthMetrics_->render(out);
+      std::lock_guard lock(checkerMu_);
+      if (checker_) checker_->renderMetrics(out);
+    };
     api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id, apiOpts);
     http::ServerConfig hc;
     hc.address = cfg_.clientAddr;
@@ -196,22 +205,23 @@ class Agent {
     return {};
   }
 
-  // Health checks. With one server (the one-server log) this server owns
-  // every check; in a Raft cluster checks are not run yet (they will be
-  // spread over the live servers by rendezvous hashing).
+  // Health checks. A one-server agent runs them all; in a Raft cluster each
+  // runs on one live server (rendezvous over the leader's published list),
+  // and TTL reports taken here go to the server running their check.
   Status startChecker(http::ApiOptions& apiOpts) {
-    if (!local_) return {};
     health::CheckerConfig hc;
     hc.enableScriptChecks = cfg_.enableScriptChecks;
-    hc.batchCommand = true;  // one server: no older server to refuse version 2
     hc.metrics = healthMetrics_.get();
     hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
     checker_ = std::move(*c);
     apiOpts.onTtlReport = [c = checker_.get()](const registry::CheckStatusCommand& cmd) {
-      c->ttlReported(cmd.node, cmd.checkId, cmd.status, cmd.output);
+      c->ttlReported({cmd.node, cmd.checkId, cmd.status, cmd.output}, false);
     };
+    replicator_->setTtlSink([c = checker_.get()](const registry::Replicator::TtlReport& r) {
+      c->ttlReported(r, true);
+    });
     return {};
   }
 
@@ -294,6 +304,7 @@ class Agent {
   Status syncConfigDefinitions() {
     auto defs = decodeConfigDefinitions(cfg_.services, cfg_.checks, cfg_.nodeName);
     if (!defs.ok()) return defs.error();
+    if (Status st = refuseScriptChecks(*defs, cfg_.enableScriptChecks); !st.ok()) return st;
     for (const auto& cmd : defs->registrations) {
       auto r = proposeSync(*replicator_, cmd);
       if (!r.ok()) return r.error();
@@ -361,7 +372,11 @@ class Agent {
     // them, then close everything.
     if (http_) http_->stopAccepting();
     stopRegistrar_ = true;
-    checker_.reset();  // before the replicator it proposes to
+    if (replicator_) replicator_->setTtlSink(nullptr);
+    {
+      std::lock_guard lock(checkerMu_);
+      checker_.reset();  // before the replicator it proposes to
+    }
     if (local_) local_->shutdown();
     if (raft_) raft_->shutdown();
     if (registrar_.joinable()) registrar_.join();
@@ -403,8 +418,10 @@ class Agent {
   std::unique_ptr<dns::LoadTable> loads_;
   // The DNS counters shown at /metrics; outlive both the DNS server and the Api.
   std::unique_ptr<dns::DnsMetrics> dnsMetrics_;
-  // The checker's counters, shown at /metrics; outlive the checker and the Api.
+  // The checker's probe counters and lateness, shown at /metrics; outlive
+  // the checker and the Api.
   std::unique_ptr<health::CheckerMetrics> healthMetrics_;
+  std::mutex checkerMu_;  // guards checker_ against the metrics page at shutdown
   std::unique_ptr<health::Checker> checker_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Api> api_;

@@ -59,4 +59,15 @@ std::set<std::string> decodeIdSet(const std::string& text) {
   return out;
 }
 
+Status refuseScriptChecks(const ConfigDefinitions& defs, bool enabled) {
+  if (enabled) return {};
+  for (const auto& r : defs.registrations)
+    for (const auto& c : r.checks)
+      if (c.type == "script")
+        return invalidArgument("check \"" + c.checkId +
+                               "\" in the config is a script check, but script checks are "
+                               "disabled: set enable_script_checks = true to run it");
+  return {};
+}
+
 }  // namespace cairn::server

@@ -22,6 +22,9 @@ Result<ConfigDefinitions> decodeConfigDefinitions(const std::vector<std::string>
                                                   const std::vector<std::string>& checks,
                                                   const std::string& node);
 
+// Refuses definitions with a script check unless script checks are enabled.
+Status refuseScriptChecks(const ConfigDefinitions& defs, bool enabled);
+
 // Encodes/decodes a set of IDs for the data dir's metadata.
 std::string encodeIdSet(const std::set<std::string>& ids);
 std::set<std::string> decodeIdSet(const std::string& text);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "registry/catalog.hpp"
+#include "registry/command.hpp"
 #include "registry/replicator.hpp"
 #include "storage/db.hpp"
 
@@ -33,6 +34,8 @@ class LocalReplicator final : public registry::Replicator {
   std::vector<ServerInfo> servers() const override {
     return {{"1", nodeName_, advertise_, true, true}};
   }
+  // One server: it runs every check and applies every command it can decode.
+  uint32_t clusterCommandVersion() const override { return registry::kCommandVersion; }
   void setNodeName(std::string n) { nodeName_ = std::move(n); }
 
   // Finishes every proposal already accepted, then stops the thread. Later

@@ -35,6 +35,7 @@ std::string encodeFrame(const Frame& f) {
     }
     p->set_incarnation(h->incarnation);
     p->set_leaving(h->leaving);
+    p->set_command_version(h->commandVersion);
   } else if (const auto* l = std::get_if<LoadReports>(&f)) {
     auto* p = frame.mutable_loads();
     p->set_from(l->from);
@@ -44,6 +45,16 @@ std::string encodeFrame(const Frame& f) {
       pr->set_service_id(r.serviceId);
       pr->set_load(r.load);
       pr->set_ttl_ms(r.ttlMs);
+    }
+  } else if (const auto* t = std::get_if<TtlReports>(&f)) {
+    auto* p = frame.mutable_ttls();
+    p->set_from(t->from);
+    for (const auto& r : t->reports) {
+      auto* pr = p->add_reports();
+      pr->set_node(r.node);
+      pr->set_check_id(r.checkId);
+      pr->set_status(static_cast<uint32_t>(r.status));
+      pr->set_output(r.output);
     }
   } else if (std::holds_alternative<UnknownFrame>(f)) {
     // Nothing to say: encodes as a frame with no body.
@@ -97,8 +108,9 @@ Result<Frame> decodeFrame(std::string_view body) {
       return invalidArgument("hello without a valid id or address");
     if (h.known_size() > static_cast<int>(kMaxKnownPeers))
       return invalidArgument("hello lists too many servers");
-    PeerHello out{h.raft_id(), h.address(),     h.cluster_id(), h.node_name(),
-                  {},          h.incarnation(), h.leaving()};
+    PeerHello out{
+        h.raft_id(), h.address(),     h.cluster_id(), h.node_name(),
+        {},          h.incarnation(), h.leaving(),    std::max<uint32_t>(h.command_version(), 1)};
     for (const auto& k : h.known()) {
       if (k.raft_id() == 0 || k.address().empty() || k.address().size() > 256)
         return invalidArgument("hello lists a server without a valid id or address");
@@ -118,6 +130,23 @@ Result<Frame> decodeFrame(std::string_view body) {
           r.node().size() > 512 || r.service_id().size() > 512)
         return invalidArgument("invalid load report");
       out.reports.push_back({r.node(), r.service_id(), r.load(), r.ttl_ms()});
+    }
+    return Frame(std::move(out));
+  }
+  if (frame.has_ttls()) {
+    const auto& p = frame.ttls();
+    if (p.from() == 0) return invalidArgument("TTL reports without a sender");
+    if (p.reports_size() > static_cast<int>(kMaxTtlReportsPerFrame))
+      return invalidArgument("too many TTL reports in one frame");
+    TtlReports out{p.from(), {}};
+    out.reports.reserve(static_cast<size_t>(p.reports_size()));
+    for (const auto& r : p.reports()) {
+      if (r.status() > static_cast<uint32_t>(registry::HealthStatus::kCritical) ||
+          r.node().empty() || r.check_id().empty() || r.node().size() > 512 ||
+          r.check_id().size() > 512 || r.output().size() > kMaxTtlOutputBytes)
+        return invalidArgument("invalid TTL report");
+      out.reports.push_back(
+          {r.node(), r.check_id(), static_cast<registry::HealthStatus>(r.status()), r.output()});
     }
     return Frame(std::move(out));
   }

@@ -10,6 +10,7 @@
 
 #include "common/result.hpp"
 #include "raft/types.hpp"
+#include "registry/model.hpp"
 
 namespace cairn::server {
 
@@ -39,6 +40,7 @@ struct PeerHello {
   std::vector<PeerAddress> known;
   uint64_t incarnation = 0;
   bool leaving = false;
+  uint32_t commandVersion = 1;  // the newest catalog command version it applies
 };
 
 inline constexpr size_t kMaxKnownPeers = 64;
@@ -58,10 +60,24 @@ struct LoadReports {
 };
 inline constexpr size_t kMaxLoadReportsPerFrame = 4096;
 
+// TTL checks' reports, passed to the server that runs the checks.
+struct TtlReport {
+  std::string node;
+  std::string checkId;
+  registry::HealthStatus status = registry::HealthStatus::kCritical;
+  std::string output;
+};
+struct TtlReports {
+  raft::NodeId from = 0;
+  std::vector<TtlReport> reports;
+};
+inline constexpr size_t kMaxTtlReportsPerFrame = 1024;
+inline constexpr size_t kMaxTtlOutputBytes = 4096;
+
 // A frame body this version does not know (a newer peer's): skipped.
 struct UnknownFrame {};
 
-using Frame = std::variant<PeerHello, raft::Message, LoadReports, UnknownFrame>;
+using Frame = std::variant<PeerHello, raft::Message, LoadReports, TtlReports, UnknownFrame>;
 
 // The whole frame, length prefix included.
 std::string encodeFrame(const Frame& f);

@@ -36,6 +36,11 @@ TEST(RaftCodec, RoundTripsMessagesAndHellos) {
   EXPECT_EQ(d2.known, full.known);
   EXPECT_EQ(d2.incarnation, 42u);
   EXPECT_TRUE(d2.leaving);
+  EXPECT_EQ(d2.commandVersion, 1u);  // a hello that does not say: version 1
+  full.commandVersion = 2;
+  auto f3 = decodeFrame(body(encodeFrame(full)));
+  ASSERT_TRUE(f3.ok());
+  EXPECT_EQ(std::get<PeerHello>(*f3).commandVersion, 2u);
 }
 
 // A peer speaking a newer wire version is refused with a clear reason (the
@@ -65,6 +70,30 @@ TEST(RaftCodec, LoadReportsRoundTripAndAreValidated) {
   l.reports[1].load = 1;
   l.from = 0;
   EXPECT_FALSE(decodeFrame(body(encodeFrame(l))).ok());
+}
+
+TEST(RaftCodec, TtlReportsRoundTripAndAreValidated) {
+  TtlReports t{5, {{"n1", "web-ttl", registry::HealthStatus::kWarning, "slow"}}};
+  auto f = decodeFrame(body(encodeFrame(t)));
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  const auto& d = std::get<TtlReports>(*f);
+  EXPECT_EQ(d.from, 5u);
+  ASSERT_EQ(d.reports.size(), 1u);
+  EXPECT_EQ(d.reports[0].node, "n1");
+  EXPECT_EQ(d.reports[0].checkId, "web-ttl");
+  EXPECT_EQ(d.reports[0].status, registry::HealthStatus::kWarning);
+  EXPECT_EQ(d.reports[0].output, "slow");
+  t.reports[0].status = static_cast<registry::HealthStatus>(7);
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(t))).ok());
+  t.reports[0].status = registry::HealthStatus::kPassing;
+  t.reports[0].output.assign(kMaxTtlOutputBytes + 1, 'x');
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(t))).ok());
+  t.reports[0].output.clear();
+  t.reports[0].checkId.clear();
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(t))).ok());
+  t.reports[0].checkId = "c";
+  t.from = 0;
+  EXPECT_FALSE(decodeFrame(body(encodeFrame(t))).ok());
 }
 
 // A frame whose body this version does not know (a newer peer's) is

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/log.hpp"
+#include "registry/command.hpp"
 #include "registry/snapshot.hpp"
 #include "server/snapshot_files.hpp"
 
@@ -167,7 +168,8 @@ void RaftReplicator::onHello(const PeerHello& hello) {
     std::lock_guard lock(mu_);
     auto& p = peers_[hello.raftId];
     fresh = !p.direct || p.address != hello.address;
-    p = {hello.address, hello.nodeName, hello.clusterId, hello.incarnation, hello.leaving, true};
+    p = {hello.address, hello.nodeName, hello.clusterId,     hello.incarnation,
+         hello.leaving, true,           hello.commandVersion};
     if (fresh) connectTo.push_back(hello.address);
     // Servers the sender knows that we do not: reach them too.
     for (const auto& k : hello.known) {
@@ -188,7 +190,8 @@ void RaftReplicator::onHello(const PeerHello& hello) {
 
 PeerHello RaftReplicator::makeHello() {
   std::lock_guard lock(mu_);
-  PeerHello h{cfg_.raftId, cfg_.advertise, clusterId_, cfg_.nodeName, {}, incarnation_, leaving_};
+  PeerHello h{cfg_.raftId, cfg_.advertise, clusterId_, cfg_.nodeName,
+              {},          incarnation_,   leaving_,   registry::kCommandVersion};
   for (const auto& [id, p] : peers_) {
     if (id == cfg_.raftId || !p.direct || h.known.size() + 1 >= kMaxKnownPeers) continue;
     h.known.push_back({id, p.address, p.nodeName});
@@ -740,6 +743,17 @@ void RaftReplicator::publishStatus() {
     };
     for (auto v : conf.voters) add(v, true);
     for (auto l : conf.learners) add(l, false);
+    // A command version is used once every server of the configuration has
+    // said it applies it (a server not heard from directly counts as 1).
+    uint32_t version = registry::kCommandVersion;
+    for (const auto& list : {conf.voters, conf.learners})
+      for (auto id : list) {
+        if (id == cfg_.raftId) continue;
+        auto p = peers_.find(id);
+        version = std::min(version,
+                           p == peers_.end() || !p->second.direct ? 1u : p->second.commandVersion);
+      }
+    clusterCommandVersion_.store(version, std::memory_order_relaxed);
     live.epoch = (livenessTerm_ << 32) | livenessSeq_;
     for (auto id : publishedLive_) live.live.push_back(formatServerId(id));
     auto electionTimeout = cfg_.tick * cfg_.electionTicks;
@@ -782,6 +796,47 @@ void RaftReplicator::onLoads(LoadReports reports) {
   std::lock_guard lock(mu_);
   if (loadsIn_.size() >= 1'000) return;
   loadsIn_.push_back(std::move(reports));
+}
+
+// ---- Soft state: TTL reports, straight to the server running the check ----
+
+void RaftReplicator::setTtlSink(std::function<void(const TtlReport&)> sink) {
+  std::lock_guard lock(mu_);
+  ttlSink_ = std::move(sink);
+}
+
+void RaftReplicator::forwardTtl(const std::string& serverId, TtlReport r) {
+  raft::NodeId id = 0;
+  auto [end, ec] = std::from_chars(serverId.data(), serverId.data() + serverId.size(), id, 16);
+  if (ec != std::errc() || end != serverId.data() + serverId.size()) return;
+  std::string address;
+  std::function<void(const TtlReport&)> sink;
+  {
+    std::lock_guard lock(mu_);
+    if (id == cfg_.raftId) {
+      sink = ttlSink_;
+    } else if (auto p = peers_.find(id); p != peers_.end()) {
+      address = p->second.address;
+    }
+  }
+  if (sink) return sink(r);
+  if (address.empty()) return;
+  TtlReports frame{cfg_.raftId, {}};
+  frame.reports.push_back({std::move(r.node), std::move(r.checkId), r.status, std::move(r.output)});
+  if (frame.reports.back().output.size() > kMaxTtlOutputBytes)
+    frame.reports.back().output.resize(kMaxTtlOutputBytes);
+  transport_->sendTtls(address, frame);
+}
+
+void RaftReplicator::onTtls(TtlReports reports) {
+  std::function<void(const TtlReport&)> sink;
+  {
+    std::lock_guard lock(mu_);
+    sink = ttlSink_;
+  }
+  if (!sink) return;
+  for (auto& r : reports.reports)
+    sink({std::move(r.node), std::move(r.checkId), r.status, std::move(r.output)});
 }
 
 // Once a tick: a follower sends the reports it took to the leader; the

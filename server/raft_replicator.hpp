@@ -83,6 +83,12 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   Liveness liveness() const override;
   void spreadLoad(LoadReport report) override;
   void setLoadSink(std::function<void(const LoadReport&)> sink) override;
+  std::string selfId() const override { return formatServerId(cfg_.raftId); }
+  uint32_t clusterCommandVersion() const override {
+    return clusterCommandVersion_.load(std::memory_order_relaxed);
+  }
+  void forwardTtl(const std::string& serverId, TtlReport report) override;
+  void setTtlSink(std::function<void(const TtlReport&)> sink) override;
   Status join(const std::string& address) override;
   void leave(OpDone done) override;
   void removePeer(const std::string& idOrAddress, OpDone done) override;
@@ -96,6 +102,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   void onHello(const PeerHello& hello) override;
   void onMessage(raft::Message m) override;
   void onLoads(LoadReports reports) override;
+  void onTtls(TtlReports reports) override;
   void flushLoads();
 
   void run();
@@ -155,6 +162,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   std::vector<server::LoadReport> loadsOut_;  // taken here, to pass on
   std::vector<LoadReports> loadsIn_;          // from other servers
   std::function<void(const LoadReport&)> loadSink_;
+  std::function<void(const TtlReport&)> ttlSink_;
   // Every server this one knows of (itself included), from hellos.
   struct Peer {
     std::string address;
@@ -162,7 +170,8 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
     std::string clusterId;
     uint64_t incarnation = 0;
     bool leaving = false;
-    bool direct = false;  // heard its own hello (not only another's list)
+    bool direct = false;          // heard its own hello (not only another's list)
+    uint32_t commandVersion = 1;  // as its hello says
   };
   std::map<raft::NodeId, Peer> peers_;
   std::string clusterId_;
@@ -178,7 +187,9 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   std::deque<ReadWait> readsWithoutLeader_;
   std::map<std::string, ReadWait> readsInFlight_;  // by ReadIndex context
   uint64_t nextRead_ = 1;
-  std::atomic<int64_t> lastContactNs_{0};  // steady clock, last message from the leader
+  std::atomic<int64_t> lastContactNs_{0};
+  std::atomic<uint32_t> clusterCommandVersion_{
+      1};  // set by publishStatus  // steady clock, last message from the leader
   std::map<raft::NodeId, std::chrono::steady_clock::time_point> lastHeard_;
   std::map<raft::NodeId, uint64_t> removed_;  // id -> incarnation when removed
   std::chrono::steady_clock::time_point nextReconcile_{};

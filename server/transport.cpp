@@ -215,6 +215,8 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
         self->shared_.handler.onMessage(std::move(*m));
       else if (auto* l = std::get_if<LoadReports>(&*f))
         self->shared_.handler.onLoads(std::move(*l));
+      else if (auto* t = std::get_if<TtlReports>(&*f))
+        self->shared_.handler.onTtls(std::move(*t));
       // UnknownFrame: a newer peer's body; skipped.
       self->readHeader();
     });
@@ -437,17 +439,13 @@ class TransportImpl final : public Transport {
   }
 
   void send(const std::string& address, const raft::Message& m) override {
-    auto frame = encodeFrame(m);
-    asio::post(ioc_, [this, address, frame = std::move(frame)]() mutable {
-      outbound(address)->enqueue(std::move(frame));
-    });
+    sendFrame(address, encodeFrame(m));
   }
-
   void sendLoads(const std::string& address, const LoadReports& reports) override {
-    auto frame = encodeFrame(reports);
-    asio::post(ioc_, [this, address, frame = std::move(frame)]() mutable {
-      outbound(address)->enqueue(std::move(frame));
-    });
+    sendFrame(address, encodeFrame(reports));
+  }
+  void sendTtls(const std::string& address, const TtlReports& reports) override {
+    sendFrame(address, encodeFrame(reports));
   }
 
   Stats stats() const override {
@@ -468,6 +466,12 @@ class TransportImpl final : public Transport {
   }
 
  private:
+  void sendFrame(const std::string& address, std::string frame) {
+    asio::post(ioc_, [this, address, frame = std::move(frame)]() mutable {
+      outbound(address)->enqueue(std::move(frame));
+    });
+  }
+
   std::shared_ptr<Outbound> outbound(const std::string& address) {
     auto it = out_.find(address);
     if (it != out_.end()) return it->second;

@@ -36,6 +36,7 @@ class Transport {
     virtual void onHello(const PeerHello& hello) = 0;
     virtual void onMessage(raft::Message m) = 0;
     virtual void onLoads(LoadReports reports) { (void)reports; }
+    virtual void onTtls(TtlReports reports) { (void)reports; }
   };
 
   struct Config {
@@ -70,6 +71,7 @@ class Transport {
   // Sends to the peer at `address` (connecting if needed).
   virtual void send(const std::string& address, const raft::Message& m) = 0;
   virtual void sendLoads(const std::string& address, const LoadReports& reports) = 0;
+  virtual void sendTtls(const std::string& address, const TtlReports& reports) = 0;
   virtual Stats stats() const = 0;
   virtual void stop() = 0;
 };

@@ -4,27 +4,37 @@ checks expire, a heartbeat that changes nothing writes nothing, and a
 service critical for too long is deregistered."""
 import http.server
 import json
+import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import unittest
+
+import dns.message  # Debian's python3-dnspython
+import dns.query
+import dns.rdatatype
 
 from cairn_agent import Agent, wait_until
 
 
 class Target:
-    """An HTTP server on loopback answering every GET with `code`."""
+    """An HTTP server on loopback answering every GET with `code`, or, when
+    `codes` is set, with its codes in turn."""
 
     def __init__(self, port=0, code=200):
         self.code = code
+        self.codes = None
         self.hits = 0
         target = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 target.hits += 1
-                body = b"fine" if target.code == 200 else b"not fine"
-                self.send_response(target.code)
+                code = target.codes[target.hits % len(target.codes)] if target.codes else target.code
+                body = b"fine" if code == 200 else b"not fine"
+                self.send_response(code)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -66,6 +76,12 @@ class HealthTest(unittest.TestCase):
         entries, _ = self.agent.get_json("/v1/health/service/%s?passing" % name)
         return len(entries)
 
+    def dns_instances(self, name):
+        """SRV records DNS gives for the service (DNS leaves critical instances out)."""
+        q = dns.message.make_query("%s.service.consul." % name, dns.rdatatype.SRV)
+        r = dns.query.udp(q, "127.0.0.1", port=self.agent.dns_port, timeout=2)
+        return sum(len(rr) for rr in r.answer if rr.rdtype == dns.rdatatype.SRV)
+
     def test_http_check_follows_its_target(self):
         target = Target()
         port = target.port
@@ -78,6 +94,7 @@ class HealthTest(unittest.TestCase):
                             self.check("web-http"))
             self.assertIn("200 OK", self.check("web-http")["Output"])
             self.assertEqual(self.passing_instances("web"), 1)
+            self.assertEqual(self.dns_instances("web"), 1)
             target.stop()
             # interval x failures_before_critical, plus scheduling slack.
             t0 = time.monotonic()
@@ -85,14 +102,49 @@ class HealthTest(unittest.TestCase):
                             self.check("web-http"))
             self.assertLess(time.monotonic() - t0, 5)
             self.assertEqual(self.passing_instances("web"), 0)
+            self.assertEqual(self.dns_instances("web"), 0)
             target = Target(port=port)
             self.assertTrue(wait_until(lambda: self.status_is("web-http", "passing"), 5),
                             self.check("web-http"))
             self.assertEqual(self.passing_instances("web"), 1)
+            self.assertEqual(self.dns_instances("web"), 1)
             # A 429 is a warning.
             target.code = 429
             self.assertTrue(wait_until(lambda: self.status_is("web-http", "warning"), 5),
                             self.check("web-http"))
+        finally:
+            target.stop()
+
+    def test_flapping_target_does_not_flap_the_check(self):
+        target = Target()
+        try:
+            self.put("/v1/agent/service/register", {
+                "Name": "flappy", "ID": "flappy1", "Port": target.port,
+                "Check": {"CheckID": "flappy-http",
+                          "HTTP": "http://127.0.0.1:%d/" % target.port, "Interval": "1s",
+                          "SuccessBeforePassing": 3, "FailuresBeforeCritical": 3}})
+            self.assertTrue(wait_until(lambda: self.status_is("flappy-http", "passing"), 10))
+            # Alternating answers never make three failures in a row: it stays
+            # passing, and nothing is written.
+            _, index = self.agent.get_json("/v1/health/checks/flappy")
+            target.codes = [200, 500]
+            hits = target.hits
+            self.assertTrue(wait_until(lambda: target.hits >= hits + 6, 15))
+            self.assertTrue(self.status_is("flappy-http", "passing"), self.check("flappy-http"))
+            _, later = self.agent.get_json("/v1/health/checks/flappy")
+            self.assertEqual(index, later)
+            # Three failures in a row: critical.
+            target.codes = None
+            target.code = 500
+            self.assertTrue(wait_until(lambda: self.status_is("flappy-http", "critical"), 3 * 1 + 4))
+            # Alternating again never makes three successes in a row: stays critical.
+            target.codes = [200, 500]
+            hits = target.hits
+            self.assertTrue(wait_until(lambda: target.hits >= hits + 6, 15))
+            self.assertTrue(self.status_is("flappy-http", "critical"), self.check("flappy-http"))
+            target.codes = None
+            target.code = 200
+            self.assertTrue(wait_until(lambda: self.status_is("flappy-http", "passing"), 3 * 1 + 4))
         finally:
             target.stop()
 
@@ -171,13 +223,14 @@ class HealthTest(unittest.TestCase):
 
 
 class ScriptCheckTest(unittest.TestCase):
+    JOB = {"Name": "job", "ID": "job1",
+           "Check": {"CheckID": "job-script", "Args": ["/bin/sh", "-c", "echo busy; exit 1"],
+                     "Interval": "1s"}}
+
     def run_agent(self, extra_args):
         agent = Agent(extra_args=extra_args).start()
         self.addCleanup(agent.cleanup)
-        status, _, text = agent.request("PUT", "/v1/agent/service/register", {
-            "Name": "job", "ID": "job1",
-            "Check": {"CheckID": "job-script", "Args": ["/bin/sh", "-c", "echo busy; exit 1"],
-                      "Interval": "1s"}})
+        status, _, text = agent.request("PUT", "/v1/agent/service/register", self.JOB)
         self.assertEqual(status, 200, text)
         return agent
 
@@ -192,12 +245,70 @@ class ScriptCheckTest(unittest.TestCase):
         self.assertEqual(self.check(agent)["Output"], "busy\n")
 
     def test_script_checks_off_by_default(self):
-        agent = self.run_agent([])
-        # Three intervals: the script never runs, the check keeps its
-        # initial status.
-        time.sleep(3)
-        self.assertEqual(self.check(agent)["Status"], "critical")
-        self.assertEqual(self.check(agent)["Output"], "")
+        agent = Agent().start()
+        self.addCleanup(agent.cleanup)
+        # Every way in refuses a script check, with the reason; nothing is registered.
+        attempts = [
+            ("/v1/agent/service/register", self.JOB),
+            ("/v1/agent/check/register", {"Name": "s", "Args": ["/bin/true"], "Interval": "1s"}),
+            ("/v1/catalog/register", {"Node": "ext", "Address": "10.0.0.1",
+                                      "Check": {"CheckID": "s", "Name": "s",
+                                                "Definition": {"Args": ["/bin/true"],
+                                                               "Interval": "1s"}}}),
+        ]
+        for path, body in attempts:
+            status, _, text = agent.request("PUT", path, body)
+            self.assertEqual(status, 400, "%s: %s" % (path, text))
+            self.assertIn("enable_script_checks", text)
+        checks, _ = agent.get_json("/v1/agent/checks")
+        self.assertEqual(list(checks), ["serfHealth"])  # the agent's own check only
+        services, _ = agent.get_json("/v1/agent/services")
+        self.assertEqual(services, {})
+
+
+    def test_script_check_in_the_config_stops_the_start(self):
+        cfg_dir = tempfile.mkdtemp(prefix="cairn-e2e-cfg-")
+        self.addCleanup(shutil.rmtree, cfg_dir, True)
+        with open(os.path.join(cfg_dir, "job.json"), "w") as f:
+            json.dump({"services": [{"name": "job", "check": {"args": ["/bin/true"],
+                                                              "interval": "1s"}}]}, f)
+        agent = Agent(extra_args=["-config-dir", cfg_dir])
+        self.addCleanup(agent.cleanup)
+        with self.assertRaises(RuntimeError) as e:
+            agent.start()
+        self.assertIn("enable_script_checks", str(e.exception))
+
+
+class MaintenanceTest(unittest.TestCase):
+    def test_node_and_service_maintenance(self):
+        agent = Agent().start()
+        self.addCleanup(agent.cleanup)
+        status, _, text = agent.request("PUT", "/v1/agent/service/register", {"Name": "api"})
+        self.assertEqual(status, 200, text)
+
+        def passing():
+            entries, _ = agent.get_json("/v1/health/service/api?passing")
+            return len(entries)
+
+        def srv():
+            q = dns.message.make_query("api.service.consul.", dns.rdatatype.SRV)
+            r = dns.query.udp(q, "127.0.0.1", port=agent.dns_port, timeout=2)
+            return sum(len(rr) for rr in r.answer if rr.rdtype == dns.rdatatype.SRV)
+
+        self.assertEqual((passing(), srv()), (1, 1))
+        for path, check_id in [("/v1/agent/maintenance", "_node_maintenance"),
+                               ("/v1/agent/service/maintenance/api", "_service_maintenance:api")]:
+            status, _, text = agent.request("PUT", path + "?enable=true&reason=patching")
+            self.assertEqual(status, 200, text)
+            checks, _ = agent.get_json("/v1/agent/checks")
+            self.assertEqual(checks[check_id]["Status"], "critical")
+            self.assertEqual(checks[check_id]["Notes"], "patching")
+            self.assertEqual((passing(), srv()), (0, 0), path)
+            status, _, text = agent.request("PUT", path + "?enable=false")
+            self.assertEqual(status, 200, text)
+            self.assertEqual((passing(), srv()), (1, 1), path)
+        status, _, _ = agent.request("PUT", "/v1/agent/maintenance?enable=maybe")
+        self.assertEqual(status, 400)
 
 
 if __name__ == "__main__":
