@@ -123,7 +123,7 @@ start_targets() {
   TARGETS_PID=$!
   local line=""
   for _ in $(seq 100); do
-    line=$(head -1 "$T/targets.out")
+    line=$(head -1 "$T/targets.out" 2>/dev/null || true) # the file may not exist yet
     [[ -n "$line" ]] && break
     sleep 0.05
   done
