@@ -168,9 +168,11 @@ class Agent {
     apiOpts.enableScriptChecks = cfg_.enableScriptChecks;
     apiOpts.acl = aclOptions(cfg_.acl);
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
+    healthMetrics_ = std::make_unique<health::CheckerMetrics>();
     if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
     apiOpts.moreMetrics = [this](std::string& out) {
       dnsMetrics_->render(out);
+      healthMetrics_->render(out);
       std::lock_guard lock(checkerMu_);
       if (checker_) checker_->renderMetrics(out);
     };
@@ -272,6 +274,7 @@ class Agent {
   Status startChecker(http::ApiOptions& apiOpts) {
     health::CheckerConfig hc;
     hc.enableScriptChecks = cfg_.enableScriptChecks;
+    hc.metrics = healthMetrics_.get();
     hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
@@ -488,6 +491,9 @@ class Agent {
   std::unique_ptr<dns::LoadTable> loads_;
   // The DNS counters shown at /metrics; outlive both the DNS server and the Api.
   std::unique_ptr<dns::DnsMetrics> dnsMetrics_;
+  // The checker's probe counters and lateness, shown at /metrics; outlive
+  // the checker and the Api.
+  std::unique_ptr<health::CheckerMetrics> healthMetrics_;
   std::mutex checkerMu_;  // guards checker_ against the metrics page at shutdown
   std::unique_ptr<health::Checker> checker_;
   std::unique_ptr<dns::DnsServer> dns_;
