@@ -125,12 +125,9 @@ int runAclCommand(const std::vector<std::string>& args, std::ostream& out, std::
   } else {
     return usage(err, "unknown command \"" + cmd + "\"");
   }
-  // The client library sends no headers of its own: the token goes as
-  // ?token= (the server takes it there as Consul does).
-  if (!token.empty()) path += "?token=" + client::escapeComponent(token);
-
   client::ClientConfig config;
   config.address = f.first("http-addr");
+  config.token = token;  // sent as X-Consul-Token, never in the URL
   auto c = client::Client::create(config);
   if (!c) {
     err << "cairn acl: " << c.error().message << "\n";
