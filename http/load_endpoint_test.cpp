@@ -13,14 +13,17 @@ namespace json = boost::json;
 
 class LoadEndpointTest : public ::testing::Test {
  protected:
+  ApiOptions options() {
+    ApiOptions o;
+    o.jitterSeed = 1;
+    o.loads = &loads;
+    return o;
+  }
+
   LoadEndpointTest()
       : api(rep.catalog().watches(), rep,
             AgentIdentity{"node1", "id-1", "dc1", "10.0.0.1", 8300, "0.1.0"},
-            ApiOptions{.jitterSeed = 1,
-                       .loads = &loads,
-                       .onLeave = {},
-                       .moreMetrics = {},
-                       .onTtlReport = {}}) {
+            options()) {
     for (int i = 1; i <= 3; ++i) {
       registry::RegisterCommand r;
       r.node.name = i == 1 ? "node1" : "node" + std::to_string(i);
