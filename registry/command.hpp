@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "registry/connect.hpp"
 #include "registry/model.hpp"
 
 namespace cairn::registry {
@@ -17,8 +18,9 @@ namespace cairn::registry {
 // encoded with the oldest version that has it, so that a server one version
 // behind still applies everything but the new kinds during an upgrade:
 // version 1: register, deregister, check status, restore;
-// version 2: check status batch.
-inline constexpr uint32_t kCommandVersion = 2;
+// version 2: check status batch;
+// version 3: the mesh: CA set, intention put and delete.
+inline constexpr uint32_t kCommandVersion = 3;
 
 // Upserts a node, and optionally one service on it and checks on either.
 // Indexes in the records are ignored; apply assigns them.
@@ -61,8 +63,13 @@ struct RestoreCommand {
   std::string payload;
 };
 
+// CaSetCommand, IntentionPutCommand, IntentionDeleteCommand: connect.hpp.
 using Command = std::variant<RegisterCommand, DeregisterCommand, CheckStatusCommand, RestoreCommand,
-                             CheckStatusBatchCommand>;
+                             CheckStatusBatchCommand, CaSetCommand, IntentionPutCommand,
+                             IntentionDeleteCommand>;
+
+// The encoding version of a command: the oldest that has its kind.
+uint32_t commandVersion(const Command& cmd);
 
 std::string encodeCommand(const Command& cmd);
 Result<Command> decodeCommand(std::string_view bytes);
@@ -74,5 +81,9 @@ std::string encodeCheck(const Check& c);
 Result<Node> decodeNode(std::string_view bytes);
 Result<Service> decodeService(std::string_view bytes);
 Result<Check> decodeCheck(std::string_view bytes);
+std::string encodeCaState(const CaState& s);
+std::string encodeIntention(const Intention& i);
+Result<CaState> decodeCaState(std::string_view bytes);
+Result<Intention> decodeIntention(std::string_view bytes);
 
 }  // namespace cairn::registry
