@@ -34,7 +34,9 @@ class SyncReplicator final : public registry::Replicator {
   std::vector<ServerInfo> servers() const override {
     return {{"1", "node1", "127.0.0.1:8300", true, true}};
   }
+  uint32_t clusterCommandVersion() const override { return commandVersion; }
   registry::Catalog& catalog() { return *catalog_; }
+  uint32_t commandVersion = registry::kCommandVersion;
 
  private:
   std::mutex mu_;

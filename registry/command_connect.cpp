@@ -1,4 +1,9 @@
 // Protobuf conversions of the mesh records: proxies, the CA, intentions.
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include "common/result.hpp"
 #include "registry/connect_pb.hpp"
 
 namespace cairn::registry {
@@ -107,6 +112,19 @@ Intention fromPb(const pb::IntentionRec& p) {
   i.createIndex = p.create_index();
   i.modifyIndex = p.modify_index();
   return i;
+}
+
+std::string randomUuid() {
+  unsigned char b[16];
+  CAIRN_CHECK(RAND_bytes(b, sizeof b) == 1, "OpenSSL's random generator works");
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
 }
 
 const CaRoot* CaState::active() const {

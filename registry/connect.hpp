@@ -73,6 +73,9 @@ struct Intention {
 };
 using IntentionPtr = std::shared_ptr<const Intention>;
 
+// A random (version 4) UUID, for cluster and intention IDs.
+std::string randomUuid();
+
 // Replaces the whole CA state (bootstrap, rotation, pruning of old roots).
 // Compare-and-set: applied only when the current CA's modifyIndex equals
 // expectModifyIndex (0: no CA exists yet), so two leaders racing to
