@@ -156,7 +156,7 @@ TEST_F(ConnectApiTest, LeafIsCachedUntilHalfLifeThenRenewed) {
             std::string::npos);
 
   // Same certificate while young.
-  now = kT0 + 35 * 3600;
+  now = kT0 + 36 * 3600 - 1;
   Response again = call("GET", "/v1/agent/connect/ca/leaf/web");
   EXPECT_EQ(json::parse(again.body).at("SerialNumber"), leaf.at("SerialNumber"));
   EXPECT_EQ(header(again, "X-Consul-Index"), header(first, "X-Consul-Index"));
@@ -164,8 +164,8 @@ TEST_F(ConnectApiTest, LeafIsCachedUntilHalfLifeThenRenewed) {
   auto db = jsonOf("GET", "/v1/agent/connect/ca/leaf/db").as_object();
   EXPECT_NE(db.at("SerialNumber"), leaf.at("SerialNumber"));
 
-  // Past half of its 72 h: a new one, with a higher index.
-  now = kT0 + 37 * 3600;
+  // Half of its 72 h over: a new one, with a higher index.
+  now = kT0 + 36 * 3600;
   Response renewed = call("GET", "/v1/agent/connect/ca/leaf/web");
   EXPECT_NE(json::parse(renewed.body).at("SerialNumber"), leaf.at("SerialNumber"));
   EXPECT_GT(std::stoull(header(renewed, "X-Consul-Index")),
@@ -180,8 +180,8 @@ TEST_F(ConnectApiTest, LeafBlockingQueryWaitsUntilRenewalIsDue) {
   EXPECT_TRUE(std::holds_alternative<Response>(
       outcome("GET", "/v1/agent/connect/ca/leaf/web?index=" + idx + "1")));
   // Its own index: blocks, for no longer than until renewal is due (half
-  // way from ValidAfter, backdated 60 s, to ValidBefore: kT0 + 36 h - 30 s).
-  now = kT0 + 36 * 3600 - 40;
+  // way from signing to ValidBefore: kT0 + 36 h).
+  now = kT0 + 36 * 3600 - 10;
   Outcome o = outcome("GET", "/v1/agent/connect/ca/leaf/web?index=" + idx + "&wait=10m");
   auto* b = std::get_if<Blocking>(&o);
   ASSERT_NE(b, nullptr);
@@ -189,7 +189,7 @@ TEST_F(ConnectApiTest, LeafBlockingQueryWaitsUntilRenewalIsDue) {
   EXPECT_GE(b->wait, std::chrono::milliseconds(9'000));
   EXPECT_FALSE(b->ready(*rep.catalog().view()));
   // The wait over, the render is the renewed leaf.
-  now = kT0 + 36 * 3600 - 30;
+  now = kT0 + 36 * 3600;
   Response r = b->render();
   EXPECT_NE(json::parse(r.body).at("SerialNumber"), json::parse(first.body).at("SerialNumber"));
 

@@ -33,6 +33,7 @@ Result<LeafCache::LeafPtr> LeafCache::get(const registry::CaState& ca,
   leaf->rootId = active->id;
   leaf->validAfter = cert->notBefore;
   leaf->validBefore = cert->notAfter;
+  leaf->issuedAt = now;
   lastIndex_ = std::max(lastIndex_ + 1, viewIndex + 1);
   leaf->index = lastIndex_;
   if (it == leaves_.end() && leaves_.size() >= maxEntries_) {

@@ -25,10 +25,13 @@ class LeafCache {
     std::string rootId;  // the root that signed it
     int64_t validAfter = 0;
     int64_t validBefore = 0;
-    uint64_t index = 0;  // grows with every leaf this cache signs
+    int64_t issuedAt = 0;  // validAfter + the backdate
+    uint64_t index = 0;    // grows with every leaf this cache signs
 
-    // Half way through its life (Consul renews between 60 and 90 %).
-    int64_t renewAt() const { return validAfter + (validBefore - validAfter) / 2; }
+    // Half way through its life from when it was signed (Consul renews
+    // between 60 and 90 %; the backdate is not counted, or a short TTL
+    // would be due at once).
+    int64_t renewAt() const { return issuedAt + (validBefore - issuedAt) / 2; }
   };
   using LeafPtr = std::shared_ptr<const Leaf>;
 
