@@ -19,16 +19,27 @@ constexpr const char* kUsage =
     "Usage: cairn <command> [args]\n\n"
     "Commands:\n"
     "  agent      run a Cairn server (see cairn agent -help)\n"
-    "  services   register or deregister services (register <file.json|->, deregister <id>)\n"
-    "  catalog    list services, nodes, or the instances of a service\n"
-    "  health     show the health of a service's instances\n"
     "  members    the cluster's servers and their status\n"
     "  join       join this server to a cluster (join <ip:server-port>...)\n"
     "  leave      leave the cluster gracefully and stop this server\n"
+    "  services   register or deregister services\n"
+    "  catalog    list services, nodes, or the instances of a service\n"
+    "  health     the health of a service's instances, its checks, checks by state\n"
+    "  watch      run a handler at each change of a service, the services, nodes or checks\n"
+    "  resolve    find a service over DNS (SRV, RFC 2782) as an application would\n"
     "  operator   raft list-peers | remove-peer | transfer-leader\n"
     "  snapshot   save, restore or inspect a point-in-time copy of the catalog\n"
     "  version    print the version\n\n"
-    "Client commands take -http-addr ADDR (or CAIRN_HTTP_ADDR) and -format table|json.\n";
+    "`cairn <command> -help` shows a command's usage and flags.\n";
+
+constexpr int kExitUsage = 2;
+
+void printHelp() {
+  std::cout << kUsage;
+#ifdef CAIRN_HAVE_CLIENT_COMMANDS
+  std::cout << "\n" << cairn::cli::clientCommandsUsage();
+#endif
+}
 
 }  // namespace
 
@@ -36,11 +47,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::cerr << kUsage;
-    return 1;
+    return kExitUsage;
   }
   std::string cmd = args[0];
   if (cmd == "-h" || cmd == "--help" || cmd == "-help" || cmd == "help") {
-    std::cout << kUsage;
+    printHelp();
     return 0;
   }
   if (cmd == "version" || cmd == "-version" || cmd == "--version") {
@@ -53,5 +64,5 @@ int main(int argc, char** argv) {
     return cairn::cli::runClientCommand(args, std::cout, std::cerr);
 #endif
   std::cerr << "cairn: unknown command \"" << cmd << "\"\n\n" << kUsage;
-  return 1;
+  return kExitUsage;
 }

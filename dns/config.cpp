@@ -35,6 +35,12 @@ Status DnsOptions::validate() const {
   if (maxTcpConnections < 1) return invalidArgument("dns max TCP connections: must be >= 1");
   if (recursorTimeout.count() <= 0)
     return invalidArgument("dns_config.recursor_timeout: must be > 0");
+  if (maxTcpConnectionsPerClient < 1)
+    return invalidArgument("dns_config.max_tcp_connections_per_client: must be >= 1");
+  if (auto c = parseCidrs(allowRecursionFrom); !c.ok())
+    return invalidArgument("dns_config.allow_recursion_from: " + c.error().message);
+  if (rateLimit.enabled)
+    if (Status st = rateLimit.validate(); !st.ok()) return st;
   return {};
 }
 

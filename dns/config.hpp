@@ -13,6 +13,7 @@
 #include "common/result.hpp"
 #include "dns/names.hpp"
 #include "dns/order.hpp"
+#include "dns/rrl.hpp"
 
 namespace cairn::dns {
 
@@ -39,7 +40,14 @@ struct DnsOptions {
   uint64_t seed = 0;   // 0: from the clock
   std::chrono::milliseconds tcpIdleTimeout{10'000};
   int maxTcpConnections = 512;
+  int maxTcpConnectionsPerClient = 32;  // per client address
   int maxForwardsInFlight = 1024;
+  RateLimitConfig rateLimit;  // UDP answers per client prefix; off unless enabled
+  // Clients that may have outside names forwarded to the recursors; others
+  // get REFUSED (no open resolver). Loopback and private networks.
+  std::vector<std::string> allowRecursionFrom = {"127.0.0.0/8",   "::1/128",        "10.0.0.0/8",
+                                                 "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                                 "fc00::/7",      "fe80::/10"};
 
   Status validate() const;
 };

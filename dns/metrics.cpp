@@ -62,6 +62,9 @@ DnsMetrics::Totals DnsMetrics::totals() const {
     t.forwarded += c->forwarded.get();
     t.dropped += c->dropped.get();
     t.malformed += c->malformed.get();
+    for (size_t i = 0; i < 2; ++i) t.rateLimited[i] += c->rateLimited[i].get();
+    t.recursionRefused += c->recursionRefused.get();
+    t.tcpRefused += c->tcpRefused.get();
   }
   t.forwardFailures = forwardFailures_.load(std::memory_order_relaxed);
   return t;
@@ -92,6 +95,17 @@ void DnsMetrics::render(std::string& out) const {
   counter(out, "cairn_dns_malformed_total",
           "DNS packets that are not a well-formed query (answered FORMERR, or dropped).");
   sample(out, "cairn_dns_malformed_total", nullptr, nullptr, t.malformed);
+  counter(out, "cairn_dns_rate_limited_total",
+          "UDP queries over the per-prefix rate limit, by what was sent: nothing or a truncated "
+          "answer.");
+  sample(out, "cairn_dns_rate_limited_total", "action", "dropped", t.rateLimited[0]);
+  sample(out, "cairn_dns_rate_limited_total", "action", "truncated", t.rateLimited[1]);
+  counter(out, "cairn_dns_recursion_refused_total",
+          "Queries for outside names refused: the client may not use the recursors.");
+  sample(out, "cairn_dns_recursion_refused_total", nullptr, nullptr, t.recursionRefused);
+  counter(out, "cairn_dns_tcp_refused_total",
+          "TCP connections closed at once: over the server's or the client's connection limit.");
+  sample(out, "cairn_dns_tcp_refused_total", nullptr, nullptr, t.tcpRefused);
 }
 
 }  // namespace cairn::dns

@@ -47,6 +47,9 @@ struct alignas(64) ThreadCounters {
   Counter forwarded;            // queries handed to the recursors
   Counter dropped;              // packets given no answer at all
   Counter malformed;            // packets that are not a well-formed query
+  Counter rateLimited[2];       // UDP queries over the rate limit: [0] dropped, [1] truncated
+  Counter recursionRefused;     // outside names from clients not allowed to recurse
+  Counter tcpRefused;           // TCP connections closed at once (a connection limit)
 };
 
 class DnsMetrics {
@@ -67,6 +70,8 @@ class DnsMetrics {
     uint64_t qtypes[kQtypeSlots] = {};
     uint64_t rcodes[kRcodeSlots] = {};
     uint64_t truncated = 0, forwarded = 0, forwardFailures = 0, dropped = 0, malformed = 0;
+    uint64_t rateLimited[2] = {0, 0};
+    uint64_t recursionRefused = 0, tcpRefused = 0;
   };
   Totals totals() const;
 

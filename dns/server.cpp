@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/log.hpp"
+#include "dns/client_policy.hpp"
 #include "dns/forwarder.hpp"
 #include "dns/responder.hpp"
 #include "dns/tcp_server.hpp"
@@ -25,6 +26,13 @@ class DnsServerImpl final : public DnsServer {
   ~DnsServerImpl() override { stop(); }
 
   Status bind(const DnsOptions& o) {
+    if (o.rateLimit.enabled) {
+      auto r = RateLimiter::create(o.rateLimit);
+      if (!r.ok()) return r.error();
+      policy_.rateLimiter = std::move(*r);
+    }
+    policy_.recursionFrom = *parseCidrs(o.allowRecursionFrom);  // validated
+    policy_.maxTcpPerClient = o.maxTcpConnectionsPerClient;
     if (!o.recursors.empty()) {
       auto f = Forwarder::create(o.recursors, o.recursorTimeout, o.maxForwardsInFlight);
       if (!f.ok()) return f.error();
@@ -40,10 +48,10 @@ class DnsServerImpl final : public DnsServer {
           [this](int w) {
             return makeResponder(static_cast<uint64_t>(w) + 1, &metrics_.addThread());
           },
-          forwarder_.get(), metrics_);
+          forwarder_.get(), metrics_, policy_);
       if (!udp.ok()) return udp.error();
       auto tcp = TcpServer::create(o.address, (*udp)->port(), cfg_, makeResponder(0, &tcpCounters),
-                                   forwarder_.get(), metrics_, limits);
+                                   forwarder_.get(), metrics_, limits, policy_);
       if (tcp.ok()) {
         udp_ = std::move(*udp);
         tcp_ = std::move(*tcp);
@@ -86,6 +94,7 @@ class DnsServerImpl final : public DnsServer {
   std::unique_ptr<DnsMetrics> ownMetrics_;
   DnsMetrics& metrics_;
   uint64_t seed_;
+  ClientPolicy policy_;  // before the servers that read it
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<UdpServer> udp_;
   std::unique_ptr<TcpServer> tcp_;

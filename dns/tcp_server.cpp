@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -41,6 +42,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool full() const;
 
   tcp::socket sock_;
+  tcp::endpoint peer_;
   asio::steady_timer idle_;
   TcpServerImpl& srv_;
   uint8_t len_[2] = {0, 0};
@@ -53,12 +55,13 @@ class Session : public std::enable_shared_from_this<Session> {
 class TcpServerImpl final : public TcpServer {
  public:
   TcpServerImpl(const AnswerConfig& cfg, std::unique_ptr<Responder> r, Forwarder* f, DnsMetrics& m,
-                TcpLimits limits)
+                TcpLimits limits, const ClientPolicy& policy)
       : cfg(cfg),
         responder(std::move(r)),
         forwarder(f),
         metrics(m),
         limits(limits),
+        policy(policy),
         scratch(kMaxMessage),
         acceptor_(io) {}
   ~TcpServerImpl() override { stop(); }
@@ -104,7 +107,11 @@ class TcpServerImpl final : public TcpServer {
   Forwarder* forwarder;
   DnsMetrics& metrics;
   TcpLimits limits;
+  const ClientPolicy& policy;
   std::vector<uint8_t> scratch;
+  // Open connections by client address. Before the io_context: sessions
+  // its destructor frees still count themselves out.
+  std::map<asio::ip::address, int> perClient;
   asio::io_context io{1};
 
  private:
@@ -112,8 +119,12 @@ class TcpServerImpl final : public TcpServer {
     acceptor_.async_accept([this](error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       if (!ec) {
-        if (open.load() >= static_cast<size_t>(limits.maxConnections)) {
-          s.close(ec);  // over the limit: refuse by closing
+        error_code pe;
+        auto peer = s.remote_endpoint(pe);
+        if (pe || open.load() >= static_cast<size_t>(limits.maxConnections) ||
+            perClient[peer.address()] >= policy.maxTcpPerClient) {
+          s.close(ec);  // over a limit: refuse by closing
+          if (auto* c = responder->counters()) c->tcpRefused.inc();
         } else {
           auto session = std::make_shared<Session>(std::move(s), *this);
           sessions_.erase(std::remove_if(sessions_.begin(), sessions_.end(),
@@ -137,11 +148,16 @@ Session::Session(tcp::socket s, TcpServerImpl& srv)
     : sock_(std::move(s)), idle_(srv.io), srv_(srv) {
   ++srv_.open;
   error_code ec;
+  peer_ = sock_.remote_endpoint(ec);
+  ++srv_.perClient[peer_.address()];
   sock_.set_option(tcp::no_delay(true), ec);
 }
 
 Session::~Session() {
   --srv_.open;
+  if (auto it = srv_.perClient.find(peer_.address());
+      it != srv_.perClient.end() && --it->second <= 0)
+    srv_.perClient.erase(it);
 }
 
 void Session::close() {
@@ -193,6 +209,13 @@ void Session::answer() {
   if (res.action == Responder::Action::kReply && res.len)
     return queue({srv_.scratch.data(), res.len});
   if (res.action != Responder::Action::kForward || !srv_.forwarder) return;
+  if (!srv_.policy.mayRecurse(peer_.data())) {
+    // No open resolver: outside names only for the allowed networks.
+    if (auto* c = srv_.responder->counters()) c->recursionRefused.inc();
+    size_t n = writeErrorAnswer(srv_.cfg, query_, rcode::kRefused, srv_.scratch);
+    if (n) queue({srv_.scratch.data(), n});
+    return;
+  }
   ++forwarding_;
   auto query = std::make_shared<std::vector<uint8_t>>(query_);
   // srv outlives the callback: DnsServer stops the forwarder before destroying it.
@@ -242,8 +265,9 @@ Result<std::unique_ptr<TcpServer>> TcpServer::create(const std::string& address,
                                                      const AnswerConfig& cfg,
                                                      std::unique_ptr<Responder> responder,
                                                      Forwarder* forwarder, DnsMetrics& metrics,
-                                                     TcpLimits limits) {
-  auto s = std::make_unique<TcpServerImpl>(cfg, std::move(responder), forwarder, metrics, limits);
+                                                     TcpLimits limits, const ClientPolicy& policy) {
+  auto s = std::make_unique<TcpServerImpl>(cfg, std::move(responder), forwarder, metrics, limits,
+                                           policy);
   if (Status st = s->bind(address, port); !st.ok()) return st.error();
   return std::unique_ptr<TcpServer>(std::move(s));
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "dns/client_policy.hpp"
 #include "dns/config.hpp"
 #include "dns/forwarder.hpp"
 #include "dns/metrics.hpp"
@@ -19,19 +20,19 @@ namespace cairn::dns {
 
 struct TcpLimits {
   std::chrono::milliseconds idleTimeout{10'000};  // no query (or no progress) for this long: close
-  int maxConnections = 512;
-  int maxPipelined = 64;  // answers queued or forwards in flight per connection
+  int maxConnections = 512;  // over either limit, new connections are closed at once
+  int maxPipelined = 64;     // answers queued or forwards in flight per connection
 };
 
 class TcpServer {
  public:
   // Binds address:port (the port must be given; UDP picked it). `forwarder`
-  // may be null; it and `metrics` must outlive the server.
+  // may be null; it, `metrics` and `policy` must outlive the server.
   static Result<std::unique_ptr<TcpServer>> create(const std::string& address, uint16_t port,
                                                    const AnswerConfig& cfg,
                                                    std::unique_ptr<Responder> responder,
                                                    Forwarder* forwarder, DnsMetrics& metrics,
-                                                   TcpLimits limits);
+                                                   TcpLimits limits, const ClientPolicy& policy);
   virtual ~TcpServer() = default;
 
   virtual void start() = 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "common/log.hpp"
@@ -48,14 +49,21 @@ size_t replyControl(const msghdr& in, char* out) {
   return 0;
 }
 
+uint64_t monotonicNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
 }  // namespace
 
 Result<std::unique_ptr<UdpServer>> UdpServer::create(const std::string& address, uint16_t port,
                                                      int workers, const AnswerConfig& cfg,
                                                      const registry::WatchHub& hub,
                                                      MakeResponder make, Forwarder* forwarder,
-                                                     DnsMetrics& metrics) {
-  std::unique_ptr<UdpServer> s(new UdpServer(cfg, hub, metrics));
+                                                     DnsMetrics& metrics,
+                                                     const ClientPolicy& policy) {
+  std::unique_ptr<UdpServer> s(new UdpServer(cfg, hub, metrics, policy));
   s->make_ = std::move(make);
   s->forwarder_ = forwarder;
   sockaddr_storage ss{};
@@ -163,6 +171,7 @@ void UdpServer::run(int worker) {
       continue;
     }
     registry::ViewPtr view = hub_.view();  // one view per batch
+    uint64_t nowNs = policy_.rateLimiter ? monotonicNs() : 0;
     unsigned m = 0;
     for (int i = 0; i < n; ++i) {
       const msghdr& h = in[i].msg_hdr;
@@ -175,10 +184,33 @@ void UdpServer::run(int worker) {
       }
       std::span<const uint8_t> query(inBuf.data() + i * kMaxQuery, in[i].msg_len);
       uint8_t* o = outBuf.data() + m * outSize;
-      auto res = responder->respond(view, query, false, {o, outSize});
+      const auto* peer = static_cast<const sockaddr*>(h.msg_name);
+      Responder::Outcome res;
+      auto verdict = policy_.rateLimiter ? policy_.rateLimiter->admit(peer, nowNs)
+                                         : RateLimiter::Verdict::kAnswer;
+      if (verdict == RateLimiter::Verdict::kAnswer) {
+        res = responder->respond(view, query, false, {o, outSize});
+      } else {
+        // Over the rate limit: nothing, or a truncated answer with no
+        // records that sends a real client to TCP.
+        if (counters) {
+          counters->queries[0].inc();
+          counters->rateLimited[verdict == RateLimiter::Verdict::kSlip].inc();
+        }
+        if (verdict == RateLimiter::Verdict::kDrop) continue;
+        res.action = Responder::Action::kReply;
+        res.len = writeErrorAnswer(cfg_, query, rcode::kNoError, {o, outSize});
+        if (res.len) o[2] |= flag::kTc >> 8;
+      }
       if (res.action == Responder::Action::kForward && forwarder_) {
-        forwardUdp(fd, query, h);
-        continue;
+        if (policy_.mayRecurse(peer)) {
+          forwardUdp(fd, query, h);
+          continue;
+        }
+        // No open resolver: outside names only for the allowed networks.
+        if (counters) counters->recursionRefused.inc();
+        res.action = Responder::Action::kReply;
+        res.len = writeErrorAnswer(cfg_, query, rcode::kRefused, {o, outSize});
       }
       if (res.action != Responder::Action::kReply || res.len == 0) continue;
       msghdr& oh = out[m].msg_hdr;

@@ -16,6 +16,7 @@ struct msghdr;
 #include <vector>
 
 #include "common/result.hpp"
+#include "dns/client_policy.hpp"
 #include "dns/config.hpp"
 #include "dns/forwarder.hpp"
 #include "dns/metrics.hpp"
@@ -29,12 +30,12 @@ class UdpServer {
 
   // Binds `workers` sockets on address:port (port 0: a free one, the same
   // for all). `forwarder` may be null; it and `metrics` must outlive the
-  // server's sockets. `make` is called on each worker's thread.
+  // server's sockets, as must `policy`. `make` is called on each worker's thread.
   static Result<std::unique_ptr<UdpServer>> create(const std::string& address, uint16_t port,
                                                    int workers, const AnswerConfig& cfg,
                                                    const registry::WatchHub& hub,
                                                    MakeResponder make, Forwarder* forwarder,
-                                                   DnsMetrics& metrics);
+                                                   DnsMetrics& metrics, const ClientPolicy& policy);
   ~UdpServer();
 
   uint16_t port() const { return port_; }
@@ -44,8 +45,9 @@ class UdpServer {
   void stop();
 
  private:
-  UdpServer(const AnswerConfig& cfg, const registry::WatchHub& hub, DnsMetrics& metrics)
-      : cfg_(cfg), hub_(hub), metrics_(metrics) {}
+  UdpServer(const AnswerConfig& cfg, const registry::WatchHub& hub, DnsMetrics& metrics,
+            const ClientPolicy& policy)
+      : cfg_(cfg), hub_(hub), metrics_(metrics), policy_(policy) {}
   void run(int worker);
   // Hands a query to the forwarder; the answer (or SERVFAIL) is sent from
   // the forwarder's thread to the query's source, from its destination.
@@ -58,6 +60,7 @@ class UdpServer {
   const AnswerConfig& cfg_;
   const registry::WatchHub& hub_;
   DnsMetrics& metrics_;
+  const ClientPolicy& policy_;
   MakeResponder make_;
   Forwarder* forwarder_ = nullptr;
   std::vector<int> fds_;

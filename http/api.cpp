@@ -234,6 +234,14 @@ Outcome Api::query(const Request& req, std::vector<std::string> keys,
 }
 
 Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk) {
+  // A server that does not apply the command's version would skip it and
+  // keep a different catalog: refuse here, before anything is committed.
+  uint32_t need = registry::commandVersion(cmd);
+  if (uint32_t have = replicator_.clusterCommandVersion(); need > have)
+    return errorResponse(unavailable(
+        "not every server applies catalog command version " + std::to_string(need) +
+        " (3: gRPC checks, 4: the mesh's CA and intentions); the cluster applies version " +
+        std::to_string(have) + ": upgrade every server, or retry if one has just started"));
   std::string bytes = registry::encodeCommand(cmd);
   return Deferred{[this, bytes = std::move(bytes),
                    onOk = std::move(onOk)](std::function<void(Response)> respond) mutable {

@@ -166,8 +166,6 @@ class Api final : public Handler {
   Outcome connectCaRotate(const Request& req, const std::string& arg);
   Outcome healthConnect(const Request& req, const std::string& service);
   int64_t nowSeconds() const;
-  // A mesh write: refused until every server applies command version 3.
-  Outcome connectWrite(const registry::Command& cmd, std::function<Response(uint64_t)> onOk);
   // intention_endpoints.cpp
   Outcome intentions(const Request& req, const std::string& arg);
   Outcome intentionById(const Request& req, const std::string& id);

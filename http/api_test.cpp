@@ -171,6 +171,29 @@ TEST_F(ApiTest, BlockingQueryOnlyForIndexedReads) {
   EXPECT_EQ(b->keys, std::vector<std::string>{registry::serviceWatchKey("web")});
 }
 
+// A gRPC check is a version-3 register: written only once every server
+// says it applies version 3, otherwise refused before anything is committed.
+TEST_F(ApiTest, GrpcCheckNeedsEveryServerToApplyCommandVersion3) {
+  const std::string body =
+      R"({"Name":"api","ID":"api1","Check":{"GRPC":"127.0.0.1:9/api","Interval":"5s"}})";
+  rep.commandVersion = 2;
+  auto r = call("PUT", "/v1/agent/service/register", body);
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("command version 3"), std::string::npos) << r.body;
+  EXPECT_EQ(json::parse(call("GET", "/v1/agent/services").body).as_object().size(), 0u);
+  // Anything else still goes through.
+  r = call("PUT", "/v1/agent/service/register", R"({"Name":"web","Check":{"TTL":"5s"}})");
+  EXPECT_EQ(r.status, 200) << r.body;
+
+  rep.commandVersion = 3;
+  r = call("PUT", "/v1/agent/service/register", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto checks = json::parse(call("GET", "/v1/agent/checks").body).as_object();
+  const auto& c = checks.at("service:api1").as_object();
+  EXPECT_EQ(c.at("Type").as_string(), "grpc");
+  EXPECT_EQ(c.at("Definition").at("GRPC").as_string(), "127.0.0.1:9/api");
+}
+
 TEST_F(ApiTest, CatalogRegisterAndNodeQueries) {
   auto r = call("PUT", "/v1/catalog/register",
                 R"({"Node":"ext1","Address":"10.9.9.9","NodeMeta":{"rack":"a"},

@@ -333,11 +333,12 @@ TEST_F(ConnectApiTest, IntentionsLegacyAndExactApis) {
 }
 
 TEST_F(ConnectApiTest, MeshWritesWaitForEveryServerToKnowThem) {
-  rep.commandVersion = 2;
-  EXPECT_EQ(call("POST", "/v1/connect/intentions",
-                 R"({"SourceName":"web","DestinationName":"db","Action":"allow"})")
-                .status,
-            503);
+  rep.commandVersion = 3;
+  auto r = call("POST", "/v1/connect/intentions",
+                R"({"SourceName":"web","DestinationName":"db","Action":"allow"})");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("command version 4"), std::string::npos) << r.body;
+  EXPECT_TRUE(rep.catalog().view()->intentions.empty());
 }
 
 TEST_F(ConnectApiTest, HealthConnectListsProxiesAndNativeInstances) {

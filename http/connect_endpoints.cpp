@@ -52,13 +52,6 @@ int64_t Api::nowSeconds() const {
       .count();
 }
 
-Outcome Api::connectWrite(const registry::Command& cmd, std::function<Response(uint64_t)> onOk) {
-  if (replicator_.clusterCommandVersion() < 3)
-    return Response::text(
-        503, "not every server of the cluster supports the service mesh yet (command version 3)");
-  return write(cmd, std::move(onOk));
-}
-
 Outcome Api::connectCaRoots(const Request& req, const std::string&) {
   bool pem = req.flag("pem");
   return query(
@@ -181,7 +174,7 @@ Outcome Api::connectCaRotate(const Request&, const std::string&) {
   if (!v->ca) return Response::text(503, "the cluster's CA is not initialized yet");
   auto cmd = registry::planRotation(*v->ca, nowSeconds());
   if (!cmd.ok()) return errorResponse(cmd.error());
-  return connectWrite(*cmd, [](uint64_t) { return Response::json("true"); });
+  return write(*cmd, [](uint64_t) { return Response::json("true"); });
 }
 
 Outcome Api::healthConnect(const Request& req, const std::string& name) {

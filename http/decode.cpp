@@ -28,6 +28,24 @@ Status checkDuration(const std::string& field, const std::string& value) {
   return {};
 }
 
+// Consul's GRPC field: host:port, [v6]:port, optionally followed by
+// "/service.Name". The port must be a number from 1 to 65535.
+bool validGrpcTarget(std::string_view t) {
+  std::string_view authority = t.substr(0, t.find('/'));
+  size_t colon = authority.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host = authority.substr(0, colon), port = authority.substr(colon + 1);
+  if (host.front() == '[' && (host.size() < 3 || host.back() != ']')) return false;
+  if (host.front() != '[' && host.find(':') != std::string_view::npos) return false;
+  if (port.empty() || port.size() > 5) return false;
+  int n = 0;
+  for (char ch : port) {
+    if (ch < '0' || ch > '9') return false;
+    n = n * 10 + (ch - '0');
+  }
+  return n >= 1 && n <= 65535;
+}
+
 Status decodeWeights(const Fields& f, registry::Weights& w) {
   auto obj = f.object("Weights");
   if (!obj.ok()) return obj.error();
@@ -120,6 +138,8 @@ Result<Check> decodeCheckDefinition(const json::object& obj, const std::string& 
   CAIRN_TRY(f.str("Method", d.method));
   CAIRN_TRY(f.str("Body", d.body));
   CAIRN_TRY(f.str("TCP", d.tcp));
+  CAIRN_TRY(f.str("GRPC", d.grpc));
+  CAIRN_TRY(f.boolean("GRPCUseTLS", d.grpcUseTls));
   CAIRN_TRY(f.strList("Args", d.args));
   if (d.args.empty()) CAIRN_TRY(f.strList("ScriptArgs", d.args));
   CAIRN_TRY(f.duration("Interval", d.interval));
@@ -161,9 +181,9 @@ Result<Check> decodeCheckDefinition(const json::object& obj, const std::string& 
     if (!st) return invalidArgument(f.name("Status") + ": must be passing, warning or critical");
     c.status = *st;
   }
-  int kinds = !d.ttl.empty() + !d.http.empty() + !d.tcp.empty() + !d.args.empty();
+  int kinds = !d.ttl.empty() + !d.http.empty() + !d.tcp.empty() + !d.args.empty() + !d.grpc.empty();
   if (kinds > 1)
-    return invalidArgument(where + "Check may have only one of TTL, HTTP, TCP or Args");
+    return invalidArgument(where + "Check may have only one of TTL, HTTP, TCP, GRPC or Args");
   if (!d.ttl.empty())
     c.type = "ttl";
   else if (!d.http.empty())
@@ -172,11 +192,15 @@ Result<Check> decodeCheckDefinition(const json::object& obj, const std::string& 
     c.type = "tcp";
   else if (!d.args.empty())
     c.type = "script";
+  else if (!d.grpc.empty())
+    c.type = "grpc";
   if (requireKind && kinds == 0)
-    return invalidArgument(where + "Check must have one of TTL, HTTP, TCP or Args");
+    return invalidArgument(where + "Check must have one of TTL, HTTP, TCP, GRPC or Args");
   if (!d.http.empty() && d.http.rfind("http://", 0) != 0 && d.http.rfind("https://", 0) != 0)
     return invalidArgument(f.name("HTTP") + ": must be an http:// or https:// URL");
-  if ((c.type == "http" || c.type == "tcp" || c.type == "script") &&
+  if (!d.grpc.empty() && !validGrpcTarget(d.grpc))
+    return invalidArgument(f.name("GRPC") + ": must be host:port or host:port/service");
+  if ((c.type == "http" || c.type == "tcp" || c.type == "script" || c.type == "grpc") &&
       (d.interval.empty() || parseDuration(d.interval)->count() <= 0))
     return invalidArgument(f.name("Interval") + ": required and > 0 for " + c.type + " checks");
   if (c.type == "ttl" && parseDuration(d.ttl)->count() <= 0)

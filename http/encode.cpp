@@ -107,6 +107,8 @@ json::object checkJson(const registry::Check& c, const registry::Service* svc) {
   if (!d.http.empty()) def["HTTP"] = d.http;
   if (!d.method.empty()) def["Method"] = d.method;
   if (!d.tcp.empty()) def["TCP"] = d.tcp;
+  if (!d.grpc.empty()) def["GRPC"] = d.grpc;
+  if (d.grpcUseTls) def["GRPCUseTLS"] = true;
   if (!d.args.empty()) def["ScriptArgs"] = strList(d.args);
   if (!d.interval.empty()) def["Interval"] = d.interval;
   if (!d.timeout.empty()) def["Timeout"] = d.timeout;

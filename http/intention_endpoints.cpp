@@ -77,7 +77,7 @@ Outcome Api::intentions(const Request& req, const std::string&) {
     in.id = registry::randomUuid();
     in.createdAt = in.updatedAt = nowNanos();
     std::string id = in.id;
-    return connectWrite(registry::IntentionPutCommand{std::move(in)}, [id](uint64_t) {
+    return write(registry::IntentionPutCommand{std::move(in)}, [id](uint64_t) {
       return Response::json(serialize(json::object{{"ID", id}}));
     });
   }
@@ -114,8 +114,8 @@ Outcome Api::intentionById(const Request& req, const std::string& id) {
   }
   if (!found) return Response::text(404, "Intention not found");
   if (req.method == "DELETE")
-    return connectWrite(registry::IntentionDeleteCommand{id, "", ""},
-                        [](uint64_t) { return Response::json("true"); });
+    return write(registry::IntentionDeleteCommand{id, "", ""},
+                 [](uint64_t) { return Response::json("true"); });
   Intention in = **found;
   in.sourceName.clear();
   in.destinationName.clear();
@@ -124,8 +124,8 @@ Outcome Api::intentionById(const Request& req, const std::string& id) {
   if (Status st = decodeIntention(req.body, in, true); !st.ok()) return errorResponse(st.error());
   in.id = id;
   in.updatedAt = nowNanos();
-  return connectWrite(registry::IntentionPutCommand{std::move(in), false, true},
-                      [](uint64_t) { return Response::json("true"); });
+  return write(registry::IntentionPutCommand{std::move(in), false, true},
+               [](uint64_t) { return Response::json("true"); });
 }
 
 Outcome Api::intentionExact(const Request& req, const std::string&) {
@@ -143,16 +143,16 @@ Outcome Api::intentionExact(const Request& req, const std::string&) {
         });
   }
   if (req.method == "DELETE")
-    return connectWrite(registry::IntentionDeleteCommand{"", src, dst},
-                        [](uint64_t) { return Response::json("true"); });
+    return write(registry::IntentionDeleteCommand{"", src, dst},
+                 [](uint64_t) { return Response::json("true"); });
   Intention in;
   in.sourceName = src;
   in.destinationName = dst;
   if (Status st = decodeIntention(req.body, in, false); !st.ok()) return errorResponse(st.error());
   in.id = registry::randomUuid();  // kept only if the pair is new
   in.createdAt = in.updatedAt = nowNanos();
-  return connectWrite(registry::IntentionPutCommand{std::move(in), true, false},
-                      [](uint64_t) { return Response::json("true"); });
+  return write(registry::IntentionPutCommand{std::move(in), true, false},
+               [](uint64_t) { return Response::json("true"); });
 }
 
 Outcome Api::intentionCheck(const Request& req, const std::string&) {

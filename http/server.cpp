@@ -13,11 +13,14 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "common/log.hpp"
+#include "common/tls_context.hpp"
 #include "http/url.hpp"
 
 namespace cairn::http {
@@ -33,11 +36,21 @@ constexpr std::string_view kSnapshotPath = "/v1/snapshot";
 // Bodies above this are written as their own buffer instead of being copied.
 constexpr size_t kLargeBodyBytes = 64 << 10;
 
-class Session : public std::enable_shared_from_this<Session> {
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection, plain or TLS (Stream is PlainStream or TlsStream).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
+  // `tls` (TLS sessions only) is the context the connection was accepted
+  // with; the session keeps it alive, so a reload does not disturb it.
   Session(tcp::socket socket, Handler& handler, const ServerConfig& cfg, std::atomic<size_t>& open,
-          std::atomic<size_t>& writes)
-      : stream_(std::move(socket)),
+          std::atomic<size_t>& writes, std::shared_ptr<asio::ssl::context> tls = nullptr)
+      : tls_(std::move(tls)),
+        stream_(makeStream(std::move(socket), tls_.get())),
         timer_(stream_.get_executor()),
         readTimer_(stream_.get_executor()),
         handler_(handler),
@@ -49,10 +62,30 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { --open_; }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->readRequest(); });
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->lowest().expires_after(self->cfg_.readTimeout);
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (!ec) return self->readRequest();
+          log::get("http")->debug("TLS handshake failed: {}",
+                                  tls::describeFailure(ec, self->stream_.native_handle()));
+          self->close();
+        });
+      } else {
+        self->readRequest();
+      }
+    });
   }
 
  private:
+  static Stream makeStream(tcp::socket socket, asio::ssl::context* ctx) {
+    if constexpr (kTls)
+      return Stream(std::move(socket), *ctx);
+    else
+      return Stream(std::move(socket));
+  }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
   void readRequest() {
     parser_.emplace();
     // Beast checks a Content-Length against the limit while it parses the
@@ -61,12 +94,12 @@ class Session : public std::enable_shared_from_this<Session> {
     bodyLimit_ = std::max(cfg_.maxBodyBytes, cfg_.maxSnapshotBodyBytes);
     parser_->body_limit(bodyLimit_);
     parser_->header_limit(static_cast<uint32_t>(cfg_.maxHeaderBytes));
-    stream_.expires_never();
+    lowest().expires_never();
     idleSince_ = std::chrono::steady_clock::now();
     armReadTimer(cfg_.readTimeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
   }
 
   bool requestStarted() const { return buffer_.size() > 0 || (parser_ && parser_->got_some()); }
@@ -91,7 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return onReadError(bhttp::error::body_limit);
     bhttp::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
   }
 
   // A timer apart from the stream's own expiry: that one closes the socket,
@@ -101,14 +134,14 @@ class Session : public std::enable_shared_from_this<Session> {
   // idleTimeout.
   void armReadTimer(std::chrono::milliseconds d) {
     readTimer_.expires_after(d);
-    readTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    readTimer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (ec) return;
       bool idleOk = std::chrono::steady_clock::now() - self->idleSince_ < self->cfg_.idleTimeout;
       if (!self->requestStarted() && !self->headerDone_ && idleOk)
         return self->armReadTimer(self->cfg_.readTimeout);
       self->timedOut_ = true;
       beast::error_code ignore;
-      self->stream_.socket().cancel(ignore);
+      self->lowest().socket().cancel(ignore);
     });
   }
 
@@ -164,14 +197,14 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     req.body = std::move(msg.body());
     beast::error_code rec;
-    auto ep = stream_.socket().remote_endpoint(rec);
+    auto ep = lowest().socket().remote_endpoint(rec);
     if (!rec) {
       auto addr = ep.address();
       if (addr.is_v6() && addr.to_v6().is_v4_mapped())
         addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
       req.remoteAddr = addr.to_string();
     }
-    stream_.expires_never();
+    lowest().expires_never();
     Outcome out = handler_.handle(req);
     dispatchOutcome(std::move(out), std::move(req), started);
   }
@@ -179,7 +212,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatchOutcome(Outcome out, Request req, std::chrono::steady_clock::time_point started) {
     if (auto* r = std::get_if<Response>(&out)) return write(std::move(*r), req, started);
     if (auto* d = std::get_if<Deferred>(&out)) {
-      auto self = shared_from_this();
+      auto self = this->shared_from_this();
       auto reqp = std::make_shared<Request>(std::move(req));
       ++writes_;
       // Counts as work until answered, so the I/O threads keep running for
@@ -199,7 +232,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void blockOn(Blocking b, Request req, std::chrono::steady_clock::time_point started) {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     auto state = std::make_shared<BlockState>();
     state->render = std::move(b.render);
     state->req = std::move(req);
@@ -220,12 +253,12 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!ec) finish();
     });
     // Notice a client that hangs up while we wait, so the watch is released.
-    stream_.socket().async_wait(tcp::socket::wait_read, [self, state](beast::error_code ec) {
+    lowest().socket().async_wait(tcp::socket::wait_read, [self, state](beast::error_code ec) {
       if (state->done) return;
       char probe;
       beast::error_code pec;
       auto n =
-          self->stream_.socket().receive(asio::buffer(&probe, 1), tcp::socket::message_peek, pec);
+          self->lowest().socket().receive(asio::buffer(&probe, 1), tcp::socket::message_peek, pec);
       if (!ec && n > 0) return;  // pipelined data: answer first, read later
       state->done = true;
       self->timer_.cancel();
@@ -262,17 +295,17 @@ class Session : public std::enable_shared_from_this<Session> {
     auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
     handler_.observe(req, r.status, latency);
-    auto done = [self = shared_from_this(), out](beast::error_code ec, size_t) {
+    auto done = [self = this->shared_from_this(), out](beast::error_code ec, size_t) {
       if (ec || !self->keepAlive_) return self->close();
       self->readRequest();
     };
     if (!large) {
-      stream_.expires_after(cfg_.readTimeout);
+      lowest().expires_after(cfg_.readTimeout);
       return boost::asio::async_write(stream_, boost::asio::buffer(*out), std::move(done));
     }
     auto body = std::make_shared<std::string>(std::move(r.body));
     std::array<asio::const_buffer, 2> buffers{asio::buffer(*out), asio::buffer(*body)};
-    stream_.expires_after(body->size() > (1u << 20) ? cfg_.transferTimeout : cfg_.readTimeout);
+    lowest().expires_after(body->size() > (1u << 20) ? cfg_.transferTimeout : cfg_.readTimeout);
     boost::asio::async_write(
         stream_, buffers,
         [done = std::move(done), body](beast::error_code ec, size_t n) { done(ec, n); });
@@ -280,11 +313,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<asio::ssl::context> tls_;  // before stream_, which refers to it
+  Stream stream_;
   asio::steady_timer timer_;
   asio::steady_timer readTimer_;
   bool timedOut_ = false;
@@ -308,6 +342,11 @@ class HttpServerImpl final : public HttpServer {
   ~HttpServerImpl() override { stop(); }
 
   Status listen() {
+    if (cfg_.tls) {
+      auto ctx = tls::makeContext(*cfg_.tls);
+      if (!ctx.ok()) return ctx.error();
+      tlsCtx_ = std::move(*ctx);
+    }
     beast::error_code ec;
     auto addr = asio::ip::make_address(cfg_.address, ec);
     if (ec) return invalidArgument("bad HTTP listen address \"" + cfg_.address + "\"");
@@ -328,6 +367,15 @@ class HttpServerImpl final : public HttpServer {
 
   uint16_t port() const override { return port_; }
   size_t openConnections() const override { return open_.load(); }
+
+  Status reloadTls() override {
+    if (!cfg_.tls) return {};
+    auto ctx = tls::makeContext(*cfg_.tls);
+    if (!ctx.ok()) return ctx.error();  // the old certificate stays in use
+    std::lock_guard lock(tlsMu_);
+    tlsCtx_ = std::move(*ctx);
+    return {};
+  }
 
   void stopAccepting() override {
     std::promise<void> done;
@@ -373,7 +421,19 @@ class HttpServerImpl final : public HttpServer {
           s.close(ignore);
         } else {
           s.set_option(tcp::no_delay(true), ec);
-          std::make_shared<Session>(std::move(s), handler_, cfg_, open_, writes_)->start();
+          if (cfg_.tls) {
+            std::shared_ptr<asio::ssl::context> ctx;
+            {
+              std::lock_guard lock(tlsMu_);
+              ctx = tlsCtx_;
+            }
+            std::make_shared<Session<TlsStream>>(std::move(s), handler_, cfg_, open_, writes_,
+                                                 std::move(ctx))
+                ->start();
+          } else {
+            std::make_shared<Session<PlainStream>>(std::move(s), handler_, cfg_, open_, writes_)
+                ->start();
+          }
         }
       } else {
         // Out of descriptors, say: wait a moment rather than spin.
@@ -390,6 +450,8 @@ class HttpServerImpl final : public HttpServer {
 
   ServerConfig cfg_;
   Handler& handler_;
+  std::mutex tlsMu_;
+  std::shared_ptr<asio::ssl::context> tlsCtx_;  // new connections take the current one
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_{ioc_};

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.hpp"
+#include "common/tls.hpp"
 #include "http/types.hpp"
 
 namespace cairn::http {
@@ -29,6 +31,9 @@ struct ServerConfig {
   // larger than 1 MiB, instead of readTimeout.
   std::chrono::milliseconds transferTimeout{5 * 60'000};
   size_t maxConnections = 10'000;
+  // HTTPS: every connection is TLS with this server certificate (role
+  // kServer; verifyPeer demands client certificates signed by caFile).
+  std::optional<tls::TlsConfig> tls;
 };
 
 class HttpServer {
@@ -46,6 +51,9 @@ class HttpServer {
   // Waits until no write is in flight (proposed, not yet answered), at most
   // `limit`. Returns false on timeout.
   virtual bool waitForWrites(std::chrono::milliseconds limit) = 0;
+  // Reads the certificate, key and CA files again (SIGHUP). New connections
+  // use them; open ones keep theirs. On error the old ones stay in use.
+  virtual Status reloadTls() = 0;
 };
 
 }  // namespace cairn::http

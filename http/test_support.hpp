@@ -11,6 +11,7 @@
 #include <string>
 
 #include "registry/catalog.hpp"
+#include "registry/command.hpp"
 #include "registry/memory_store_test_util.hpp"
 #include "registry/replicator.hpp"
 
@@ -36,7 +37,8 @@ class SyncReplicator final : public registry::Replicator {
   }
   uint32_t clusterCommandVersion() const override { return commandVersion; }
   registry::Catalog& catalog() { return *catalog_; }
-  uint32_t commandVersion = registry::kCommandVersion;
+
+  uint32_t commandVersion = registry::kCommandVersion;  // as the cluster would say
 
  private:
   std::mutex mu_;

@@ -227,5 +227,48 @@ TEST_F(CatalogTest, CommandRoundTripsThroughEncoding) {
   EXPECT_FALSE(decodeCommand("\xff\xff garbage").ok());
 }
 
+// A gRPC check's fields (CheckDef 16, 17) travel in commands and store rows;
+// such a register is version 3, so an older binary refuses it rather than
+// keep the check without its target. Everything else keeps its old version.
+TEST_F(CatalogTest, GrpcCheckFieldsRoundTripAsVersion3) {
+  auto r = reg("n1", "web", "web1");
+  EXPECT_EQ(commandVersion(r), 1u);
+  Check c;
+  c.checkId = "g";
+  c.serviceId = "web1";
+  c.type = "grpc";
+  c.definition.grpc = "127.0.0.1:50051/web";
+  c.definition.grpcUseTls = true;
+  c.definition.interval = "10s";
+  r.checks.push_back(c);
+  EXPECT_EQ(commandVersion(r), 3u);
+  auto decoded = decodeCommand(encodeCommand(r));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  const auto& d = std::get<RegisterCommand>(*decoded);
+  EXPECT_EQ(d.checks[0].definition.grpc, "127.0.0.1:50051/web");
+  EXPECT_TRUE(d.checks[0].definition.grpcUseTls);
+  EXPECT_TRUE(d.checks[0].sameContent(c));
+  auto row = decodeCheck(encodeCheck(c));
+  ASSERT_TRUE(row.ok());
+  EXPECT_TRUE(row->sameContent(c));
+}
+
+// A check row written before the gRPC fields existed (bytes as the older
+// binary wrote them) still decodes, with no gRPC target.
+TEST_F(CatalogTest, CheckRowWithoutGrpcFieldsDecodes) {
+  // CheckRec{node "n1", check_id "c", type "tcp", definition{tcp "h:1"}}
+  const std::string old(
+      "\x0a\x02n1\x12\x01"
+      "c\x52\x03tcp\x5a\x05\x2a\x03h:1",
+      19);
+  auto c = decodeCheck(old);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->node, "n1");
+  EXPECT_EQ(c->type, "tcp");
+  EXPECT_EQ(c->definition.tcp, "h:1");
+  EXPECT_EQ(c->definition.grpc, "");
+  EXPECT_FALSE(c->definition.grpcUseTls);
+}
+
 }  // namespace
 }  // namespace cairn::registry

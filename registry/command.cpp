@@ -110,6 +110,8 @@ void toPb(const Check& c, pb::CheckRec* p) {
   d->set_success_before_passing(def.successBeforePassing);
   d->set_failures_before_warning(def.failuresBeforeWarning);
   d->set_failures_before_critical(def.failuresBeforeCritical);
+  d->set_grpc(def.grpc);
+  d->set_grpc_use_tls(def.grpcUseTls);
   p->set_create_index(c.createIndex);
   p->set_modify_index(c.modifyIndex);
 }
@@ -144,6 +146,8 @@ Check fromPb(const pb::CheckRec& p) {
   def.successBeforePassing = d.success_before_passing();
   def.failuresBeforeWarning = d.failures_before_warning();
   def.failuresBeforeCritical = d.failures_before_critical();
+  def.grpc = d.grpc();
+  def.grpcUseTls = d.grpc_use_tls();
   c.createIndex = p.create_index();
   c.modifyIndex = p.modify_index();
   return c;
@@ -159,12 +163,15 @@ std::string serialize(const P& p) {
 }  // namespace
 
 uint32_t commandVersion(const Command& cmd) {
-  if (std::holds_alternative<CheckStatusBatchCommand>(cmd)) return 2;
   if (std::holds_alternative<CaSetCommand>(cmd) ||
       std::holds_alternative<IntentionPutCommand>(cmd) ||
       std::holds_alternative<IntentionDeleteCommand>(cmd))
-    return 3;
-  return 1;
+    return 4;
+  if (const auto* r = std::get_if<RegisterCommand>(&cmd)) {
+    for (const auto& c : r->checks)
+      if (!c.definition.grpc.empty() || c.definition.grpcUseTls) return 3;
+  }
+  return std::holds_alternative<CheckStatusBatchCommand>(cmd) ? 2 : 1;
 }
 
 std::string encodeCommand(const Command& cmd) {

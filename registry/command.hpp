@@ -19,8 +19,11 @@ namespace cairn::registry {
 // behind still applies everything but the new kinds during an upgrade:
 // version 1: register, deregister, check status, restore;
 // version 2: check status batch;
-// version 3: the mesh: CA set, intention put and delete.
-inline constexpr uint32_t kCommandVersion = 3;
+// version 3: a register carrying a gRPC check (CheckDefinition::grpc). An
+// older server would drop the fields it does not know and keep a check it
+// can never run; it refuses the command instead.
+// version 4: the mesh: CA set, intention put and delete.
+inline constexpr uint32_t kCommandVersion = 4;
 
 // Upserts a node, and optionally one service on it and checks on either.
 // Indexes in the records are ignored; apply assigns them.
@@ -68,9 +71,8 @@ using Command = std::variant<RegisterCommand, DeregisterCommand, CheckStatusComm
                              CheckStatusBatchCommand, CaSetCommand, IntentionPutCommand,
                              IntentionDeleteCommand>;
 
-// The encoding version of a command: the oldest that has its kind.
+// The oldest version that has everything in `cmd` (the version it is encoded with).
 uint32_t commandVersion(const Command& cmd);
-
 std::string encodeCommand(const Command& cmd);
 Result<Command> decodeCommand(std::string_view bytes);
 

@@ -101,9 +101,9 @@ TEST(ConnectCommands, RoundTripThroughEncoding) {
   EXPECT_EQ(std::get<IntentionDeleteCommand>(*back).sourceName, "web");
   EXPECT_EQ(std::get<IntentionDeleteCommand>(*back).destinationName, "db");
 
-  // The mesh's commands are version 3; the older kinds keep theirs.
-  EXPECT_EQ(commandVersion(ca), 3u);
-  EXPECT_EQ(commandVersion(del), 3u);
+  // The mesh's commands are version 4; the older kinds keep theirs.
+  EXPECT_EQ(commandVersion(ca), 4u);
+  EXPECT_EQ(commandVersion(del), 4u);
   EXPECT_EQ(commandVersion(RegisterCommand{}), 1u);
 }
 

@@ -95,6 +95,8 @@ struct CheckDefinition {
   std::string body;
   std::string tcp;
   std::vector<std::string> args;
+  std::string grpc;  // host:port or host:port/service (grpc.health.v1)
+  bool grpcUseTls = false;
   std::string interval;
   std::string timeout;
   std::string ttl;
@@ -117,7 +119,7 @@ struct Check {
   std::string serviceId;
   std::string serviceName;
   std::vector<std::string> serviceTags;
-  std::string type;  // "http", "tcp", "ttl", "script", "" (external)
+  std::string type;  // "http", "tcp", "ttl", "script", "grpc", "" (external)
   CheckDefinition definition;
   uint64_t createIndex = 0;
   uint64_t modifyIndex = 0;

@@ -143,31 +143,26 @@ class Agent {
     apiOpts.connect.defaultAllow = cfg_.connectDefaultIntentionPolicy == "allow";
     caKeeper_ = std::make_unique<CaKeeper>(catalog_->watches(), *replicator_, leafTtl);
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
+    healthMetrics_ = std::make_unique<health::CheckerMetrics>();
     if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
     apiOpts.moreMetrics = [this](std::string& out) {
       dnsMetrics_->render(out);
+      healthMetrics_->render(out);
       std::lock_guard lock(checkerMu_);
       if (checker_) checker_->renderMetrics(out);
     };
     api_ = std::make_unique<http::Api>(catalog_->watches(), *replicator_, id, apiOpts);
-    http::ServerConfig hc;
-    hc.address = cfg_.clientAddr;
-    hc.port = static_cast<uint16_t>(cfg_.httpPort);
-    hc.threads = cfg_.httpThreads;
-    hc.maxBodyBytes = cfg_.httpMaxBodyBytes;
-    hc.maxSnapshotBodyBytes = cfg_.httpMaxSnapshotBytes;
-    hc.readTimeout = parseDuration(cfg_.httpReadTimeout).value();
-    auto hs = http::HttpServer::create(hc, *api_);
-    if (!hs.ok()) return fail(hs.error().message);
-    http_ = std::move(*hs);
+    if (Status st = startHttp(); !st.ok()) return fail(st.error().message);
     if (Status st = startDns(); !st.ok()) return fail(st.error().message);
     logger->info(
-        "cairn agent running node={} datacenter={} data_dir={} http={}:{} "
+        "cairn agent running node={} datacenter={} data_dir={} http={} https={} "
         "applied_index={}",
-        cfg_.nodeName, cfg_.datacenter, cfg_.dataDir, cfg_.clientAddr, http_->port(),
-        catalog_->appliedIndex());
+        cfg_.nodeName, cfg_.datacenter, cfg_.dataDir, http_ ? http_->port() : -1,
+        https_ ? https_->port() : -1, catalog_->appliedIndex());
     // A machine-readable line for scripts and tests that start many agents.
-    std::cout << "cairn: listening http=" << cfg_.clientAddr << ":" << http_->port();
+    std::cout << "cairn: listening";
+    if (http_) std::cout << " http=" << cfg_.clientAddr << ":" << http_->port();
+    if (https_) std::cout << " https=" << cfg_.clientAddr << ":" << https_->port();
     if (dns_) std::cout << " dns=" << cfg_.clientAddr << ":" << dns_->port();
     if (raft_) std::cout << " server=" << cfg_.advertiseAddr << ":" << serverPort_;
     std::cout << std::endl;
@@ -182,6 +177,33 @@ class Agent {
     std::cerr << "cairn agent: " << msg << "\n";
     shutdown();
     return 1;
+  }
+
+  // The API on the client address: plain HTTP (httpPort, -1: off) and/or
+  // HTTPS (httpsPort, -1: off) with tls.https over tls.defaults.
+  Status startHttp() {
+    http::ServerConfig hc;
+    hc.address = cfg_.clientAddr;
+    hc.threads = cfg_.httpThreads;
+    hc.maxBodyBytes = cfg_.httpMaxBodyBytes;
+    hc.maxSnapshotBodyBytes = cfg_.httpMaxSnapshotBytes;
+    hc.readTimeout = parseDuration(cfg_.httpReadTimeout).value();
+    if (cfg_.httpPort >= 0) {
+      hc.port = static_cast<uint16_t>(cfg_.httpPort);
+      auto hs = http::HttpServer::create(hc, *api_);
+      if (!hs.ok()) return hs.error();
+      http_ = std::move(*hs);
+    }
+    if (cfg_.httpsPort >= 0) {
+      auto t = httpsTls(cfg_);
+      if (!t.ok()) return t.error();
+      hc.port = static_cast<uint16_t>(cfg_.httpsPort);
+      hc.tls = std::move(*t);
+      auto hs = http::HttpServer::create(hc, *api_);
+      if (!hs.ok()) return hs.error();
+      https_ = std::move(*hs);
+    }
+    return {};
   }
 
   // DNS on the client address (dnsPort -1: off). Order, workers and seed
@@ -203,6 +225,16 @@ class Agent {
     o.order = dns::parseOrder(cfg_.dns.order).value_or(dns::Order::kWeighted);
     o.udpWorkers = cfg_.dns.workers;
     o.recursorTimeout = parseDuration(cfg_.dns.recursorTimeout).value();
+    const auto& rl = cfg_.dns.rateLimit;
+    o.rateLimit.enabled = rl.enabled.value_or(!cfg_.dev);
+    o.rateLimit.responsesPerSecond = static_cast<uint32_t>(rl.responsesPerSecond);
+    o.rateLimit.burst = static_cast<uint32_t>(rl.burst);
+    o.rateLimit.slip = static_cast<uint32_t>(rl.slip);
+    o.rateLimit.ipv4PrefixLength = static_cast<uint8_t>(rl.ipv4PrefixLength);
+    o.rateLimit.ipv6PrefixLength = static_cast<uint8_t>(rl.ipv6PrefixLength);
+    if (rl.exempt) o.rateLimit.exempt = *rl.exempt;
+    if (cfg_.dns.allowRecursionFrom) o.allowRecursionFrom = *cfg_.dns.allowRecursionFrom;
+    o.maxTcpConnectionsPerClient = cfg_.dns.maxTcpConnectionsPerClient;
     if (Status st = dns::applyEnvironment(o); !st.ok()) return st;
     auto s = dns::DnsServer::create(o, catalog_->watches(), loads_.get(), dnsMetrics_.get());
     if (!s.ok()) return s.error();
@@ -216,6 +248,7 @@ class Agent {
   Status startChecker(http::ApiOptions& apiOpts) {
     health::CheckerConfig hc;
     hc.enableScriptChecks = cfg_.enableScriptChecks;
+    hc.metrics = healthMetrics_.get();
     hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
@@ -349,6 +382,14 @@ class Agent {
     else
       logger->info("reloaded log_level={} services={} checks={}", cfg_.logLevel,
                    cfg_.services.size(), cfg_.checks.size());
+    // The HTTPS certificate and key (renewed in place, at the same paths).
+    if (https_) {
+      if (Status tst = https_->reloadTls(); !tst.ok())
+        logger->error("reload: HTTPS certificate not reloaded, the old one stays in use: {}",
+                      tst.error().message);
+      else
+        logger->info("reloaded the HTTPS certificate");
+    }
   }
 
   void waitForSignals() {
@@ -374,7 +415,8 @@ class Agent {
     dns_.reset();
     // Stop taking new requests, finish the writes already accepted, answer
     // them, then close everything.
-    if (http_) http_->stopAccepting();
+    for (auto* h : {http_.get(), https_.get()})
+      if (h) h->stopAccepting();
     stopRegistrar_ = true;
     if (replicator_) replicator_->setTtlSink(nullptr);
     {
@@ -388,11 +430,12 @@ class Agent {
     // Snapshot requests answer before the server stops (their work runs on
     // the Api's own thread).
     if (api_) api_->stopBackgroundWork();
-    if (http_) {
-      http_->waitForWrites(std::chrono::seconds(5));
-      http_->stop();
-    }
+    for (auto* h : {http_.get(), https_.get()})
+      if (h) h->waitForWrites(std::chrono::seconds(5));
+    for (auto* h : {http_.get(), https_.get()})
+      if (h) h->stop();
     http_.reset();
+    https_.reset();
     api_.reset();
     dnsMetrics_.reset();
     loads_.reset();
@@ -423,12 +466,16 @@ class Agent {
   std::unique_ptr<dns::LoadTable> loads_;
   // The DNS counters shown at /metrics; outlive both the DNS server and the Api.
   std::unique_ptr<dns::DnsMetrics> dnsMetrics_;
+  // The checker's probe counters and lateness, shown at /metrics; outlive
+  // the checker and the Api.
+  std::unique_ptr<health::CheckerMetrics> healthMetrics_;
   std::mutex checkerMu_;  // guards checker_ against the metrics page at shutdown
   std::unique_ptr<health::Checker> checker_;
   std::unique_ptr<CaKeeper> caKeeper_;  // proposes to the replicator: stops before it
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Api> api_;
-  std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<http::HttpServer> http_;   // null when ports.http is -1
+  std::unique_ptr<http::HttpServer> https_;  // null unless ports.https is set
 };
 
 }  // namespace

@@ -87,8 +87,11 @@ const std::map<std::string, FlagSpec>& specs() {
           return Status();
         }}},
       {"http-port",
-       {true, "HTTP API port (0: pick a free port)",
+       {true, "HTTP API port (0: pick a free port, -1: off)",
         [](C& c, const std::string& v) { return toInt("http-port", v, c.httpPort); }}},
+      {"https-port",
+       {true, "HTTPS API port (0: pick a free port, -1: off; needs tls cert_file and key_file)",
+        [](C& c, const std::string& v) { return toInt("https-port", v, c.httpsPort); }}},
       {"dns-port",
        {true, "DNS port (0: free port, -1: off)",
         [](C& c, const std::string& v) { return toInt("dns-port", v, c.dnsPort); }}},

@@ -42,7 +42,7 @@ void CaKeeper::run() {
 }
 
 void CaKeeper::step() {
-  if (inFlight_->load() || !leading() || replicator_.clusterCommandVersion() < 3) return;
+  if (inFlight_->load() || !leading() || replicator_.clusterCommandVersion() < 4) return;
   auto view = hub_.view();
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())

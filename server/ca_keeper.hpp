@@ -1,7 +1,7 @@
 // CaKeeper: the leader's upkeep of the mesh CA, on a thread of its own.
 // About once a second, and only on the leader (or a one-server agent):
 //  - no CA yet (the first leader of a fresh cluster, a -dev agent): make a
-//    root and propose it, once every server applies command version 3;
+//    root and propose it, once every server applies command version 4;
 //  - inactive roots rotated out longer than a leaf's life ago: propose
 //    their removal.
 // Proposals are compare-and-set on the CA's index (registry/connect.hpp),

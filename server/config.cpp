@@ -166,14 +166,16 @@ class Applier {
     for (const auto& kv : v.get_object()) {
       std::string section(kv.key());
       std::string prefix = "tls." + section + ".";
-      if (section == "https" || section == "grpc") {
+      if (section == "grpc") {
         log::get("config")->warn("{}: tls.{} is accepted but not used yet", file_, section);
         continue;
       }
-      if (section != "defaults" && section != "internal_rpc")
+      if (section != "defaults" && section != "internal_rpc" && section != "https")
         return bad("tls." + section, "unknown key");
       if (!kv.value().is_object()) return bad("tls." + section, "expected a table");
-      TlsStanza& stanza = section == "defaults" ? c_.tls.defaults : c_.tls.internalRpc;
+      TlsStanza& stanza = section == "defaults"       ? c_.tls.defaults
+                          : section == "internal_rpc" ? c_.tls.internalRpc
+                                                      : c_.tls.https;
       for (const auto& e : kv.value().get_object()) {
         std::string name(e.key());
         if (section == "internal_rpc" && name == "verify_server_hostname") {
@@ -199,12 +201,14 @@ class Applier {
       if (!st.ok()) return st;
       if (kv.key() == "http")
         c_.httpPort = p;
+      else if (kv.key() == "https")
+        c_.httpsPort = p;
       else if (kv.key() == "dns")
         c_.dnsPort = p;
       else if (kv.key() == "server")
         c_.serverPort = p;
-      else if (kv.key() == "https" || kv.key() == "grpc" || kv.key() == "grpc_tls" ||
-               kv.key() == "serf_lan" || kv.key() == "serf_wan")
+      else if (kv.key() == "grpc" || kv.key() == "grpc_tls" || kv.key() == "serf_lan" ||
+               kv.key() == "serf_wan")
         log::get("config")->warn("{}: {} is accepted but not used", file_, k);
       else
         return bad(k, "unknown port name");
@@ -245,6 +249,47 @@ class Applier {
     return {};
   }
 
+  Status dnsRateLimit(const std::string& key, const json::value& v) {
+    if (!v.is_object()) return bad(key, "expected a table");
+    auto& r = c_.dns.rateLimit;
+    for (const auto& kv : v.get_object()) {
+      std::string k = key + "." + std::string(kv.key());
+      Status st;
+      auto nonNegative = [&](int& out) {
+        Status s2 = integer(k, kv.value(), out);
+        if (s2.ok() && out < 0) return Status(bad(k, "must be >= 0"));
+        return s2;
+      };
+      if (kv.key() == "enabled") {
+        bool b = false;
+        st = boolean(k, kv.value(), b);
+        r.enabled = b;
+      } else if (kv.key() == "responses_per_second") {
+        st = integer(k, kv.value(), r.responsesPerSecond);
+        if (st.ok() && r.responsesPerSecond < 1) st = bad(k, "must be >= 1");
+      } else if (kv.key() == "burst") {
+        st = nonNegative(r.burst);
+      } else if (kv.key() == "slip") {
+        st = nonNegative(r.slip);
+      } else if (kv.key() == "ipv4_prefix_length") {
+        st = integer(k, kv.value(), r.ipv4PrefixLength);
+        if (st.ok() && (r.ipv4PrefixLength < 0 || r.ipv4PrefixLength > 32))
+          st = bad(k, "must be 0-32");
+      } else if (kv.key() == "ipv6_prefix_length") {
+        st = integer(k, kv.value(), r.ipv6PrefixLength);
+        if (st.ok() && (r.ipv6PrefixLength < 0 || r.ipv6PrefixLength > 128))
+          st = bad(k, "must be 0-128");
+      } else if (kv.key() == "exempt") {
+        r.exempt.emplace();
+        st = strList(k, kv.value(), *r.exempt);
+      } else {
+        return bad(k, "unknown key");
+      }
+      if (!st.ok()) return st;
+    }
+    return {};
+  }
+
   Status dnsConfig(const json::value& v) {
     if (!v.is_object()) return bad("dns_config", "expected a table");
     for (const auto& kv : v.get_object()) {
@@ -277,6 +322,14 @@ class Applier {
         if (st.ok() && (c_.dns.workers < 1 || c_.dns.workers > 64)) st = bad(k, "must be 1-64");
       } else if (kv.key() == "recursor_timeout") {
         st = duration(k, kv.value(), c_.dns.recursorTimeout);
+      } else if (kv.key() == "rate_limit") {
+        st = dnsRateLimit(k, kv.value());
+      } else if (kv.key() == "allow_recursion_from") {
+        c_.dns.allowRecursionFrom.emplace();
+        st = strList(k, kv.value(), *c_.dns.allowRecursionFrom);
+      } else if (kv.key() == "max_tcp_connections_per_client") {
+        st = integer(k, kv.value(), c_.dns.maxTcpConnectionsPerClient);
+        if (st.ok() && c_.dns.maxTcpConnectionsPerClient < 1) st = bad(k, "must be >= 1");
       } else if (kv.key() == "enable_truncate" || kv.key() == "max_stale" ||
                  kv.key() == "use_cache" || kv.key() == "soa" ||
                  kv.key() == "disable_compression" || kv.key() == "cache_max_age")
@@ -435,8 +488,8 @@ Status AgentConfig::validate() const {
                              " is out of range 0-65535");
     return {};
   };
-  for (auto st : {port("ports.http", httpPort, false), port("ports.dns", dnsPort, true),
-                  port("ports.server", serverPort, true)})
+  for (auto st : {port("ports.http", httpPort, true), port("ports.https", httpsPort, true),
+                  port("ports.dns", dnsPort, true), port("ports.server", serverPort, true)})
     if (!st.ok()) return st;
   if (!dev && dataDir.empty()) return invalidArgument("data_dir: required (or run with -dev)");
   if (datacenter.empty() ||
@@ -460,6 +513,11 @@ Status AgentConfig::validate() const {
   if (connectDefaultIntentionPolicy != "allow" && connectDefaultIntentionPolicy != "deny")
     return invalidArgument("connect.default_intention_policy: \"" + connectDefaultIntentionPolicy +
                            "\" must be allow or deny");
+  if (httpPort < 0 && httpsPort < 0)
+    return invalidArgument(
+        "ports.http and ports.https are both off: the API would not be reachable");
+  if (httpsPort >= 0)
+    if (auto t = httpsTls(*this); !t.ok()) return t.error();
   if (server && !dev) {
     auto t = serverTls(*this);
     if (!t.ok()) return t.error();
@@ -505,6 +563,28 @@ Result<std::optional<tls::TlsConfig>> serverTls(const AgentConfig& c) {
       t.peerNames.push_back(name(c.altDomain));
   }
   return std::optional<tls::TlsConfig>(std::move(t));
+}
+
+Result<tls::TlsConfig> httpsTls(const AgentConfig& c) {
+  const TlsStanza& d = c.tls.defaults;
+  const TlsStanza& h = c.tls.https;
+  tls::TlsConfig t;
+  t.role = tls::TlsRole::kServer;
+  t.verifyPeer = h.verifyIncoming.value_or(d.verifyIncoming.value_or(false));
+  t.caFile = h.caFile.value_or(d.caFile.value_or(""));
+  t.certFile = h.certFile.value_or(d.certFile.value_or(""));
+  t.keyFile = h.keyFile.value_or(d.keyFile.value_or(""));
+  if (t.certFile.empty() || t.keyFile.empty())
+    return invalidArgument(
+        "ports.https is set: tls.https (or tls.defaults) needs cert_file and key_file");
+  if (t.verifyPeer && t.caFile.empty())
+    return invalidArgument(
+        "tls.https.verify_incoming is on: ca_file is required to check "
+        "client certificates");
+  auto version = tls::parseTlsVersion(h.minVersion.value_or(d.minVersion.value_or("TLSv1_2")));
+  if (!version.ok()) return invalidArgument("tls_min_version: " + version.error().message);
+  t.minVersion = *version;
+  return t;
 }
 
 Result<AgentConfig> loadConfigFiles(const ConfigSources& src, AgentConfig cfg) {

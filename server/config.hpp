@@ -23,6 +23,21 @@ struct DnsConfig {
   std::string order = "weighted";  // Cairn: weighted, round-robin or least-loaded
   int workers = 2;                 // Cairn: UDP worker threads
   std::string recursorTimeout = "2s";
+  // Cairn: abuse resistance. rate_limit { enabled, responses_per_second,
+  // burst, slip, ipv4_prefix_length, ipv6_prefix_length, exempt }: UDP
+  // answers per client prefix (on by default for servers, off with -dev).
+  struct RateLimit {
+    std::optional<bool> enabled;
+    int responsesPerSecond = 1000;
+    int burst = 0;
+    int slip = 2;
+    int ipv4PrefixLength = 24;
+    int ipv6PrefixLength = 56;
+    std::optional<std::vector<std::string>> exempt;
+  } rateLimit;
+  // Clients that may use the recursors (unset: loopback and private networks).
+  std::optional<std::vector<std::string>> allowRecursionFrom;
+  int maxTcpConnectionsPerClient = 32;
 };
 
 // One stanza of Consul's `tls` block, as written (unset: not given).
@@ -42,6 +57,7 @@ struct TlsStanza {
 struct TlsSettings {
   TlsStanza defaults;
   TlsStanza internalRpc;  // its set fields win over defaults for server-to-server
+  TlsStanza https;        // its set fields win over defaults for the HTTPS API
   bool verifyServerHostname = false;
 };
 
@@ -55,7 +71,8 @@ struct AgentConfig {
   std::string clientAddr = "127.0.0.1";
   std::string bindAddr = "0.0.0.0";
   std::string advertiseAddr;  // default: bindAddr, or 127.0.0.1 when that is 0.0.0.0
-  int httpPort = 8500;
+  int httpPort = 8500;        // -1: no plain HTTP listener
+  int httpsPort = -1;         // -1: no HTTPS listener (Consul's default 8501 when set)
   int dnsPort = 8600;
   int serverPort = 8300;
   int bootstrapExpect = 0;
@@ -92,6 +109,10 @@ struct AgentConfig {
   // Names the first bad field.
   Status validate() const;
 };
+
+// The TLS of the HTTPS API (ports.https): tls.https over tls.defaults; cert
+// and key required; client certificates demanded when verify_incoming.
+Result<tls::TlsConfig> httpsTls(const AgentConfig& c);
 
 // The TLS of server-to-server connections: tls.internal_rpc over
 // tls.defaults. Mutual TLS when verify_incoming and verify_outgoing are both

@@ -132,6 +132,75 @@ port = 80
   ASSERT_EQ(p->config.services.size(), 1u);
 }
 
+TEST_F(ConfigTest, DnsAbuseSettings) {
+  auto toml = write("abuse.toml", R"(
+[dns_config]
+allow_recursion_from = ["10.0.0.0/8"]
+max_tcp_connections_per_client = 8
+[dns_config.rate_limit]
+enabled = false
+responses_per_second = 20
+slip = 0
+ipv4_prefix_length = 32
+exempt = ["192.0.2.0/24"]
+)");
+  auto p = parseAgentArgs({"-dev", "-config-file", toml});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const auto& d = p->config.dns;
+  EXPECT_EQ(d.allowRecursionFrom, std::vector<std::string>{"10.0.0.0/8"});
+  EXPECT_EQ(d.maxTcpConnectionsPerClient, 8);
+  EXPECT_EQ(d.rateLimit.enabled, false);
+  EXPECT_EQ(d.rateLimit.responsesPerSecond, 20);
+  EXPECT_EQ(d.rateLimit.slip, 0);
+  EXPECT_EQ(d.rateLimit.ipv4PrefixLength, 32);
+  EXPECT_EQ(d.rateLimit.exempt, std::vector<std::string>{"192.0.2.0/24"});
+  auto bad = [&](const char* name, const char* body) {
+    auto q = parseAgentArgs({"-dev", "-config-file", write(name, body)});
+    EXPECT_FALSE(q.ok()) << body;
+    return q.ok() ? std::string() : q.error().message;
+  };
+  EXPECT_NE(bad("r1.json", R"({"dns_config": {"rate_limit": {"slip": -1}}})")
+                .find("dns_config.rate_limit.slip"),
+            std::string::npos);
+  EXPECT_NE(bad("r2.json", R"({"dns_config": {"rate_limit": {"ipv6_prefix_length": 129}}})")
+                .find("ipv6_prefix_length"),
+            std::string::npos);
+  EXPECT_NE(bad("r3.json", R"({"dns_config": {"rate_limit": {"speed": 1}}})")
+                .find("dns_config.rate_limit.speed"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, HttpsListener) {
+  auto toml = write("https.toml", R"(
+[ports]
+http = -1
+https = 8501
+[tls.defaults]
+ca_file = "/etc/cairn/ca.pem"
+[tls.https]
+cert_file = "/etc/cairn/api.pem"
+key_file = "/etc/cairn/api.key"
+verify_incoming = true
+)");
+  auto p = parseAgentArgs({"-dev", "-config-file", toml});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.httpPort, -1);
+  EXPECT_EQ(p->config.httpsPort, 8501);
+  auto t = httpsTls(p->config);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->caFile, "/etc/cairn/ca.pem");  // from tls.defaults
+  EXPECT_EQ(t->certFile, "/etc/cairn/api.pem");
+  EXPECT_TRUE(t->verifyPeer);
+  EXPECT_EQ(t->role, tls::TlsRole::kServer);
+  auto msg = [&](std::vector<std::string> args) {
+    auto q = parseAgentArgs(args);
+    EXPECT_FALSE(q.ok());
+    return q.ok() ? std::string() : q.error().message;
+  };
+  EXPECT_NE(msg({"-dev", "-http-port", "-1"}).find("both off"), std::string::npos);
+  EXPECT_NE(msg({"-dev", "-https-port", "0"}).find("cert_file"), std::string::npos);
+}
+
 TEST_F(ConfigTest, ConfigDirReadsFilesInOrder) {
   write("10-a.json", R"({"datacenter": "one"})");
   write("20-b.toml", "datacenter = \"two\"\n");
