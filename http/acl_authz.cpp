@@ -116,6 +116,10 @@ std::optional<Denied> routeDenied(const Caller& c, std::string_view route, std::
     // management only, as in Consul.
     return Denied{"acl:write", "acl"};
   }
+  if (route == "/v1/agent/connect/ca/leaf/:service") {
+    // A leaf is the service's identity in the mesh (Consul: service:write).
+    return need(c, Resource::kService, arg, Access::kWrite);
+  }
   if (route == "/v1/agent/service/load/:id") {
     std::string name = serviceNameById(v, selfNode, arg);
     return name.empty() ? std::nullopt : need(c, Resource::kService, name, Access::kWrite);
@@ -181,7 +185,9 @@ std::optional<Denied> commandDenied(const Caller& c, const registry::Command& cm
     if (a->op == registry::AclCommand::Op::kBootstrap) return std::nullopt;
     return need(c, Resource::kAcl, "", Access::kWrite);
   }
-  return Denied{"acl:write", "acl"};  // a restore: management only
+  // A restore, and the mesh's CA and intentions (no intention rules yet):
+  // management only.
+  return Denied{"acl:write", "acl"};
 }
 
 registry::ViewPtr filterView(const View& v, const Authorizer& a, bool& removed) {

@@ -5,6 +5,7 @@
 
 #include "common/duration.hpp"
 #include "dns/load_table.hpp"
+#include "http/leaf_cache.hpp"
 
 namespace cairn::http {
 
@@ -57,10 +58,11 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
                            : static_cast<uint64_t>(
                                  std::chrono::steady_clock::now().time_since_epoch().count())),
       ownLoads_(opts.loads ? nullptr : std::make_shared<dns::LoadTable>()),
-      loads_(opts.loads ? opts.loads : ownLoads_.get()) {
+      loads_(opts.loads ? opts.loads : ownLoads_.get()),
+      leaves_(std::make_shared<LeafCache>()) {
   using S = registry::HealthStatus;
   const std::vector<std::string> get{"GET"}, put{"PUT"}, putGet{"PUT", "GET"}, del{"DELETE"},
-      post{"POST", "PUT"};
+      post{"POST", "PUT"}, crud{"GET", "PUT", "DELETE"};
   routes_ = {
       {"/v1/agent/self", false, get, "/v1/agent/self", &Api::agentSelf},
       {"/v1/agent/members", false, get, "/v1/agent/members", &Api::agentMembers},
@@ -113,6 +115,28 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
       {"/v1/acl/token/self", false, get, "/v1/acl/token/self", &Api::aclTokenSelf},
       {"/v1/acl/token/", true, {"GET", "PUT", "DELETE"}, "/v1/acl/token/:id", &Api::aclToken},
       {"/v1/acl/tokens", false, get, "/v1/acl/tokens", &Api::aclTokens},
+      // The mesh (connect_endpoints.cpp, intention_endpoints.cpp).
+      {"/v1/agent/connect/ca/roots", false, get, "/v1/agent/connect/ca/roots",
+       &Api::connectCaRoots},
+      {"/v1/connect/ca/roots", false, get, "/v1/connect/ca/roots", &Api::connectCaRoots},
+      {"/v1/agent/connect/ca/leaf/", true, get, "/v1/agent/connect/ca/leaf/:service",
+       &Api::connectCaLeaf},
+      {"/v1/agent/connect/authorize", false, post, "/v1/agent/connect/authorize",
+       &Api::connectAuthorize},
+      {"/v1/connect/ca/configuration", false, putGet, "/v1/connect/ca/configuration",
+       &Api::connectCaConfiguration},
+      {"/v1/connect/ca/rotate", false, post, "/v1/connect/ca/rotate", &Api::connectCaRotate},
+      {"/v1/health/connect/", true, get, "/v1/health/connect/:service", &Api::healthConnect},
+      {"/v1/connect/intentions/exact", false, crud, "/v1/connect/intentions/exact",
+       &Api::intentionExact},
+      {"/v1/connect/intentions/check", false, get, "/v1/connect/intentions/check",
+       &Api::intentionCheck},
+      {"/v1/connect/intentions",
+       false,
+       {"GET", "POST"},
+       "/v1/connect/intentions",
+       &Api::intentions},
+      {"/v1/connect/intentions/", true, crud, "/v1/connect/intentions/:id", &Api::intentionById},
       {"/metrics", false, get, "/metrics", &Api::metricsPage},
       {"/v1/agent/metrics", false, get, "/v1/agent/metrics", &Api::metricsPage},
   };
@@ -286,11 +310,11 @@ Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t
       return deniedResponse(*tCall->caller, *d);
   uint32_t need = registry::commandVersion(cmd);
   if (uint32_t have = replicator_.clusterCommandVersion(); need > have)
-    return errorResponse(
-        unavailable("not every server applies catalog command version " + std::to_string(need) +
-                    (need >= 4 ? " (needed for ACLs)" : " (needed for gRPC checks)") +
-                    "; the cluster applies version " + std::to_string(have) +
-                    ": upgrade every server, or retry if one has just started"));
+    return errorResponse(unavailable(
+        "not every server applies catalog command version " + std::to_string(need) +
+        " (3: gRPC checks, 4: ACLs and the mesh's CA and intentions); the cluster applies "
+        "version " +
+        std::to_string(have) + ": upgrade every server, or retry if one has just started"));
   std::string bytes = registry::encodeCommand(cmd);
   return Deferred{[this, bytes = std::move(bytes),
                    onOk = std::move(onOk)](std::function<void(Response)> respond) mutable {

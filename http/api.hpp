@@ -37,6 +37,16 @@ struct AgentIdentity {
   std::string version;
 };
 
+// The mesh's settings (connect_endpoints.cpp).
+struct ConnectOptions {
+  int64_t leafCertTtlSeconds = 72 * 3600;  // connect.leaf_cert_ttl
+  // What authorize and intention checks answer when no intention matches
+  // (connect.default_intention_policy; allow, as Consul with ACLs off).
+  bool defaultAllow = true;
+  // Unix seconds; null: the system clock. Tests pin it.
+  std::function<int64_t()> now;
+};
+
 struct ApiOptions {
   std::chrono::milliseconds defaultWait{5 * 60 * 1000};
   std::chrono::milliseconds maxWait{10 * 60 * 1000};
@@ -59,7 +69,10 @@ struct ApiOptions {
   bool enableScriptChecks = false;
   // ACL enforcement (off by default).
   AclOptions acl;
+  ConnectOptions connect{};
 };
+
+class LeafCache;
 
 class Api final : public Handler {
  public:
@@ -164,6 +177,20 @@ class Api final : public Handler {
   Outcome snapshotSave(const Request& req);
   Outcome snapshotRestore(const Request& req);
 
+  // connect_endpoints.cpp
+  Outcome connectCaRoots(const Request& req, const std::string& arg);
+  Outcome connectCaLeaf(const Request& req, const std::string& service);
+  Outcome connectAuthorize(const Request& req, const std::string& arg);
+  Outcome connectCaConfiguration(const Request& req, const std::string& arg);
+  Outcome connectCaRotate(const Request& req, const std::string& arg);
+  Outcome healthConnect(const Request& req, const std::string& service);
+  int64_t nowSeconds() const;
+  // intention_endpoints.cpp
+  Outcome intentions(const Request& req, const std::string& arg);
+  Outcome intentionById(const Request& req, const std::string& id);
+  Outcome intentionExact(const Request& req, const std::string& arg);
+  Outcome intentionCheck(const Request& req, const std::string& arg);
+
   const Route* match(const std::string& path, std::string& arg) const;
 
   registry::WatchHub& hub_;
@@ -177,6 +204,7 @@ class Api final : public Handler {
   std::mt19937_64 rng_;
   std::shared_ptr<dns::LoadTable> ownLoads_;
   dns::LoadTable* loads_;
+  std::shared_ptr<LeafCache> leaves_;  // this server's leaf certificates, per service
   // Snapshot work, off the I/O threads. Last: its jobs use the members above,
   // so it stops (joining its thread) before they go.
   static constexpr size_t kMaxQueuedSnapshotJobs = 4;

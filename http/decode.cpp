@@ -1,6 +1,7 @@
 #include "http/decode.hpp"
 
 #include "common/duration.hpp"
+#include "http/connect_json.hpp"
 #include "http/json_fields.hpp"
 
 namespace cairn::http {
@@ -67,6 +68,7 @@ Status decodeServiceFields(const Fields& f, Service& s) {
   CAIRN_TRY(f.boolean("EnableTagOverride", s.enableTagOverride));
   CAIRN_TRY(f.str("Kind", s.kind));
   CAIRN_TRY(decodeWeights(f, s.weights));
+  CAIRN_TRY(decodeConnectFields(f, s));
   auto ta = f.object("TaggedAddresses");
   if (!ta.ok()) return ta.error();
   if (*ta) {

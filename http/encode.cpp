@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "common/duration.hpp"
+#include "http/connect_json.hpp"
 
 namespace cairn::http {
 namespace json = boost::json;
@@ -56,6 +57,7 @@ json::object agentServiceJson(const registry::Service& s, const std::string& dc)
                  {"EnableTagOverride", s.enableTagOverride},
                  {"Datacenter", dc}};
   if (!s.kind.empty()) o["Kind"] = s.kind;
+  addConnectJson(o, s);
   return o;
 }
 
@@ -72,28 +74,31 @@ json::object healthServiceJson(const registry::Service& s) {
                  {"CreateIndex", s.createIndex},
                  {"ModifyIndex", s.modifyIndex}};
   if (!s.kind.empty()) o["Kind"] = s.kind;
+  addConnectJson(o, s);
   return o;
 }
 
 json::object catalogServiceJson(const registry::Node& n, const registry::Service& s) {
-  return {{"ID", n.id},
-          {"Node", n.name},
-          {"Address", n.address},
-          {"Datacenter", n.datacenter},
-          {"TaggedAddresses", strMap(n.taggedAddresses)},
-          {"NodeMeta", strMap(n.meta)},
-          {"ServiceKind", s.kind},
-          {"ServiceID", s.id},
-          {"ServiceName", s.name},
-          {"ServiceTags", strList(s.tags)},
-          {"ServiceAddress", s.address},
-          {"ServiceTaggedAddresses", taggedAddrs(s.taggedAddresses)},
-          {"ServiceWeights", weights(s.weights)},
-          {"ServiceMeta", strMap(s.meta)},
-          {"ServicePort", s.port},
-          {"ServiceEnableTagOverride", s.enableTagOverride},
-          {"CreateIndex", s.createIndex},
-          {"ModifyIndex", s.modifyIndex}};
+  json::object o{{"ID", n.id},
+                 {"Node", n.name},
+                 {"Address", n.address},
+                 {"Datacenter", n.datacenter},
+                 {"TaggedAddresses", strMap(n.taggedAddresses)},
+                 {"NodeMeta", strMap(n.meta)},
+                 {"ServiceKind", s.kind},
+                 {"ServiceID", s.id},
+                 {"ServiceName", s.name},
+                 {"ServiceTags", strList(s.tags)},
+                 {"ServiceAddress", s.address},
+                 {"ServiceTaggedAddresses", taggedAddrs(s.taggedAddresses)},
+                 {"ServiceWeights", weights(s.weights)},
+                 {"ServiceMeta", strMap(s.meta)},
+                 {"ServicePort", s.port},
+                 {"ServiceEnableTagOverride", s.enableTagOverride},
+                 {"CreateIndex", s.createIndex},
+                 {"ModifyIndex", s.modifyIndex}};
+  addCatalogConnectJson(o, s);
+  return o;
 }
 
 json::object checkJson(const registry::Check& c, const registry::Service* svc) {

@@ -51,6 +51,9 @@ Status Mutation::apply(const Command& cmd) {
   if (const auto* d = std::get_if<DeregisterCommand>(&cmd)) return deregister(*d);
   if (const auto* r = std::get_if<RestoreCommand>(&cmd)) return restore(*r);
   if (const auto* a = std::get_if<AclCommand>(&cmd)) return aclCmd(*a);
+  if (const auto* c = std::get_if<CaSetCommand>(&cmd)) return caSet(*c);
+  if (const auto* i = std::get_if<IntentionPutCommand>(&cmd)) return intentionPut(*i);
+  if (const auto* d = std::get_if<IntentionDeleteCommand>(&cmd)) return intentionDelete(*d);
   if (const auto* b = std::get_if<CheckStatusBatchCommand>(&cmd)) {
     for (const auto& u : b->updates) {
       Status st = checkStatus(u);
@@ -195,6 +198,7 @@ void Mutation::removeService(const std::string& node, const std::string& id) {
   }
   setTableIndex(kServicesIdx, &View::servicesIndex);
   touchNode(node, false);
+  noteProxy(inst->service.get(), nullptr);
 }
 
 Status Mutation::registerCmd(const RegisterCommand& c) {
@@ -215,6 +219,8 @@ Status Mutation::registerCmd(const RegisterCommand& c) {
     if (s.name.empty()) return invalidArgument("Must provide service name");
     std::string key = instanceKey(node, s.id);
     const auto* old = w_.nodeServices.find(key);
+    // Held: the tree `old` points into may be replaced below.
+    InstancePtr oldInst = old ? *old : nullptr;
     if (!old || !(*old)->service->sameContent(s)) {
       s.createIndex = old ? (*old)->service->createIndex : idx_;
       s.modifyIndex = idx_;
@@ -250,6 +256,7 @@ Status Mutation::registerCmd(const RegisterCommand& c) {
       touchService(s.name);
       setTableIndex(kServicesIdx, &View::servicesIndex);
       touchNode(node, false);
+      noteProxy(oldInst ? oldInst->service.get() : nullptr, inst->service.get());
     }
   }
 
@@ -449,14 +456,54 @@ Result<View> buildView(uint64_t applied, const RowScan& scan, BuildMode mode) {
       v.servicesIndex = x;
     else if (key == kChecksIdx)
       v.checksIndex = x;
+    else if (key == "t/ca")
+      v.caIndex = x;
+    else if (key == "t/intentions")
+      v.intentionsIndex = x;
     else if (key.starts_with("s/"))
       serviceIdx[std::string(key.substr(2))] = x;
     else if (key.starts_with("n/"))
       nodeIdx[std::string(key.substr(2))] = x;
   });
   if (!st.ok()) return st.error();
+  std::vector<std::pair<std::string, IntentionPtr>> intentions;
+  st = scan(Table::kConnect, [&](std::string_view key, std::string_view val) {
+    if (key == "ca") {
+      auto ca = decodeCaState(val);
+      if (!ca.ok()) return fail(ca.error());
+      if (mode.restamp) {
+        stamp(*ca);
+        for (auto& r : ca->roots) stamp(r);
+      }
+      v.ca = std::make_shared<const CaState>(std::move(ca).value());
+    } else if (key.starts_with("i/")) {
+      auto in = decodeIntention(val);
+      if (!in.ok()) return fail(in.error());
+      if (mode.strict && key.substr(2) != in->id)
+        return fail(corruption("intention row \"" + std::string(key) + "\" holds intention \"" +
+                               in->id + "\""));
+      stamp(*in);
+      std::string id = in->id;
+      intentions.emplace_back(std::move(id),
+                              std::make_shared<const Intention>(std::move(in).value()));
+    } else if (mode.strict) {
+      fail(corruption("unknown connect row \"" + std::string(key) + "\""));
+    }
+  });
+  if (!st.ok()) return st.error();
   if (!bad.ok()) return bad.error();
   if (mode.restamp) v.nodesIndex = v.servicesIndex = v.checksIndex = mode.restamp;
+  if (mode.restamp && v.ca) v.caIndex = mode.restamp;
+  if (mode.restamp && !intentions.empty()) v.intentionsIndex = mode.restamp;
+  // Keys "i/<id>" sort as the IDs do; a snapshot's are checked.
+  auto byId = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(intentions.begin(), intentions.end(), byId))
+    std::stable_sort(intentions.begin(), intentions.end(), byId);
+  if (std::adjacent_find(intentions.begin(), intentions.end(), [](const auto& a, const auto& b) {
+        return a.first == b.first;
+      }) != intentions.end())
+    return corruption("an intention repeats");
+  v.intentions = PMap<IntentionPtr>::fromSorted(std::move(intentions));
 
   // Rows arrive in key order from a store; a snapshot's are checked.
   auto byKey = [](const auto& a, const auto& b) { return a.first < b.first; };
@@ -494,6 +541,8 @@ Result<View> buildView(uint64_t applied, const RowScan& scan, BuildMode mode) {
     groupItems.emplace_back(name, std::move(g));
   }
   v.services = PMap<ServiceGroupPtr>::fromSorted(std::move(groupItems));
+  // Never below an index any earlier list had (see View::connectIndex).
+  v.connectDests = buildConnectDests(v.nodeServices, mode.restamp ? mode.restamp : v.servicesIndex);
   return v;
 }
 

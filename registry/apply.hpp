@@ -31,6 +31,15 @@ class Mutation {
   Status checkStatus(const CheckStatusCommand& c);
   Status restore(const RestoreCommand& c);
   Status aclCmd(const AclCommand& c);  // acl_apply.cpp
+  // apply_connect.cpp
+  Status caSet(const CaSetCommand& c);
+  Status intentionPut(const IntentionPutCommand& c);
+  Status intentionDelete(const IntentionDeleteCommand& c);
+  void setConnectTableIndex(std::string_view rowKey, uint64_t View::*field,
+                            std::string_view watchKey);
+  // Keeps View::connectDests in step when an instance changes from `before`
+  // to `after` (either may be null). Call after the change is in w_.
+  void noteProxy(const Service* before, const Service* after);
 
   void putNode(Node n);
   void removeService(const std::string& node, const std::string& id);
@@ -65,5 +74,9 @@ Result<View> loadView(CatalogStore& store);
 // backwards at the next write and blocking queries would miss changes. A
 // fresh index that is higher than anything before also wakes every watcher.)
 Result<View> restoredView(std::string_view payload, uint64_t index);
+
+// The proxy lists of every destination, derived from the instances; each
+// list's index is `index`.
+PMap<ConnectDestPtr> buildConnectDests(const PMap<InstancePtr>& instances, uint64_t index);
 
 }  // namespace cairn::registry

@@ -1,5 +1,6 @@
 #include "registry/command.hpp"
 
+#include "registry/connect_pb.hpp"
 #include "registry/registry.pb.h"
 
 namespace cairn::registry {
@@ -46,6 +47,8 @@ void toPb(const Service& s, pb::ServiceRec* p) {
   p->set_weight_warning(s.weights.warning);
   p->set_enable_tag_override(s.enableTagOverride);
   p->set_kind(s.kind);
+  if (s.proxy != ServiceProxy{}) registry::toPb(s.proxy, p->mutable_proxy());
+  p->set_connect_native(s.connectNative);
   p->set_create_index(s.createIndex);
   p->set_modify_index(s.modifyIndex);
 }
@@ -63,6 +66,8 @@ Service fromPb(const pb::ServiceRec& p) {
   s.weights = {p.weight_passing(), p.weight_warning()};
   s.enableTagOverride = p.enable_tag_override();
   s.kind = p.kind();
+  if (p.has_proxy()) s.proxy = registry::fromPb(p.proxy());
+  s.connectNative = p.connect_native();
   s.createIndex = p.create_index();
   s.modifyIndex = p.modify_index();
   return s;
@@ -195,7 +200,10 @@ std::string serialize(const P& p) {
 }  // namespace
 
 uint32_t commandVersion(const Command& cmd) {
-  if (std::holds_alternative<AclCommand>(cmd)) return 4;
+  if (std::holds_alternative<AclCommand>(cmd) || std::holds_alternative<CaSetCommand>(cmd) ||
+      std::holds_alternative<IntentionPutCommand>(cmd) ||
+      std::holds_alternative<IntentionDeleteCommand>(cmd))
+    return 4;
   if (const auto* r = std::get_if<RegisterCommand>(&cmd)) {
     for (const auto& c : r->checks)
       if (!c.definition.grpc.empty() || c.definition.grpcUseTls) return 3;
@@ -243,6 +251,19 @@ std::string encodeCommand(const Command& cmd) {
     toPb(a->policy, pa->mutable_policy());
     toPb(a->token, pa->mutable_token());
     pa->set_id(a->id);
+  } else if (const auto* c = std::get_if<CaSetCommand>(&cmd)) {
+    toPb(c->state, p.mutable_ca_set()->mutable_state());
+    p.mutable_ca_set()->set_expect_modify_index(c->expectModifyIndex);
+  } else if (const auto* i = std::get_if<IntentionPutCommand>(&cmd)) {
+    auto* pi = p.mutable_intention_put();
+    toPb(i->intention, pi->mutable_intention());
+    pi->set_by_name(i->byName);
+    pi->set_must_exist(i->mustExist);
+  } else if (const auto* d = std::get_if<IntentionDeleteCommand>(&cmd)) {
+    auto* pd = p.mutable_intention_delete();
+    pd->set_id(d->id);
+    pd->set_source_name(d->sourceName);
+    pd->set_destination_name(d->destinationName);
   }
   return serialize(p);
 }
@@ -292,6 +313,16 @@ Result<Command> decodeCommand(std::string_view bytes) {
       a.id = pa.id();
       return Command(std::move(a));
     }
+    case pb::Command::kCaSet:
+      return Command(CaSetCommand{fromPb(p.ca_set().state()), p.ca_set().expect_modify_index()});
+    case pb::Command::kIntentionPut:
+      return Command(IntentionPutCommand{fromPb(p.intention_put().intention()),
+                                         p.intention_put().by_name(),
+                                         p.intention_put().must_exist()});
+    case pb::Command::kIntentionDelete:
+      return Command(IntentionDeleteCommand{p.intention_delete().id(),
+                                            p.intention_delete().source_name(),
+                                            p.intention_delete().destination_name()});
     default:
       return corruption("command of unknown kind");
   }
@@ -329,6 +360,22 @@ Result<Service> decodeService(std::string_view b) {
 }
 Result<Check> decodeCheck(std::string_view b) {
   return decodeAs<pb::CheckRec, Check>(b, "check");
+}
+std::string encodeCaState(const CaState& s) {
+  pb::CaStateRec p;
+  toPb(s, &p);
+  return serialize(p);
+}
+std::string encodeIntention(const Intention& i) {
+  pb::IntentionRec p;
+  toPb(i, &p);
+  return serialize(p);
+}
+Result<CaState> decodeCaState(std::string_view b) {
+  return decodeAs<pb::CaStateRec, CaState>(b, "CA");
+}
+Result<Intention> decodeIntention(std::string_view b) {
+  return decodeAs<pb::IntentionRec, Intention>(b, "intention");
 }
 
 std::string encodeAclState(const acl::AclState& s) {

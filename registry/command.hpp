@@ -10,6 +10,7 @@
 
 #include "common/result.hpp"
 #include "registry/acl.hpp"
+#include "registry/connect.hpp"
 #include "registry/model.hpp"
 
 namespace cairn::registry {
@@ -21,8 +22,9 @@ namespace cairn::registry {
 // version 2: check status batch;
 // version 3: a register carrying a gRPC check (CheckDefinition::grpc). An
 // older server would drop the fields it does not know and keep a check it
-// can never run; it refuses the command instead;
-// version 4: ACL commands (AclCommand).
+// can never run; it refuses the command instead.
+// version 4: ACL commands (AclCommand), and the mesh: CA set, intention put
+// and delete (both came in one release).
 inline constexpr uint32_t kCommandVersion = 4;
 
 // Upserts a node, and optionally one service on it and checks on either.
@@ -81,8 +83,10 @@ struct AclCommand {
   std::string id;
 };
 
+// CaSetCommand, IntentionPutCommand, IntentionDeleteCommand: connect.hpp.
 using Command = std::variant<RegisterCommand, DeregisterCommand, CheckStatusCommand, RestoreCommand,
-                             CheckStatusBatchCommand, AclCommand>;
+                             CheckStatusBatchCommand, AclCommand, CaSetCommand, IntentionPutCommand,
+                             IntentionDeleteCommand>;
 
 // The oldest version that has everything in `cmd` (the version it is encoded with).
 uint32_t commandVersion(const Command& cmd);
@@ -98,5 +102,9 @@ Result<Service> decodeService(std::string_view bytes);
 Result<Check> decodeCheck(std::string_view bytes);
 std::string encodeAclState(const acl::AclState& s);
 Result<acl::AclState> decodeAclState(std::string_view bytes);
+std::string encodeCaState(const CaState& s);
+std::string encodeIntention(const Intention& i);
+Result<CaState> decodeCaState(std::string_view bytes);
+Result<Intention> decodeIntention(std::string_view bytes);
 
 }  // namespace cairn::registry

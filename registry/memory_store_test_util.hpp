@@ -31,7 +31,7 @@ class MemoryStore final : public CatalogStore {
     return {};
   }
 
-  std::map<std::string, std::string> tables[4];
+  std::map<std::string, std::string> tables[5];
   uint64_t appliedIdx = 0;
   int commits = 0;
   bool failNext = false;

@@ -35,7 +35,8 @@ bool Node::sameContent(const Node& o) const {
 bool Service::sameContent(const Service& o) const {
   return node == o.node && id == o.id && name == o.name && tags == o.tags && address == o.address &&
          taggedAddresses == o.taggedAddresses && port == o.port && meta == o.meta &&
-         weights == o.weights && enableTagOverride == o.enableTagOverride && kind == o.kind;
+         weights == o.weights && enableTagOverride == o.enableTagOverride && kind == o.kind &&
+         proxy == o.proxy && connectNative == o.connectNative;
 }
 
 bool Check::sameContent(const Check& o) const {

@@ -43,6 +43,29 @@ struct Weights {
   bool operator==(const Weights&) const = default;
 };
 
+// One upstream of a connect proxy (the proxy's outbound listeners).
+struct ProxyUpstream {
+  std::string destinationName;
+  std::string datacenter;
+  std::string localBindAddress;
+  int localBindPort = 0;
+  std::string config;  // a JSON object as registered ("" when absent)
+  bool operator==(const ProxyUpstream&) const = default;
+};
+
+// Consul's `Proxy` block of a service of Kind connect-proxy.
+struct ServiceProxy {
+  std::string destinationServiceName;
+  std::string destinationServiceId;
+  std::string localServiceAddress;
+  int localServicePort = 0;
+  std::vector<ProxyUpstream> upstreams;
+  std::string config;  // a JSON object as registered ("" when absent)
+  bool operator==(const ServiceProxy&) const = default;
+};
+
+inline constexpr std::string_view kConnectProxyKind = "connect-proxy";
+
 struct Service {
   std::string node;
   std::string id;
@@ -54,7 +77,9 @@ struct Service {
   std::map<std::string, std::string> meta;
   Weights weights;
   bool enableTagOverride = false;
-  std::string kind;  // "" for a typical service, or "connect-proxy", ...
+  std::string kind;            // "" for a typical service, or "connect-proxy", ...
+  ServiceProxy proxy;          // set for Kind connect-proxy
+  bool connectNative = false;  // Connect.Native: speaks mTLS itself
   uint64_t createIndex = 0;
   uint64_t modifyIndex = 0;
 

@@ -40,6 +40,11 @@ void walkRows(const View& v, bool withValues, const Fn& fn) {
     fn(Table::kChecks, key, enc([&] { return encodeCheck(*c); }));
     return true;
   });
+  if (v.ca) fn(Table::kConnect, "ca", enc([&] { return encodeCaState(*v.ca); }));
+  v.intentions.forEach([&](const std::string& id, const IntentionPtr& i) {
+    fn(Table::kConnect, "i/" + id, enc([&] { return encodeIntention(*i); }));
+    return true;
+  });
   v.services.forEach([&](const std::string& name, const ServiceGroupPtr& g) {
     fn(Table::kIndexes, "s/" + name, enc([&] { return std::to_string(g->index); }));
     return true;
@@ -49,6 +54,10 @@ void walkRows(const View& v, bool withValues, const Fn& fn) {
   fn(Table::kIndexes, "t/checks", enc([&] { return std::to_string(v.checksIndex); }));
   if (v.acl)
     fn(Table::kIndexes, std::string(kAclStateRowKey), enc([&] { return encodeAclState(*v.acl); }));
+  // Written only once the mesh is used, so older snapshots read the same.
+  if (v.caIndex) fn(Table::kIndexes, "t/ca", enc([&] { return std::to_string(v.caIndex); }));
+  if (v.intentionsIndex)
+    fn(Table::kIndexes, "t/intentions", enc([&] { return std::to_string(v.intentionsIndex); }));
 }
 
 }  // namespace
@@ -84,7 +93,7 @@ Result<std::vector<RowWrite>> parseSnapshot(std::string_view data) {
   while (!data.empty()) {
     auto t = static_cast<uint8_t>(data[0]);
     data.remove_prefix(1);
-    if (t > static_cast<uint8_t>(Table::kIndexes)) return corruption("catalog snapshot: bad table");
+    if (t > static_cast<uint8_t>(kLastTable)) return corruption("catalog snapshot: bad table");
     uint32_t klen = 0, vlen = 0;
     if (!take32(klen) || data.size() < klen) return corruption("catalog snapshot: truncated");
     std::string key(data.substr(0, klen));
@@ -147,7 +156,7 @@ Result<std::vector<RowWrite>> SnapshotRowReader::next(size_t maxBytes) {
   while (bytes < maxBytes && (pos_ < buf_.size() || offset_ < size_)) {
     if (Status st = fill(5); !st.ok()) return st.error();
     auto t = static_cast<uint8_t>(buf_[pos_]);
-    if (t > static_cast<uint8_t>(Table::kIndexes)) return corruption("catalog snapshot: bad table");
+    if (t > static_cast<uint8_t>(kLastTable)) return corruption("catalog snapshot: bad table");
     uint32_t klen = get32(pos_ + 1);
     if (Status st = fill(5 + size_t{klen} + 4); !st.ok()) return st.error();
     uint32_t vlen = get32(pos_ + 5 + klen);

@@ -12,7 +12,9 @@
 
 namespace cairn::registry {
 
-enum class Table : uint8_t { kNodes, kServices, kChecks, kIndexes };
+// kConnect: the mesh's CA ("ca") and intentions ("i/<id>").
+enum class Table : uint8_t { kNodes, kServices, kChecks, kIndexes, kConnect };
+inline constexpr Table kLastTable = Table::kConnect;
 
 struct RowWrite {
   Table table;

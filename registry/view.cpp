@@ -23,6 +23,16 @@ uint64_t View::nodeIndex(std::string_view name) const {
   return std::max<uint64_t>(nodesIndex, 1);
 }
 
+uint64_t View::connectIndex(std::string_view name) const {
+  uint64_t idx = serviceIndex(name);
+  if (const auto* d = connectDests.find(name)) {
+    idx = std::max(idx, (*d)->index);
+    for (const auto& p : (*d)->proxies)
+      if (const auto* g = services.find(p)) idx = std::max(idx, (*g)->index);
+  }
+  return idx;
+}
+
 std::vector<CheckPtr> View::checksOf(const Instance& inst) const {
   std::vector<CheckPtr> out;
   if (const auto* n = nodes.find(inst.service->node)) out = (*n)->checks;
@@ -32,6 +42,9 @@ std::vector<CheckPtr> View::checksOf(const Instance& inst) const {
 
 std::string serviceWatchKey(std::string_view name) {
   return "s:" + std::string(name);
+}
+std::string connectWatchKey(std::string_view name) {
+  return "c:" + std::string(name);
 }
 std::string nodeWatchKey(std::string_view name) {
   return "n:" + std::string(name);

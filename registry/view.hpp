@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "registry/acl.hpp"
+#include "registry/connect.hpp"
 #include "registry/model.hpp"
 #include "registry/pmap.hpp"
 
@@ -45,6 +46,15 @@ struct NodeEntry {
 };
 using NodeEntryPtr = std::shared_ptr<const NodeEntry>;
 
+// The connect-capable side of one destination service: the names of the
+// services that have connect-proxy instances for it (sorted), and the index
+// of the last change to that list. Derived from the instances (not stored).
+struct ConnectDest {
+  std::vector<std::string> proxies;
+  uint64_t index = 0;
+};
+using ConnectDestPtr = std::shared_ptr<const ConnectDest>;
+
 // Key of an instance or a check within its node: node + '\0' + id.
 std::string instanceKey(std::string_view node, std::string_view id);
 
@@ -58,12 +68,21 @@ struct View {
   PMap<InstancePtr> nodeServices;  // by instanceKey(node, service id)
   PMap<CheckPtr> checks;           // by instanceKey(node, check id)
   acl::AclStatePtr acl;            // null until the first ACL command
+  // The mesh (connect.hpp).
+  CaStatePtr ca;  // null until the first leader bootstraps the CA
+  uint64_t caIndex = 0;
+  PMap<IntentionPtr> intentions;  // by ID
+  uint64_t intentionsIndex = 0;
+  PMap<ConnectDestPtr> connectDests;  // by destination service name
 
   // The blocking-query index of a service's queries: the group's own index,
   // or the services table index when the service does not exist. Never 0.
   uint64_t serviceIndex(std::string_view name) const;
   // Same for a node's queries.
   uint64_t nodeIndex(std::string_view name) const;
+  // The blocking-query index of /v1/health/connect/<name>: the service's own
+  // index, its proxy list's, and each of its proxy services'. Never 0.
+  uint64_t connectIndex(std::string_view name) const;
   // Every node check of the node, then the instance's own checks.
   std::vector<CheckPtr> checksOf(const Instance& inst) const;
 };
@@ -78,5 +97,9 @@ inline constexpr std::string_view kChecksTableKey = "t:checks";
 inline constexpr std::string_view kAclWatchKey = "t:acl";
 // The store row (index table) that holds the whole ACL state.
 inline constexpr std::string_view kAclStateRowKey = "acl/state";
+inline constexpr std::string_view kCaTableKey = "t:ca";
+inline constexpr std::string_view kIntentionsTableKey = "t:intentions";
+// Changes to the list of proxy services of a destination.
+std::string connectWatchKey(std::string_view name);
 
 }  // namespace cairn::registry

@@ -26,6 +26,7 @@
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "registry/catalog.hpp"
+#include "server/ca_keeper.hpp"
 #include "server/config.hpp"
 #include "server/config_services.hpp"
 #include "server/local_replicator.hpp"
@@ -167,6 +168,12 @@ class Agent {
     apiOpts.loads = loads_.get();
     apiOpts.enableScriptChecks = cfg_.enableScriptChecks;
     apiOpts.acl = aclOptions(cfg_.acl);
+    int64_t leafTtl = std::chrono::duration_cast<std::chrono::seconds>(
+                          parseDuration(cfg_.connectLeafCertTtl).value())
+                          .count();
+    apiOpts.connect.leafCertTtlSeconds = leafTtl;
+    apiOpts.connect.defaultAllow = cfg_.connectDefaultIntentionPolicy == "allow";
+    caKeeper_ = std::make_unique<CaKeeper>(catalog_->watches(), *replicator_, leafTtl);
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
     healthMetrics_ = std::make_unique<health::CheckerMetrics>();
     if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
@@ -449,6 +456,7 @@ class Agent {
       std::lock_guard lock(checkerMu_);
       checker_.reset();  // before the replicator it proposes to
     }
+    caKeeper_.reset();
     if (local_) local_->shutdown();
     if (raft_) raft_->shutdown();
     if (registrar_.joinable()) registrar_.join();
@@ -496,6 +504,7 @@ class Agent {
   std::unique_ptr<health::CheckerMetrics> healthMetrics_;
   std::mutex checkerMu_;  // guards checker_ against the metrics page at shutdown
   std::unique_ptr<health::Checker> checker_;
+  std::unique_ptr<CaKeeper> caKeeper_;  // proposes to the replicator: stops before it
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Api> api_;
   std::unique_ptr<http::HttpServer> http_;   // null when ports.http is -1

@@ -216,6 +216,39 @@ class Applier {
     return {};
   }
 
+  Status connect(const json::value& v) {
+    if (!v.is_object()) return bad("connect", "expected a table");
+    for (const auto& kv : v.get_object()) {
+      std::string k = "connect." + std::string(kv.key());
+      Status st;
+      if (kv.key() == "enabled") {
+        bool on = true;
+        st = boolean(k, kv.value(), on);
+        if (st.ok() && !on)
+          log::get("config")->warn("{}: {} = false is ignored: the mesh CA always runs", file_, k);
+      } else if (kv.key() == "leaf_cert_ttl") {
+        st = duration(k, kv.value(), c_.connectLeafCertTtl);
+      } else if (kv.key() == "default_intention_policy") {
+        st = str(k, kv.value(), c_.connectDefaultIntentionPolicy);
+      } else if (kv.key() == "ca_provider") {
+        std::string p;
+        st = str(k, kv.value(), p);
+        if (st.ok() && p != "consul") return bad(k, "only the built-in \"consul\" provider exists");
+      } else if (kv.key() == "ca_config") {
+        if (!kv.value().is_object()) return bad(k, "expected a table");
+        for (const auto& c : kv.value().get_object()) {
+          if (c.key() != "leaf_cert_ttl") return bad(k + "." + std::string(c.key()), "unknown key");
+          st = duration(k + ".leaf_cert_ttl", c.value(), c_.connectLeafCertTtl);
+          if (!st.ok()) return st;
+        }
+      } else {
+        return bad(k, "unknown key");
+      }
+      if (!st.ok()) return st;
+    }
+    return {};
+  }
+
   Status dnsRateLimit(const std::string& key, const json::value& v) {
     if (!v.is_object()) return bad(key, "expected a table");
     auto& r = c_.dns.rateLimit;
@@ -348,7 +381,6 @@ class Applier {
                                                    "ui_config",
                                                    "telemetry",
                                                    "encrypt",
-                                                   "connect",
                                                    "performance",
                                                    "leave_on_terminate",
                                                    "rejoin_after_leave",
@@ -407,6 +439,7 @@ class Applier {
     if (key == "alt_domain") return str(key, v, c_.altDomain);
     if (key == "recursors") return strList(key, v, c_.recursors);
     if (key == "dns_config") return dnsConfig(v);
+    if (key == "connect") return connect(v);
     if (key == "enable_script_checks") return boolean(key, v, c_.enableScriptChecks);
     if (key == "check_update_interval") return duration(key, v, c_.checkUpdateInterval);
     if (key == "service" || key == "services") return objects(key, v, c_.services);
@@ -508,6 +541,13 @@ Status AgentConfig::validate() const {
                            "\" is not one of trace, debug, info, warn, error");
   if (httpThreads < 1 || httpThreads > 64)
     return invalidArgument("http_config.threads: must be 1-64");
+  if (auto ttl = parseDuration(connectLeafCertTtl);
+      !ttl.ok() || *ttl < std::chrono::seconds(10) || *ttl > std::chrono::hours(24 * 365))
+    return invalidArgument("connect.leaf_cert_ttl: \"" + connectLeafCertTtl +
+                           "\" must be a duration from 10s to 8760h");
+  if (connectDefaultIntentionPolicy != "allow" && connectDefaultIntentionPolicy != "deny")
+    return invalidArgument("connect.default_intention_policy: \"" + connectDefaultIntentionPolicy +
+                           "\" must be allow or deny");
   if (httpPort < 0 && httpsPort < 0)
     return invalidArgument(
         "ports.http and ports.https are both off: the API would not be reachable");

@@ -107,6 +107,12 @@ struct AgentConfig {
   std::vector<std::string> checks;
   TlsSettings tls;
   AclConfig acl;
+  // The mesh: Consul's `connect { ... }`. Leaf certificates live this long
+  // (connect.leaf_cert_ttl, Consul's ca_config.leaf_cert_ttl); intentions
+  // fall back to this when none matches (Cairn: connect.default_intention_policy,
+  // "allow" as Consul with ACLs off, or "deny").
+  std::string connectLeafCertTtl = "72h";
+  std::string connectDefaultIntentionPolicy = "allow";
 
   // Names the first bad field.
   Status validate() const;

@@ -56,6 +56,37 @@ TEST_F(ConfigTest, HttpConfigLimits) {
       << p.error().message;
 }
 
+TEST_F(ConfigTest, ConnectKeys) {
+  auto p = parseAgentArgs({"-dev"});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->config.connectLeafCertTtl, "72h");
+  EXPECT_EQ(p->config.connectDefaultIntentionPolicy, "allow");
+  auto f = write("mesh.toml", R"([connect]
+enabled = true
+leaf_cert_ttl = "1h"
+default_intention_policy = "deny"
+)");
+  p = parseAgentArgs({"-dev", "-config-file", f});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.connectLeafCertTtl, "1h");
+  EXPECT_EQ(p->config.connectDefaultIntentionPolicy, "deny");
+  f = write("ca.json", R"({"connect":{"ca_config":{"leaf_cert_ttl":"2h"}}})");
+  p = parseAgentArgs({"-dev", "-config-file", f});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.connectLeafCertTtl, "2h");
+  for (auto [text, key] :
+       {std::pair{R"({"connect":{"default_intention_policy":"maybe"}})",
+                  "connect.default_intention_policy"},
+        std::pair{R"({"connect":{"leaf_cert_ttl":"1s"}})", "connect.leaf_cert_ttl"},
+        std::pair{R"({"connect":{"ca_provider":"vault"}})", "connect.ca_provider"},
+        std::pair{R"({"connect":{"nope":1}})", "connect.nope"}}) {
+    f = write("bad.json", text);
+    p = parseAgentArgs({"-dev", "-config-file", f});
+    ASSERT_FALSE(p.ok()) << text;
+    EXPECT_THAT(p.error().message, HasSubstr(key));
+  }
+}
+
 TEST_F(ConfigTest, AllFlagSpellings) {
   auto p = parseAgentArgs(
       {"-dev", "--http-port", "0", "-dns-port=0", "--node=n1", "-datacenter", "east"});

@@ -139,7 +139,7 @@ namespace {
 
 // Adds to `batch` the deletion of every catalog row.
 void clearCatalog(Db::Impl& impl, rocksdb::WriteBatch& batch) {
-  for (int cf : {kNodes, kServices, kChecks, kIndexes}) {
+  for (int cf : {kNodes, kServices, kChecks, kIndexes, kConnect}) {
     std::unique_ptr<rocksdb::Iterator> it(
         impl.db->NewIterator(rocksdb::ReadOptions(), impl.cfs[cf]));
     it->SeekToFirst();

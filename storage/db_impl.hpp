@@ -16,9 +16,11 @@
 
 namespace cairn::storage {
 
-inline constexpr std::array<const char*, 8> kFamilies = {"default", "log",     "nodes", "services",
-                                                         "checks",  "indexes", "meta",  "raft_log"};
-enum Cf { kDefault, kLog, kNodes, kServices, kChecks, kIndexes, kMeta, kRaftLog };
+// "connect" came later (the mesh's CA and intentions); a data dir without it
+// gets it created at open.
+inline constexpr std::array<const char*, 9> kFamilies = {
+    "default", "log", "nodes", "services", "checks", "indexes", "meta", "raft_log", "connect"};
+enum Cf { kDefault, kLog, kNodes, kServices, kChecks, kIndexes, kMeta, kRaftLog, kConnect };
 inline constexpr std::string_view kAppliedKey = "applied_index";
 
 std::string bigEndian(uint64_t v);
@@ -47,6 +49,8 @@ struct Db::Impl final : registry::CatalogStore {
         return cfs[kChecks];
       case registry::Table::kIndexes:
         return cfs[kIndexes];
+      case registry::Table::kConnect:
+        return cfs[kConnect];
     }
     return cfs[kDefault];
   }
