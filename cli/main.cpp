@@ -1,9 +1,10 @@
 // cairn: one binary, three roles: `cairn agent` (the server), `cairn proxy`
-// (later), and client commands for operators.
+// (the sidecar), and client commands for operators.
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "proxy/proxy.hpp"
 #include "server/agent.hpp"
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
 #include "cli/client_commands.hpp"
@@ -19,6 +20,7 @@ constexpr const char* kUsage =
     "Usage: cairn <command> [args]\n\n"
     "Commands:\n"
     "  agent      run a Cairn server (see cairn agent -help)\n"
+    "  proxy      run the sidecar proxy (see cairn proxy -help)\n"
     "  services   register or deregister services (register <file.json|->, deregister <id>)\n"
     "  catalog    list services, nodes, or the instances of a service\n"
     "  health     show the health of a service's instances\n"
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "agent") return cairn::server::runAgent({args.begin() + 1, args.end()});
+  if (cmd == "proxy") return cairn::proxy::runProxyCommand({args.begin() + 1, args.end()});
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
   if (cairn::cli::isClientCommand(cmd))
     return cairn::cli::runClientCommand(args, std::cout, std::cerr);
