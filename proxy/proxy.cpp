@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/log.hpp"
+#include "common/tls_context.hpp"
 #include "proxy/load_reporter.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/relay.hpp"
@@ -75,7 +76,17 @@ class ProxyImpl {
   void accept(Upstream& u);
   void acceptInbound();
   void connectNext(Upstream& u, std::shared_ptr<Attempt> a);
-  void startRelay(tcp::socket client, tcp::socket server, ListenerCounters& c, RelayHooks hooks);
+  // Bookkeeping of a connected upstream instance; the relay's hooks.
+  RelayHooks upstreamConnected(Upstream& u, const std::string& id, Clock::time_point began);
+  template <class ClientStream, class ServerStream>
+  void startRelay(ClientStream client, ServerStream server, ListenerCounters& c, RelayHooks hooks);
+  // Runs `then(stream)` once a TLS handshake (as `type`) and the peer's
+  // identity check have passed within `timeout`; else `fail(why)`.
+  template <class Then, class Fail>
+  void handshake(tcp::socket s, asio::ssl::stream_base::handshake_type type,
+                 std::chrono::milliseconds timeout, Then then, Fail fail);
+  // Calls `then` with a connected socket, or a closed one on failure.
+  void connectLocalApp(std::function<void(tcp::socket)> then);
   void acceptMetrics();
   void drain();
   void finishIfIdle();
@@ -87,6 +98,7 @@ class ProxyImpl {
   std::shared_ptr<spdlog::logger> log_ = log::get("proxy");
   std::vector<std::unique_ptr<Upstream>> upstreams_;
   std::unique_ptr<tcp::acceptor> inbound_;
+  std::unique_ptr<asio::ssl::context> tls_;  // set: mutual TLS between proxies
   tcp::endpoint localApp_;
   ListenerCounters inboundCounters_;
   std::atomic<uint64_t> inboundActive_{0};  // read by the load reporter
@@ -101,6 +113,17 @@ class ProxyImpl {
 Status ProxyImpl::start() {
   client::ClientConfig clientCfg{.address = cfg_.agentAddress};
   std::string line = "proxy listening";
+  if (cfg_.tls.enabled()) {
+    tls::TlsConfig t;
+    t.caFile = cfg_.tls.caFile;
+    t.certFile = cfg_.tls.certFile;
+    t.keyFile = cfg_.tls.keyFile;
+    t.minVersion = tls::TlsVersion::k13;
+    t.role = tls::TlsRole::kBoth;
+    auto ctx = tls::makeContext(t);
+    if (!ctx.ok()) return ctx.error();
+    tls_ = std::move(*ctx);
+  }
   auto metricsEp = endpointOf(cfg_.metricsAddress, "-metrics-addr");
   if (!metricsEp.ok()) return metricsEp.error();
   auto m = listen(io_, *metricsEp, "metrics");
@@ -225,24 +248,90 @@ void ProxyImpl::connectNext(Upstream& u, std::shared_ptr<Attempt> a) {
                                                           began, onFailure](error_code e) {
     timer->cancel();
     if (e || *timedOut) return onFailure(*timedOut ? "connect timed out" : e.message());
-    u.balancer.onConnectSuccess(id);
-    u.balancer.observeLatency(
-        id, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began),
-        Clock::now());
-    u.balancer.onConnectionStart(id);
     error_code ignored;
     server->set_option(tcp::no_delay(true), ignored);
     a->client.set_option(tcp::no_delay(true), ignored);
-    RelayHooks hooks;
-    hooks.onFirstResponse = [this, &u, id](std::chrono::microseconds rtt) {
-      u.balancer.observeLatency(id, rtt, Clock::now());
-    };
-    hooks.onDone = [this, &u, id] {
-      u.balancer.onConnectionEnd(id);
-      --u.counters.active;
-      finishIfIdle();
-    };
-    startRelay(std::move(a->client), std::move(*server), u.counters, std::move(hooks));
+    if (!tls_)
+      return startRelay(std::move(a->client), std::move(*server), u.counters,
+                        upstreamConnected(u, id, began));
+    handshake(
+        std::move(*server), asio::ssl::stream_base::client, u.cfg.connectTimeout,
+        [this, &u, a, id, began](TlsStream stream) {
+          startRelay(std::move(a->client), std::move(stream), u.counters,
+                     upstreamConnected(u, id, began));
+        },
+        [&u, onFailure](const std::string& why) {
+          ++u.counters.handshakeFailures;
+          onFailure("TLS: " + why);
+        });
+  });
+}
+
+RelayHooks ProxyImpl::upstreamConnected(Upstream& u, const std::string& id,
+                                        Clock::time_point began) {
+  u.balancer.onConnectSuccess(id);
+  u.balancer.observeLatency(
+      id, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began),
+      Clock::now());
+  u.balancer.onConnectionStart(id);
+  RelayHooks hooks;
+  hooks.onFirstResponse = [this, &u, id](std::chrono::microseconds rtt) {
+    u.balancer.observeLatency(id, rtt, Clock::now());
+  };
+  hooks.onDone = [this, &u, id] {
+    u.balancer.onConnectionEnd(id);
+    --u.counters.active;
+    finishIfIdle();
+  };
+  return hooks;
+}
+
+template <class Then, class Fail>
+void ProxyImpl::handshake(tcp::socket s, asio::ssl::stream_base::handshake_type type,
+                          std::chrono::milliseconds timeout, Then then, Fail fail) {
+  auto stream = std::make_shared<TlsStream>(std::move(s), *tls_);
+  auto timer = std::make_shared<asio::steady_timer>(io_, timeout);
+  auto timedOut = std::make_shared<bool>(false);
+  timer->async_wait([stream, timedOut](error_code e) {
+    if (e) return;
+    *timedOut = true;
+    closeStream(*stream);
+  });
+  stream->async_handshake(type, [this, stream, timer, timedOut, then = std::move(then),
+                                 fail = std::move(fail)](error_code e) mutable {
+    timer->cancel();
+    if (e || *timedOut) {
+      std::string why = *timedOut ? std::string("handshake timed out")
+                                  : tls::describeFailure(e, stream->native_handle());
+      closeStream(*stream);
+      return fail(why);
+    }
+    if (Status st = checkPeerId(*stream, cfg_.tls.expectPeerId); !st.ok()) {
+      closeStream(*stream);
+      return fail(st.error().message);
+    }
+    then(std::move(*stream));
+  });
+}
+
+void ProxyImpl::connectLocalApp(std::function<void(tcp::socket)> then) {
+  auto server = std::make_shared<tcp::socket>(io_);
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
+  timer->async_wait([server](error_code e) {
+    if (!e) closeStream(*server);
+  });
+  server->async_connect(localApp_, [this, server, timer, then = std::move(then)](error_code e) {
+    timer->cancel();
+    if (e || !server->is_open()) {
+      ++inboundCounters_.connectFailures;
+      ++inboundCounters_.failed;
+      log_->warn("local app unreachable addr={} error=\"{}\"", hostPort(localApp_),
+                 e ? e.message() : "timed out");
+      return then(tcp::socket(io_));
+    }
+    error_code ignored;
+    server->set_option(tcp::no_delay(true), ignored);
+    then(std::move(*server));
   });
 }
 
@@ -255,38 +344,42 @@ void ProxyImpl::acceptInbound() {
       ++inboundCounters_.accepted;
       ++inboundCounters_.active;
       inboundActive_.store(inboundCounters_.active, std::memory_order_relaxed);
-      auto client = std::make_shared<tcp::socket>(std::move(s));
-      auto server = std::make_shared<tcp::socket>(io_);
-      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
-      timer->async_wait([server](error_code e) {
-        if (!e) closeStream(*server);
-      });
-      server->async_connect(localApp_, [this, client, server, timer](error_code e) {
-        timer->cancel();
-        auto done = [this] {
-          --inboundCounters_.active;
-          inboundActive_.store(inboundCounters_.active, std::memory_order_relaxed);
-          finishIfIdle();
-        };
-        if (e || !server->is_open()) {
-          ++inboundCounters_.connectFailures;
-          ++inboundCounters_.failed;
-          log_->warn("local app unreachable addr={} error=\"{}\"", hostPort(localApp_),
-                     e ? e.message() : "timed out");
-          closeStream(*client);
-          return done();
-        }
-        error_code ignored;
-        server->set_option(tcp::no_delay(true), ignored);
-        client->set_option(tcp::no_delay(true), ignored);
-        startRelay(std::move(*client), std::move(*server), inboundCounters_, {nullptr, done});
-      });
+      auto done = [this] {
+        --inboundCounters_.active;
+        inboundActive_.store(inboundCounters_.active, std::memory_order_relaxed);
+        finishIfIdle();
+      };
+      error_code ignored;
+      s.set_option(tcp::no_delay(true), ignored);
+      // The local app once the client is in (and, with TLS, verified).
+      auto toApp = [this, done](auto client) {
+        connectLocalApp([this, client, done](tcp::socket server) {
+          if (!server.is_open()) {
+            closeStream(*client);
+            return done();
+          }
+          startRelay(std::move(*client), std::move(server), inboundCounters_, {nullptr, done});
+        });
+      };
+      if (!tls_) {
+        toApp(std::make_shared<tcp::socket>(std::move(s)));
+      } else {
+        handshake(
+            std::move(s), asio::ssl::stream_base::server, std::chrono::seconds(10),
+            [toApp](TlsStream stream) { toApp(std::make_shared<TlsStream>(std::move(stream))); },
+            [this, done](const std::string& why) {
+              ++inboundCounters_.handshakeFailures;
+              log_->warn("inbound connection refused error=\"{}\"", why);
+              done();
+            });
+      }
     }
     acceptInbound();
   });
 }
 
-void ProxyImpl::startRelay(tcp::socket client, tcp::socket server, ListenerCounters& c,
+template <class ClientStream, class ServerStream>
+void ProxyImpl::startRelay(ClientStream client, ServerStream server, ListenerCounters& c,
                            RelayHooks hooks) {
   uint64_t rid = nextRelayId_++;
   auto done = std::move(hooks.onDone);
@@ -294,7 +387,7 @@ void ProxyImpl::startRelay(tcp::socket client, tcp::socket server, ListenerCount
     relays_.erase(rid);
     if (done) done();
   };
-  auto relay = std::make_shared<Relay<tcp::socket, tcp::socket>>(
+  auto relay = std::make_shared<Relay<ClientStream, ServerStream>>(
       std::move(client), std::move(server), cfg_.idleTimeout,
       RelayCounters{&c.bytesUp, &c.bytesDown, &c.idleTimeouts}, std::move(hooks));
   relays_.emplace(rid, relay);
@@ -336,7 +429,7 @@ void ProxyImpl::acceptMetrics() {
                 "Content-Length: " +
                 std::to_string(body.size()) + "\r\n\r\n" + body);
             asio::async_write(*sock, asio::buffer(*out), [sock, out](error_code, std::size_t) {
-              shutdownSend(*sock);
+              shutdownSend(*sock, nullptr);
               closeStream(*sock);
             });
           });

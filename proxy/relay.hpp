@@ -16,6 +16,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
+
+#include "proxy/tls_stream.hpp"
 
 namespace cairn::proxy {
 
@@ -23,7 +26,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 // What a stream type must offer besides Asio's async_read_some/write.
-inline void shutdownSend(tcp::socket& s) {
+inline void shutdownSend(tcp::socket& s, const std::shared_ptr<void>& /*keep*/) {
   boost::system::error_code ec;
   s.shutdown(tcp::socket::shutdown_send, ec);
 }
@@ -98,7 +101,7 @@ class Relay : public RelayHandle,
                            if (self->closed_) return;
                            if (ec) {
                              if (ec != asio::error::eof) return self->abort();
-                             shutdownSend(to);
+                             shutdownSend(to, self);
                              d.done = true;
                              if (self->up_.done && self->down_.done) self->abort();
                              return;
