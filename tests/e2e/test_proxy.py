@@ -263,6 +263,25 @@ class ProxyTest(unittest.TestCase):
         self.assertEqual(s.recv(10), b"")  # closed by the proxy at the deadline
         s.close()
 
+    def test_idle_timeout_and_connection_limit(self):
+        self.backends_for("api", n=1)
+        p = self.proxy("-upstream", "api:0", "-idle-timeout", "300ms", "-max-connections", "2",
+                       instances=1)
+        port = p.upstreams["api"]
+        held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+        for s in held:
+            s.sendall(b"a")
+            self.assertEqual(s.recv(10), b"a")
+        # A third is over the limit: closed at once.
+        self.assertEqual(exchange(port, b"x"), b"")
+        self.assertEqual(p.metric("cairn_proxy_connections_rejected_total", reason="limit"), 1)
+        # The held ones go quiet and are closed after the idle timeout.
+        for s in held:
+            self.assertEqual(s.recv(10), b"")
+            s.close()
+        self.assertEqual(p.metric("cairn_proxy_idle_timeouts_total", upstream="api"), 2)
+        self.assertEqual(exchange(port, b"again"), b"again")
+
     def test_no_instance_refuses_the_connection(self):
         p = self.proxy("-upstream", "nothing:0", instances=0, upstream="nothing")
         self.assertEqual(exchange(p.upstreams["nothing"], b"x"), b"")
