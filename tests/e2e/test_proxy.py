@@ -227,6 +227,19 @@ class ProxyTest(unittest.TestCase):
         counts = self.served_by([bs[0], back, bs[2]], lambda: self.sequential(port, 30))
         self.assertEqual(counts, [10, 10, 10])
 
+    def test_instance_list_follows_the_registry(self):
+        bs = self.backends_for("api")
+        p = self.proxy("-upstream", "api:0:round_robin", instances=3)
+        port = p.upstreams["api"]
+        self.agent.request("PUT", "/v1/agent/service/deregister/api-2")
+        self.assertTrue(wait_until(lambda: p.metric("cairn_proxy_upstream_instances") == 2))
+        counts = self.served_by(bs, lambda: self.sequential(port, 20))
+        self.assertEqual(counts, [10, 10, 0])
+        self.register("api", "api-2", bs[2].port)
+        self.assertTrue(wait_until(lambda: p.metric("cairn_proxy_upstream_instances") == 3))
+        counts = self.served_by(bs, lambda: self.sequential(port, 30))
+        self.assertEqual(counts, [10, 10, 10])
+
     def test_graceful_drain_finishes_an_in_flight_stream(self):
         self.backends_for("api", n=1)
         p = self.proxy("-upstream", "api:0", "-drain-timeout", "20s", instances=1)
