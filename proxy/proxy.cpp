@@ -52,7 +52,8 @@ std::string hostPort(const tcp::endpoint& ep) {
 
 class ProxyImpl {
  public:
-  explicit ProxyImpl(const ProxyConfig& cfg) : cfg_(cfg), signals_(io_, SIGTERM, SIGINT) {}
+  explicit ProxyImpl(const ProxyConfig& cfg)
+      : cfg_(cfg), signals_(io_, SIGTERM, SIGINT), hup_(io_, SIGHUP) {}
 
   Status start();
   void run() { io_.run(); }
@@ -95,10 +96,15 @@ class ProxyImpl {
   ProxyConfig cfg_;
   asio::io_context io_;
   asio::signal_set signals_;
+  asio::signal_set hup_;
   std::shared_ptr<spdlog::logger> log_ = log::get("proxy");
   std::vector<std::unique_ptr<Upstream>> upstreams_;
   std::unique_ptr<tcp::acceptor> inbound_;
-  std::unique_ptr<asio::ssl::context> tls_;  // set: mutual TLS between proxies
+  // Set: mutual TLS between proxies. Replaced on SIGHUP (new leaf files);
+  // established streams keep their SSL objects, which hold the old SSL_CTX.
+  std::shared_ptr<asio::ssl::context> tls_;
+  Result<std::shared_ptr<asio::ssl::context>> loadTls() const;
+  void waitHup();
   tcp::endpoint localApp_;
   ListenerCounters inboundCounters_;
   std::atomic<uint64_t> inboundActive_{0};  // read by the load reporter
@@ -114,15 +120,10 @@ Status ProxyImpl::start() {
   client::ClientConfig clientCfg{.address = cfg_.agentAddress};
   std::string line = "proxy listening";
   if (cfg_.tls.enabled()) {
-    tls::TlsConfig t;
-    t.caFile = cfg_.tls.caFile;
-    t.certFile = cfg_.tls.certFile;
-    t.keyFile = cfg_.tls.keyFile;
-    t.minVersion = tls::TlsVersion::k13;
-    t.role = tls::TlsRole::kBoth;
-    auto ctx = tls::makeContext(t);
+    auto ctx = loadTls();
     if (!ctx.ok()) return ctx.error();
     tls_ = std::move(*ctx);
+    waitHup();
   }
   auto metricsEp = endpointOf(cfg_.metricsAddress, "-metrics-addr");
   if (!metricsEp.ok()) return metricsEp.error();
@@ -180,6 +181,32 @@ Status ProxyImpl::start() {
   for (auto& u : upstreams_) accept(*u);
   std::cout << line << std::endl;
   return {};
+}
+
+Result<std::shared_ptr<asio::ssl::context>> ProxyImpl::loadTls() const {
+  tls::TlsConfig t;
+  t.caFile = cfg_.tls.caFile;
+  t.certFile = cfg_.tls.certFile;
+  t.keyFile = cfg_.tls.keyFile;
+  t.minVersion = tls::TlsVersion::k13;
+  t.role = tls::TlsRole::kBoth;
+  auto ctx = tls::makeContext(t);
+  if (!ctx.ok()) return ctx.error();
+  return std::shared_ptr<asio::ssl::context>(std::move(*ctx));
+}
+
+void ProxyImpl::waitHup() {
+  hup_.async_wait([this](error_code ec, int) {
+    if (ec) return;
+    auto ctx = loadTls();
+    if (ctx.ok()) {
+      tls_ = std::move(*ctx);
+      log_->info("tls files reloaded cert={}", cfg_.tls.certFile);
+    } else {
+      log_->warn("tls reload failed, keeping the old files error=\"{}\"", ctx.error().message);
+    }
+    waitHup();
+  });
 }
 
 uint64_t ProxyImpl::totalActive() const {
@@ -289,7 +316,7 @@ RelayHooks ProxyImpl::upstreamConnected(Upstream& u, const std::string& id,
 template <class Then, class Fail>
 void ProxyImpl::handshake(tcp::socket s, asio::ssl::stream_base::handshake_type type,
                           std::chrono::milliseconds timeout, Then then, Fail fail) {
-  auto stream = std::make_shared<TlsStream>(std::move(s), *tls_);
+  auto stream = std::make_shared<TlsStream>(std::move(s), *tls_);  // SSL_new refs the SSL_CTX
   auto timer = std::make_shared<asio::steady_timer>(io_, timeout);
   auto timedOut = std::make_shared<bool>(false);
   timer->async_wait([stream, timedOut](error_code e) {
@@ -443,6 +470,7 @@ void ProxyImpl::drain() {
   draining_ = true;
   error_code ignored;
   if (inbound_) inbound_->close(ignored);
+  hup_.cancel(ignored);
   for (auto& u : upstreams_) u->acceptor->close(ignored);
   drainTimer_ = std::make_unique<asio::steady_timer>(io_, cfg_.drainTimeout);
   drainTimer_->async_wait([this](error_code ec) {

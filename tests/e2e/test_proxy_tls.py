@@ -3,6 +3,7 @@ certificates from files (the mesh CA will hand them out later):
 client -> proxy A (upstream, TLS out) -> proxy B (inbound, TLS in) -> backend."""
 import os
 import shutil
+import signal
 import socket
 import ssl
 import tempfile
@@ -153,6 +154,48 @@ class ProxyTlsTest(unittest.TestCase):
         self.assertEqual(exchange(b.inbound, b"GET / HTTP/1.0\r\n\r\n"), b"")
         self.assertTrue(wait_until(
             lambda: b.metric("cairn_proxy_handshake_failures_total") == 3))
+
+    def presented(self, port):
+        """The DER of the certificate the inbound listener at `port` presents."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.load_verify_locations(self.ca)
+        ctx.load_cert_chain(*self.web)
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10)) as s:
+            return s.getpeercert(binary_form=True)
+
+    def test_leaf_rotation_on_sighup_keeps_established_streams(self):
+        backend = Backend("api")
+        self.backends.append(backend)
+        crt, key = self.pki.leaf("ca", "api-rot", "api")
+        b = Proxy(["-service", "api", "-http-addr", self.agent.addr, "-listen", "127.0.0.1:0",
+                   "-local-app", "127.0.0.1:%d" % backend.port] + self.tls_args((crt, key), "web"))
+        self.proxies.append(b)
+        self.agent.request("PUT", "/v1/agent/service/register", {
+            "Name": "api", "ID": "api-proxy", "Address": "127.0.0.1", "Port": b.inbound})
+        a = Proxy(["-service", "web", "-http-addr", self.agent.addr, "-upstream", "api:0"] +
+                  self.tls_args(self.web, "api"))
+        self.proxies.append(a)
+        self.assertTrue(wait_until(lambda: a.metric("cairn_proxy_upstream_instances") == 1))
+        old = self.presented(b.inbound)
+        stream = socket.create_connection(("127.0.0.1", a.upstreams["api"]), timeout=10)
+        stream.sendall(b"one")
+        self.assertEqual(stream.recv(10), b"one")
+        # A new leaf in the same files, then SIGHUP: new connections get it.
+        self.pki.leaf("ca", "api-rot", "api")
+        b.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: self.presented(b.inbound) != old))
+        stream.sendall(b"two")
+        self.assertEqual(stream.recv(10), b"two")  # the established stream goes on
+        self.assertEqual(exchange(a.upstreams["api"], b"new"), b"new")
+        # A broken file on reload keeps the last good context.
+        with open(crt, "w") as f:
+            f.write("not a certificate")
+        b.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        self.assertIsNone(b.proc.poll())
+        self.assertEqual(exchange(a.upstreams["api"], b"still"), b"still")
+        stream.close()
 
     def test_outbound_refuses_a_server_with_the_wrong_identity(self):
         backend = Backend("api")
