@@ -70,6 +70,7 @@ void run(std::shared_ptr<UpstreamWatch::Shared> s, std::unique_ptr<Client> clien
                                                         ": " + resp->body.substr(0, 200)))
             : decodeHealthInstances(resp->body);
     if (!list.ok()) {
+      if (s->isStopped()) return;
       log->warn("upstream watch failed service={} error=\"{}\" retry_ms={}", s->config.service,
                 list.error().message, backoff.count());
       auto jitter = std::chrono::milliseconds(

@@ -240,6 +240,31 @@ class ProxyTest(unittest.TestCase):
         counts = self.served_by(bs, lambda: self.sequential(port, 30))
         self.assertEqual(counts, [10, 10, 10])
 
+    def test_watch_retries_until_the_agent_is_up(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        b = Backend("late")
+        self.backends.append(b)
+        p = Proxy(["-service", "web", "-http-addr", "127.0.0.1:%d" % port, "-upstream", "late:0"])
+        self.proxies.append(p)
+        time.sleep(0.5)  # a few failed queries, backing off
+        self.assertIsNone(p.proc.poll())
+        agent = Agent(extra_args=["-http-port", str(port)], node="late-node")
+        try:
+            agent.start()
+            status, _, text = agent.request("PUT", "/v1/agent/service/register", {
+                "Name": "late", "ID": "late-1", "Address": "127.0.0.1", "Port": b.port})
+            self.assertEqual(status, 200, text)
+            self.assertTrue(wait_until(lambda: p.metric("cairn_proxy_upstream_instances") == 1,
+                                       timeout=15), p.read_log())
+            self.assertEqual(exchange(p.upstreams["late"], b"hi"), b"hi")
+        finally:
+            p.stop()
+            self.proxies.remove(p)
+            agent.cleanup()
+
     def test_graceful_drain_finishes_an_in_flight_stream(self):
         self.backends_for("api", n=1)
         p = self.proxy("-upstream", "api:0", "-drain-timeout", "20s", instances=1)
