@@ -384,14 +384,19 @@ TEST(ClientCommandsErrorTest, BadUsageNamesTheProblem) {
       {{"catalog", "nodes", "-bogus"}, "error: unknown flag \"-bogus\"\n"},
       {{"catalog", "nodes", "-format=xml"}, "invalid value \"xml\" for flag -format"},
       {{"catalog", "nodes", "-http-addr"}, "error: flag -http-addr needs a value\n"},
-      {{"catalog", "nodes", "-passing"}, "flag -passing applies only to \"health service\""},
-      {{"snapshot", "restore", "f", "-stale"}, "flag -stale applies only to \"snapshot save\""},
+      {{"catalog", "nodes", "-passing"}, "flag -passing does not apply to \"catalog nodes\""},
+      {{"snapshot", "restore", "f", "-stale"},
+       "flag -stale does not apply to \"snapshot restore\""},
+      {{"catalog", "nodes", "-stale", "-consistent"}, "-stale and -consistent exclude each other"},
+      {{"join"}, "\"join\" takes at least 1 argument, got 0"},
+      {{"members", "x"}, "\"members\" takes no arguments, got 1"},
+      {{"frob"}, "unknown command \"frob\""},
       {{"snapshot", "save"}, "\"snapshot save\" takes one argument, <file>, got 0"},
       {{"snapshot"}, "\"snapshot\" needs a subcommand: save, restore, inspect"},
   };
   for (const Case& c : cases) {
     Outcome r = run(c.args);
-    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.code, 2);
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
     EXPECT_NE(r.err.find(c.problem), std::string::npos) << "want " << c.problem << " in " << r.err;

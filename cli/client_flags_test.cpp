@@ -12,7 +12,7 @@ TEST(ClientFlagsTest, AcceptsConsulSpellingsAnywhere) {
   EXPECT_EQ(f->httpAddr, "a:1");
   EXPECT_EQ(f->format, OutputFormat::kJson);
   EXPECT_TRUE(f->passing);
-  EXPECT_TRUE(f->passingGiven);
+  EXPECT_EQ(f->given.count("passing"), 1u);
   EXPECT_EQ(f->positionals, (std::vector<std::string>{"catalog", "service", "web"}));
 
   auto g = parseClientFlags({"--http-addr", "b:2", "-format=table", "--passing=false"});
@@ -20,13 +20,25 @@ TEST(ClientFlagsTest, AcceptsConsulSpellingsAnywhere) {
   EXPECT_EQ(g->httpAddr, "b:2");
   EXPECT_EQ(g->format, OutputFormat::kTable);
   EXPECT_FALSE(g->passing);
-  EXPECT_TRUE(g->passingGiven);
+  EXPECT_EQ(g->given.count("passing"), 1u);
 }
 
 TEST(ClientFlagsTest, DashIsAnArgumentAndDoubleDashEndsFlags) {
-  auto f = parseClientFlags({"services", "register", "-", "--", "-odd-name"});
+  auto f = parseClientFlags({"services", "register", "-", "--", "-odd-name", "--x"});
   ASSERT_TRUE(f.ok()) << f.error().message;
-  EXPECT_EQ(f->positionals, (std::vector<std::string>{"services", "register", "-", "-odd-name"}));
+  EXPECT_EQ(f->positionals, (std::vector<std::string>{"services", "register", "-"}));
+  EXPECT_EQ(f->rest, (std::vector<std::string>{"-odd-name", "--x"}));
+}
+
+TEST(ClientFlagsTest, RepeatableAndListFlags) {
+  auto f = parseClientFlags({"watch", "-tag", "a", "--tag=b", "-dns-addr=1.2.3.4:53,5.6.7.8",
+                             "-dns-addr", "[::1]:8600", "-token", "t0k", "-consistent"});
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->tags, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(f->dnsAddrs, (std::vector<std::string>{"1.2.3.4:53", "5.6.7.8", "[::1]:8600"}));
+  EXPECT_EQ(f->token, "t0k");
+  EXPECT_TRUE(f->consistent);
+  EXPECT_EQ(f->given, (std::set<std::string>{"tag", "dns-addr", "token", "consistent"}));
 }
 
 TEST(ClientFlagsTest, ErrorsNameTheFlagAsTyped) {

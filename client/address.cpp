@@ -76,4 +76,9 @@ std::string defaultAddress() {
   return std::string(kDefaultAddress);
 }
 
+std::string defaultToken() {
+  const char* env = std::getenv(std::string(kTokenEnv).c_str());
+  return env != nullptr ? env : "";
+}
+
 }  // namespace cairn::client

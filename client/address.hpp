@@ -11,6 +11,7 @@ namespace cairn::client {
 
 inline constexpr std::string_view kDefaultAddress = "127.0.0.1:8500";
 inline constexpr std::string_view kAddressEnv = "CAIRN_HTTP_ADDR";
+inline constexpr std::string_view kTokenEnv = "CAIRN_HTTP_TOKEN";
 
 struct Endpoint {
   std::string host;  // a name or an IP literal, without IPv6 brackets
@@ -24,5 +25,7 @@ Result<Endpoint> parseAddress(std::string_view address);
 
 // $CAIRN_HTTP_ADDR when set and not empty, else kDefaultAddress.
 std::string defaultAddress();
+// $CAIRN_HTTP_TOKEN, or "".
+std::string defaultToken();
 
 }  // namespace cairn::client

@@ -2,7 +2,7 @@
 
 #include "client/address.hpp"
 #include "client/api_paths.hpp"
-#include "client/decode.hpp"
+#include "client/encode.hpp"
 #include "client/transport.hpp"
 #include "client/url.hpp"
 
@@ -48,14 +48,6 @@ std::string oneLine(std::string_view body) {
   return out;
 }
 
-template <typename T>
-Result<T> decoded(Result<T> value, std::string_view target) {
-  if (value) return value;
-  Error e = value.error();
-  e.message += " (GET " + std::string(target) + ")";
-  return e;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Client>> Client::create(ClientConfig config) {
@@ -72,6 +64,7 @@ Result<std::unique_ptr<Client>> Client::create(ClientConfig config) {
   if (config.maxResponseBytes == 0)
     return invalidArgument("ClientConfig.maxResponseBytes must be positive");
   options.maxResponseBytes = config.maxResponseBytes;
+  options.token = config.token.empty() ? defaultToken() : config.token;
   std::string display = endpoint->display;
   return createWithTransport(std::move(display), makeHttpTransport(*std::move(endpoint), options));
 }
@@ -87,14 +80,19 @@ Client::Client(std::string address, std::unique_ptr<Transport> transport)
 
 Client::~Client() = default;
 
+void Client::cancel() {
+  transport_->cancel();
+}
+
 Result<Response> Client::request(std::string_view method, std::string_view target,
                                  std::string_view body) {
-  return transport_->roundTrip(method, target, body, kJsonContentType);
+  return transport_->roundTrip({method, target, body, kJsonContentType});
 }
 
 Result<Response> Client::call(std::string_view method, std::string_view target,
-                              std::string_view body, std::string_view contentType) {
-  auto res = transport_->roundTrip(method, target, body, contentType);
+                              std::string_view body, std::string_view contentType,
+                              std::chrono::milliseconds timeout) {
+  auto res = transport_->roundTrip({method, target, body, contentType, timeout});
   if (!res) return res;
   if (res->status >= 200 && res->status < 300) return res;
   std::string message = std::string(method) + " " + std::string(target) + " failed: HTTP " +
@@ -110,54 +108,42 @@ Result<std::string> Client::get(std::string_view target) {
   return std::move(res->body);
 }
 
-Status Client::registerService(std::string_view definitionJson) {
-  auto res = call("PUT", paths::kRegisterService, definitionJson);
+Status Client::put(const std::string& target, std::string_view body) {
+  auto res = call("PUT", target, body);
   if (!res) return res.error();
   return {};
+}
+
+Status Client::registerService(std::string_view definitionJson) {
+  return put(std::string(paths::kRegisterService), definitionJson);
+}
+
+Status Client::registerService(const ServiceRegistration& service) {
+  auto body = encodeServiceRegistration(service);
+  if (!body) return body.error();
+  return put(std::string(paths::kRegisterService), *body);
 }
 
 Status Client::deregisterService(std::string_view serviceId) {
   if (serviceId.empty()) return invalidArgument("empty service ID");
-  auto res = call("PUT", paths::deregisterService(serviceId));
-  if (!res) return res.error();
-  return {};
+  return put(paths::deregisterService(serviceId));
 }
 
-Result<std::map<std::string, std::vector<std::string>>> Client::catalogServices() {
-  auto body = get(paths::kCatalogServices);
+Status Client::registerCheck(const CheckDefinition& check) {
+  auto body = encodeCheckDefinition(check);
   if (!body) return body.error();
-  return decoded(decodeCatalogServices(*body), paths::kCatalogServices);
+  return put(std::string(paths::kRegisterCheck), *body);
 }
 
-Result<std::vector<CatalogNode>> Client::catalogNodes() {
-  auto body = get(paths::kCatalogNodes);
-  if (!body) return body.error();
-  return decoded(decodeCatalogNodes(*body), paths::kCatalogNodes);
-}
-
-Result<std::vector<CatalogServiceInstance>> Client::catalogService(std::string_view name) {
-  if (name.empty()) return invalidArgument("empty service name");
-  std::string target = paths::catalogService(name);
-  auto body = get(target);
-  if (!body) return body.error();
-  return decoded(decodeCatalogService(*body), target);
-}
-
-Result<std::vector<HealthServiceEntry>> Client::healthService(std::string_view name,
-                                                              bool passingOnly) {
-  if (name.empty()) return invalidArgument("empty service name");
-  std::string target = paths::healthService(name, passingOnly);
-  auto body = get(target);
-  if (!body) return body.error();
-  return decoded(decodeHealthService(*body), target);
+Status Client::deregisterCheck(std::string_view checkId) {
+  if (checkId.empty()) return invalidArgument("empty check ID");
+  return put(paths::deregisterCheck(checkId));
 }
 
 Status Client::updateCheck(std::string_view status, std::string_view checkId,
                            std::string_view note) {
   if (checkId.empty()) return invalidArgument("empty check ID");
-  auto res = call("PUT", paths::checkUpdate(status, checkId, note));
-  if (!res) return res.error();
-  return {};
+  return put(paths::checkUpdate(status, checkId, note));
 }
 
 Status Client::checkPass(std::string_view checkId, std::string_view note) {
@@ -170,6 +156,14 @@ Status Client::checkWarn(std::string_view checkId, std::string_view note) {
 
 Status Client::checkFail(std::string_view checkId, std::string_view note) {
   return updateCheck("fail", checkId, note);
+}
+
+Status Client::checkUpdate(std::string_view checkId, std::string_view status,
+                           std::string_view output) {
+  if (checkId.empty()) return invalidArgument("empty check ID");
+  auto body = encodeCheckUpdate(status, output);
+  if (!body) return body.error();
+  return put(paths::checkUpdateWithOutput(checkId), *body);
 }
 
 Status Client::join(std::string_view serverAddress) {

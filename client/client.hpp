@@ -6,12 +6,15 @@
 //
 // One keep-alive connection, opened on the first request and reused; every
 // method blocks the calling thread until the answer arrives or a timeout
-// fires. Not thread-safe: use one Client per thread.
+// fires. Not thread-safe: use one Client per thread. Errors are values whose
+// messages name the server, the request and what went wrong. Asynchronous
+// calls on an Asio executor are in client/async.hpp.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "client/types.hpp"
+#include "client/watch.hpp"
 #include "common/result.hpp"
 
 namespace cairn::client {
@@ -34,7 +38,13 @@ struct ClientConfig {
   std::chrono::milliseconds timeout{30000};
   // Larger responses fail (a snapshot of a big catalog needs more).
   std::size_t maxResponseBytes = std::size_t{64} << 20;
+  // Sent as X-Consul-Token (for ACLs). Empty means $CAIRN_HTTP_TOKEN.
+  std::string token;
 };
+
+// How long a blocking query with this `wait` may take: the wait, the up to
+// 1/16 jitter the server adds, and a margin (the server's default is 5m).
+std::chrono::milliseconds blockingTimeout(std::chrono::milliseconds wait);
 
 class Client {
  public:
@@ -48,6 +58,11 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // Aborts the request in flight (it fails), or else the next one. The one
+  // method that may be called from another thread: it stops a watch at once
+  // when options.stop is set first.
+  void cancel();
+
   // The server's address as "host:port".
   const std::string& address() const { return address_; }
 
@@ -59,22 +74,60 @@ class Client {
   // the status and the body's text.
   Result<std::string> get(std::string_view target);
 
+  // --- Agent writes. ---
   // PUT /v1/agent/service/register with a service definition (a JSON object
   // as Consul's agent API takes it), sent as is.
   Status registerService(std::string_view definitionJson);
+  // The same from a struct (see encode.hpp for what is refused locally).
+  Status registerService(const ServiceRegistration& service);
   Status deregisterService(std::string_view serviceId);
-
-  // Service name -> tags.
-  Result<std::map<std::string, std::vector<std::string>>> catalogServices();
-  Result<std::vector<CatalogNode>> catalogNodes();
-  Result<std::vector<CatalogServiceInstance>> catalogService(std::string_view name);
-  // With `passingOnly`, the server drops instances with any non-passing check.
-  Result<std::vector<HealthServiceEntry>> healthService(std::string_view name, bool passingOnly);
+  // A check on its own, or attached to a service with check.serviceId.
+  Status registerCheck(const CheckDefinition& check);
+  Status deregisterCheck(std::string_view checkId);
 
   // Sets a TTL check's status; `note` becomes its output (may be empty).
   Status checkPass(std::string_view checkId, std::string_view note = {});
   Status checkWarn(std::string_view checkId, std::string_view note = {});
   Status checkFail(std::string_view checkId, std::string_view note = {});
+  // PUT /v1/agent/check/update: `status` is "passing", "warning" or
+  // "critical"; `output` replaces the check's output.
+  Status checkUpdate(std::string_view checkId, std::string_view status, std::string_view output);
+
+  // --- Queries. `options` carries consistency, tags, passing and, for a
+  // blocking query, index and wait (see QueryOptions). ---
+  // Service name -> tags.
+  Result<std::map<std::string, std::vector<std::string>>> catalogServices(
+      const QueryOptions& options = {});
+  Result<std::vector<CatalogNode>> catalogNodes(const QueryOptions& options = {});
+  Result<std::vector<CatalogServiceInstance>> catalogService(std::string_view name,
+                                                             const QueryOptions& options = {});
+  Result<std::vector<HealthServiceEntry>> healthService(std::string_view name,
+                                                        const QueryOptions& options = {});
+  // With `passingOnly`, the server drops instances with any non-passing check.
+  Result<std::vector<HealthServiceEntry>> healthService(std::string_view name, bool passingOnly);
+  // The checks of every instance of a service.
+  Result<std::vector<HealthCheck>> healthChecks(std::string_view service,
+                                                const QueryOptions& options = {});
+  // Every check in a state: "any", "passing", "warning" or "critical".
+  Result<std::vector<HealthCheck>> healthState(std::string_view state,
+                                               const QueryOptions& options = {});
+  Result<std::vector<Member>> members();
+  Result<std::vector<RaftServer>> raftPeers();
+  // The leader's server address ("" while there is none).
+  Result<std::string> leader();
+
+  // --- Watches (see watch.hpp for the rules). ---
+  // Runs blocking GETs of `target` (a read endpoint, e.g. from
+  // paths::healthService) on the calling thread and calls `handler` with each
+  // new state, the first one included. Returns OK when the handler returned
+  // false or options.stop was set, else the error that made it give up.
+  Status watch(std::string_view target, const WatchOptions& options, const WatchHandler& handler);
+  // A watch of health service `name` with the answers decoded. An answer
+  // that does not decode ends the watch with that error.
+  using ServiceHandler =
+      std::function<bool(const std::vector<HealthServiceEntry>&, std::uint64_t index)>;
+  Status watchService(std::string_view name, const QueryOptions& query, const WatchOptions& options,
+                      const ServiceHandler& handler);
 
   // Cluster operations (servers only). join: the agent connects to the
   // server at `serverAddress` ("ip:server-port") and the clusters' leader
@@ -98,10 +151,16 @@ class Client {
 
  private:
   Client(std::string address, std::unique_ptr<Transport> transport);
-  // request() that turns a non-2xx status into an Error.
+  // request() that turns a non-2xx status into an Error. A zero timeout
+  // means the transport's.
   Result<Response> call(std::string_view method, std::string_view target,
-                        std::string_view body = {},
-                        std::string_view contentType = kJsonContentType);
+                        std::string_view body = {}, std::string_view contentType = kJsonContentType,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  // GET of a read endpoint, decoded; waits long enough for a blocking query.
+  template <typename T>
+  Result<T> query(const std::string& target, const QueryOptions& options,
+                  Result<T> (*decode)(std::string_view));
+  Status put(const std::string& target, std::string_view body = {});
   static constexpr std::string_view kJsonContentType = "application/json";
   Status updateCheck(std::string_view status, std::string_view checkId, std::string_view note);
 

@@ -73,6 +73,32 @@ Status all(std::initializer_list<Status> statuses) {
   return {};
 }
 
+Status readBool(const json::object& o, std::string_view key, bool& out) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return {};
+  if (!v->is_bool()) return badField(key, "a boolean");
+  out = v->get_bool();
+  return {};
+}
+
+Status readInt(const json::object& o, std::string_view key, std::int64_t& out) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return {};
+  if (!v->is_number()) return badField(key, "a number");
+  boost::system::error_code ec;
+  out = v->to_number<std::int64_t>(ec);
+  if (ec) return badField(key, "an integer");
+  return {};
+}
+
+Status decodeCheck(const json::object& o, HealthCheck& c) {
+  return all({readString(o, "Node", c.node), readString(o, "CheckID", c.checkId),
+              readString(o, "Name", c.name), readString(o, "Status", c.status),
+              readString(o, "Notes", c.notes), readString(o, "Output", c.output),
+              readString(o, "ServiceID", c.serviceId), readString(o, "ServiceName", c.serviceName),
+              readString(o, "Type", c.type)});
+}
+
 }  // namespace
 
 Result<ServiceTags> decodeCatalogServices(std::string_view text) {
@@ -132,14 +158,58 @@ Result<std::vector<HealthServiceEntry>> decodeHealthService(std::string_view tex
           if (!checks->is_array()) return badField("Checks", "an array");
           for (const json::value& c : checks->get_array()) {
             if (!c.is_object()) return badField("Checks", "an array of objects");
-            std::string status;
-            if (Status cs = readString(c.get_object(), "Status", status); !cs) return cs;
-            statuses.push_back(std::move(status));
+            HealthCheck check;
+            if (Status cs = decodeCheck(c.get_object(), check); !cs) return cs;
+            statuses.push_back(check.status);
+            e.checks.push_back(std::move(check));
           }
         }
         e.status = aggregateStatus(statuses);
         return {};
       });
+}
+
+Result<std::vector<HealthCheck>> decodeHealthChecks(std::string_view text) {
+  return decodeArray<HealthCheck>(text, "health checks", decodeCheck);
+}
+
+Result<std::vector<Member>> decodeMembers(std::string_view text) {
+  return decodeArray<Member>(text, "members", [](const json::object& o, Member& m) -> Status {
+    std::string addr;
+    std::int64_t port = 0;
+    std::int64_t status = -1;
+    Status st = all({readString(o, "Name", m.name), readString(o, "Addr", addr),
+                     readInt(o, "Port", port), readInt(o, "Status", status)});
+    if (!st) return st;
+    m.address = port > 0 ? addr + ":" + std::to_string(port) : addr;
+    static constexpr const char* kStatus[] = {"none", "alive", "leaving", "left", "failed"};
+    m.status = status >= 0 && status <= 4 ? kStatus[status] : "unknown";
+    const json::value* tags = o.if_contains("Tags");
+    if (tags != nullptr && tags->is_object())
+      return readString(tags->get_object(), "dc", m.datacenter);
+    return {};
+  });
+}
+
+Result<std::vector<RaftServer>> decodeRaftConfiguration(std::string_view text) {
+  auto parsed = parse(text);
+  if (!parsed) return parsed.error();
+  if (!parsed->is_object()) return badField("raft configuration", "an object");
+  const json::value* servers = parsed->get_object().if_contains("Servers");
+  if (servers == nullptr || !servers->is_array()) return badField("Servers", "an array");
+  return decodeArray<RaftServer>(
+      json::serialize(*servers), "Servers", [](const json::object& o, RaftServer& r) {
+        return all({readString(o, "ID", r.id), readString(o, "Node", r.node),
+                    readString(o, "Address", r.address), readBool(o, "Leader", r.leader),
+                    readBool(o, "Voter", r.voter)});
+      });
+}
+
+Result<std::string> decodeString(std::string_view text) {
+  auto parsed = parse(text);
+  if (!parsed) return parsed.error();
+  if (!parsed->is_string()) return badField("answer", "a string");
+  return std::string(parsed->get_string());
 }
 
 std::string aggregateStatus(const std::vector<std::string>& checkStatuses) {

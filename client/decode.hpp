@@ -20,6 +20,13 @@ Result<ServiceTags> decodeCatalogServices(std::string_view json);
 Result<std::vector<CatalogNode>> decodeCatalogNodes(std::string_view json);
 Result<std::vector<CatalogServiceInstance>> decodeCatalogService(std::string_view json);
 Result<std::vector<HealthServiceEntry>> decodeHealthService(std::string_view json);
+// /v1/health/checks/<service>, /v1/health/state/<state>, /v1/health/node/<node>.
+Result<std::vector<HealthCheck>> decodeHealthChecks(std::string_view json);
+Result<std::vector<Member>> decodeMembers(std::string_view json);
+// /v1/operator/raft/configuration: its "Servers".
+Result<std::vector<RaftServer>> decodeRaftConfiguration(std::string_view json);
+// A JSON string, as /v1/status/leader answers.
+Result<std::string> decodeString(std::string_view json);
 
 // The worst of the check statuses: "critical" beats "warning" beats
 // "passing"; an unknown status counts as critical, no checks as passing.

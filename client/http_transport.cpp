@@ -1,8 +1,10 @@
 // The Beast implementation of Transport. Synchronous to its caller, but built
 // from async operations on a private io_context, because Beast's timeouts
 // (tcp_stream::expires_after) only apply to async operations.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
@@ -22,7 +24,7 @@ using tcp = asio::ip::tcp;
 constexpr std::string_view kUserAgent = "cairn-client/0.1";
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 
-using Request = http::request<http::string_body>;
+using HttpRequest = http::request<http::string_body>;
 
 // How one request/response exchange on an open connection ended.
 struct Exchange {
@@ -53,8 +55,20 @@ class HttpTransport final : public Transport {
   HttpTransport(Endpoint endpoint, HttpTransportOptions options)
       : endpoint_(std::move(endpoint)), options_(options), resolver_(ioc_) {}
 
-  Result<Response> roundTrip(std::string_view method, std::string_view target,
-                             std::string_view body, std::string_view contentType) override {
+  // The flag stays set until a request has failed because of it, so a cancel
+  // that lands between two operations (or two requests) is not lost: each
+  // operation checks it before it starts, and the posted handler aborts the
+  // one in flight.
+  void cancel() override {
+    cancelled_ = true;
+    asio::post(ioc_, [this] {
+      if (cancelled_ && stream_) stream_->cancel();
+    });
+  }
+
+  Result<Response> roundTrip(const client::Request& request) override {
+    std::string_view method = request.method;
+    std::string_view target = request.target;
     http::verb verb = http::string_to_verb(method);
     if (verb == http::verb::unknown) {
       return invalidArgument("unknown HTTP method \"" + std::string(method) + "\"");
@@ -63,27 +77,34 @@ class HttpTransport final : public Transport {
         target.find_first_of(" \t\r\n") != std::string_view::npos) {
       return invalidArgument("bad request target \"" + std::string(target) + "\"");
     }
-    Request req{verb, target, 11};
+    HttpRequest req{verb, target, 11};
     req.set(http::field::host, endpoint_.display);
     req.set(http::field::user_agent, kUserAgent);
-    if (!body.empty()) req.set(http::field::content_type, contentType);
-    req.body() = std::string(body);
+    if (!options_.token.empty()) req.set("X-Consul-Token", options_.token);
+    if (!request.body.empty()) req.set(http::field::content_type, request.contentType);
+    req.body() = std::string(request.body);
     req.prepare_payload();
 
+    if (cancelled_.exchange(false)) return cancelledError(method, target);
     bool reused = stream_.has_value();
     if (!reused) {
-      if (Status st = connect(); !st) return st.error();
+      if (Status st = connect(); !st) {
+        if (cancelled_.exchange(false)) return cancelledError(method, target);
+        return st.error();
+      }
     }
-    Exchange ex = exchange(req);
+    auto timeout = request.timeout.count() > 0 ? request.timeout : options_.requestTimeout;
+    Exchange ex = exchange(req, timeout);
     if (ex.ec && reused && !ex.gotSome && isClosedByPeer(ex.ec)) {
       // The server closed the idle connection before it saw the request.
       close();
       if (Status st = connect(); !st) return st.error();
-      ex = exchange(req);
+      ex = exchange(req, timeout);
     }
     if (ex.ec) {
       close();
-      return describeFailure(ex.ec, method, target);
+      if (cancelled_.exchange(false)) return cancelledError(method, target);
+      return describeFailure(ex.ec, method, target, timeout);
     }
     http::response<http::string_body>& res = *ex.response;
     if (!res.keep_alive()) close();
@@ -140,12 +161,20 @@ class HttpTransport final : public Transport {
     return {};
   }
 
-  Exchange exchange(Request& req) {
+  Exchange exchange(HttpRequest& req, std::chrono::milliseconds timeout) {
     Exchange ex;
-    stream_->expires_after(options_.requestTimeout);
+    if (cancelled_) {
+      ex.ec = asio::error::operation_aborted;
+      return ex;
+    }
+    stream_->expires_after(timeout);
     http::async_write(*stream_, req, [&](beast::error_code e, std::size_t) { ex.ec = e; });
     run();
     if (ex.ec) return ex;
+    if (cancelled_) {
+      ex.ec = asio::error::operation_aborted;
+      return ex;
+    }
     http::response_parser<http::string_body> parser;
     parser.header_limit(kMaxHeaderBytes);
     parser.body_limit(options_.maxResponseBytes);
@@ -158,14 +187,19 @@ class HttpTransport final : public Transport {
     return ex;
   }
 
+  Error cancelledError(std::string_view method, std::string_view target) const {
+    return unavailable(std::string(method) + " " + std::string(target) + " to cairn at " +
+                       endpoint_.display + " was cancelled");
+  }
+
   std::string unreachable() const { return "cannot reach cairn at " + endpoint_.display + ": "; }
 
   Error describeFailure(const beast::error_code& ec, std::string_view method,
-                        std::string_view target) const {
+                        std::string_view target, std::chrono::milliseconds timeout) const {
     std::string what = std::string(method) + " " + std::string(target);
     if (ec == beast::error::timeout) {
       return unavailable("cairn at " + endpoint_.display + " did not answer " + what + " within " +
-                         formatDuration(options_.requestTimeout));
+                         formatDuration(timeout));
     }
     if (ec == http::error::body_limit) {
       return ioError("response of cairn at " + endpoint_.display + " to " + what +
@@ -185,6 +219,7 @@ class HttpTransport final : public Transport {
   tcp::resolver resolver_;
   std::optional<beast::tcp_stream> stream_;  // empty: not connected
   beast::flat_buffer buffer_;
+  std::atomic<bool> cancelled_{false};  // set by cancel(), from any thread
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "client/address.hpp"
@@ -14,17 +15,31 @@
 
 namespace cairn::client {
 
+// One request. `target` is the path and query, already encoded; a non-empty
+// body goes with `contentType`.
+struct Request {
+  std::string_view method;
+  std::string_view target;
+  std::string_view body;
+  std::string_view contentType = "application/json";
+  // Bounds this request instead of the transport's requestTimeout when
+  // positive (a blocking query waits longer than an ordinary request).
+  std::chrono::milliseconds timeout{0};
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
 
   // Sends one request and reads the whole response, whatever its status.
-  // `target` is the path and query, already encoded; a non-empty body goes
-  // with `contentType`. Fails (kUnavailable) when the server cannot be
-  // reached, times out, or closes the connection early; the message names
-  // the server's address. Not thread-safe.
-  virtual Result<Response> roundTrip(std::string_view method, std::string_view target,
-                                     std::string_view body, std::string_view contentType) = 0;
+  // Fails (kUnavailable) when the server cannot be reached, times out, or
+  // closes the connection early; the message names the server's address.
+  // Not thread-safe.
+  virtual Result<Response> roundTrip(const Request& request) = 0;
+
+  // Aborts the request in flight, if any (it fails with kUnavailable), or
+  // else the next one. The only method that may be called from any thread.
+  virtual void cancel() = 0;
 };
 
 struct HttpTransportOptions {
@@ -32,6 +47,8 @@ struct HttpTransportOptions {
   // Bounds the write of a request plus the read of its whole response.
   std::chrono::milliseconds requestTimeout{30000};
   std::size_t maxResponseBytes = std::size_t{64} << 20;
+  // Sent as X-Consul-Token on every request when not empty.
+  std::string token;
 };
 
 // A Beast client over plain TCP that keeps its connection alive between

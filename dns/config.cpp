@@ -108,6 +108,7 @@ uint32_t ServiceTtl::of(std::string_view name) const {
 Result<AnswerConfig> AnswerConfig::from(const DnsOptions& o) {
   AnswerConfig c;
   c.nodeName = o.nodeName;
+  c.viewFilter = o.viewFilter;
   auto nt = ttlSeconds("dns_config.node_ttl", o.nodeTtl);
   if (!nt.ok()) return nt.error();
   c.nodeTtl = *nt;

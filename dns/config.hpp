@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,11 +15,18 @@
 #include "dns/names.hpp"
 #include "dns/order.hpp"
 #include "dns/rrl.hpp"
+#include "registry/view.hpp"
 
 namespace cairn::dns {
 
+// What DNS may show of a view (with ACLs on: what the anonymous token may
+// read). Called on DNS threads, possibly several at once; returns a view,
+// never null. Empty: everything.
+using ViewFilter = std::function<registry::ViewPtr(const registry::ViewPtr&)>;
+
 struct DnsOptions {
   std::string address = "127.0.0.1";
+  ViewFilter viewFilter;
   int port = 8600;  // 0: a free port
   ZoneConfig zone;
   std::string nodeName;                // this server's node: the NS record's target
@@ -82,6 +90,7 @@ struct AnswerConfig {
   uint16_t maxUdpSize = 4096;
   Order order = Order::kWeighted;
   bool recursion = false;  // recursors configured: RA set, outside names forwarded
+  ViewFilter viewFilter;   // DnsOptions::viewFilter
 
   static Result<AnswerConfig> from(const DnsOptions& o);
 };

@@ -92,7 +92,8 @@ Responder::Outcome Responder::respond(const registry::ViewPtr& viewPtr,
                                       std::span<const uint8_t> query, bool tcp,
                                       std::span<uint8_t> out) {
   Query q;
-  Outcome o = answer(viewPtr, q, query, tcp, out);
+  Outcome o = cfg_.viewFilter ? answer(cfg_.viewFilter(viewPtr), q, query, tcp, out)
+                              : answer(viewPtr, q, query, tcp, out);
   if (counters_) count(q, o, tcp);
   return o;
 }

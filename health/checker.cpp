@@ -61,6 +61,10 @@ struct Entry {
   asio::steady_timer timer;     // next run
   asio::steady_timer ttlTimer;  // TTL expiry
   uint64_t generation = 0;      // bumped when the definition changes
+  // Worked out once from the definition (an entry is rebuilt when it
+  // changes): what a run starts, and how often.
+  PreparedProbePtr probe;
+  milliseconds interval{0};
   bool inFlight = false;
   std::optional<Clock::time_point> criticalSince;
   bool deregisterProposed = false;
@@ -74,6 +78,7 @@ class CheckerImpl final : public Checker {
         replicator_(replicator),
         gate_(std::make_shared<Gate>()),
         work_(asio::make_work_guard(ioc_)),
+        metrics_(cfg_.metrics ? cfg_.metrics : &unused_),
         flushTimer_(ioc_),
         reapTimer_(ioc_),
         ownershipTimer_(ioc_),
@@ -201,9 +206,11 @@ class CheckerImpl final : public Checker {
     registry::ViewPtr view = hub_.view();
     seenIndex_ = view->checksIndex;
     std::unordered_map<std::string, bool> present;
+    std::array<uint64_t, kCheckKinds> counts{};
     view->checks.forEach([&](const std::string& key, const registry::CheckPtr& c) {
       if (!runnable(*c) || !owns(key)) return true;
       present[key] = true;
+      ++counts[static_cast<size_t>(checkKindOf(c->type))];
       auto it = entries_.find(key);
       if (it == entries_.end()) {
         add(key, *c);
@@ -225,6 +232,7 @@ class CheckerImpl final : public Checker {
       }
     }
     running_.store(entries_.size(), std::memory_order_relaxed);
+    metrics_->setChecks(counts);
     std::lock_guard lk(watchMu_);
     // sync() also runs when ownership changes: one watch at a time.
     if (watchId_) hub_.cancel(watchId_);
@@ -267,7 +275,44 @@ class CheckerImpl final : public Checker {
                  c.checkId, c.definition.interval);
       return;
     }
-    scheduleRun(key, ref, Clock::now() + firstRunDelay(std::max(interval, cfg_.minInterval), rng_));
+    ref.interval = std::max(interval, cfg_.minInterval);
+    ref.probe = prepare(c);
+    scheduleRun(key, ref, Clock::now() + firstRunDelay(ref.interval, rng_));
+  }
+
+  PreparedProbePtr prepare(const Check& c) {
+    const auto& d = c.definition;
+    milliseconds timeout = durationOr(d.timeout, kDefaultProbeTimeout);
+    if (c.type == "http") {
+      HttpProbeSpec s;
+      s.url = d.http;
+      s.method = d.method.empty() ? "GET" : d.method;
+      s.header = d.header;
+      s.body = d.body;
+      s.timeout = timeout;
+      s.tlsSkipVerify = d.tlsSkipVerify;
+      s.tlsServerName = d.tlsServerName;
+      return prober_->prepare(std::move(s));
+    }
+    if (c.type == "tcp") {
+      TcpProbeSpec s;
+      s.address = d.tcp;
+      s.timeout = timeout;
+      return prober_->prepare(std::move(s));
+    }
+    if (c.type == "grpc") {
+      GrpcProbeSpec s;
+      s.target = d.grpc;
+      s.useTls = d.grpcUseTls;
+      s.timeout = timeout;
+      s.tlsSkipVerify = d.tlsSkipVerify;
+      s.tlsServerName = d.tlsServerName;
+      return prober_->prepare(std::move(s));
+    }
+    ScriptProbeSpec s;
+    s.args = d.args;
+    s.timeout = timeout;
+    return prober_->prepare(std::move(s));
   }
 
   void scheduleRun(const std::string& key, Entry& e, Clock::time_point due) {
@@ -277,56 +322,31 @@ class CheckerImpl final : public Checker {
       auto it = entries_.find(key);
       if (it == entries_.end() || it->second->generation != gen) return;
       Entry& en = *it->second;
-      milliseconds interval =
-          std::max(durationOr(en.check.definition.interval, cfg_.minInterval), cfg_.minInterval);
-      scheduleRun(key, en, nextRunAfter(due, Clock::now(), interval));
-      if (!en.inFlight) run(key, en);
+      auto now = Clock::now();
+      scheduleRun(key, en, nextRunAfter(due, now, en.interval));
+      if (en.inFlight) {
+        metrics_->probeSkipped();
+        return;
+      }
+      metrics_->probeStarted(checkKindOf(en.check.type),
+                             std::chrono::duration_cast<std::chrono::microseconds>(now - due));
+      run(key, en);
     });
   }
 
   void run(const std::string& key, Entry& e) {
     e.inFlight = true;
-    const auto& d = e.check.definition;
-    milliseconds timeout = durationOr(d.timeout, kDefaultProbeTimeout);
-    ProbeDone done = [this, key, gen = e.generation](ProbeResult r) {
+    prober_->run(e.probe, [this, key, gen = e.generation](ProbeResult r) {
       // Probes complete on this thread (the prober shares the io_context).
       auto it = entries_.find(key);
       if (it == entries_.end() || it->second->generation != gen) return;
       it->second->inFlight = false;
       result(key, *it->second, std::move(r));
-    };
-    if (e.check.type == "http") {
-      HttpProbeSpec s;
-      s.url = d.http;
-      s.method = d.method.empty() ? "GET" : d.method;
-      s.header = d.header;
-      s.body = d.body;
-      s.timeout = timeout;
-      s.tlsSkipVerify = d.tlsSkipVerify;
-      s.tlsServerName = d.tlsServerName;
-      prober_->http(std::move(s), std::move(done));
-    } else if (e.check.type == "tcp") {
-      TcpProbeSpec s;
-      s.address = d.tcp;
-      s.timeout = timeout;
-      prober_->tcp(std::move(s), std::move(done));
-    } else if (e.check.type == "grpc") {
-      GrpcProbeSpec s;
-      s.target = d.grpc;
-      s.useTls = d.grpcUseTls;
-      s.timeout = timeout;
-      s.tlsSkipVerify = d.tlsSkipVerify;
-      s.tlsServerName = d.tlsServerName;
-      prober_->grpc(std::move(s), std::move(done));
-    } else {
-      ScriptProbeSpec s;
-      s.args = d.args;
-      s.timeout = timeout;
-      prober_->script(std::move(s), std::move(done));
-    }
+    });
   }
 
   void result(const std::string& key, Entry& e, ProbeResult r) {
+    metrics_->probeFinished(r.status);
     auto u = e.machine.onResult(r.status, std::move(r.output), Clock::now());
     if (u) queue(key, e, u->status, u->output);
   }
@@ -435,8 +455,11 @@ class CheckerImpl final : public Checker {
   std::unique_ptr<Prober> prober_;
   asio::io_context ioc_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  // Found twice per probe (run, result): hashed, not ordered.
+  std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
   std::map<std::string, registry::CheckStatusCommand> pending_;
+  CheckerMetrics unused_;    // counts nobody reads, when the config gives none
+  CheckerMetrics* metrics_;  // never null
   asio::steady_timer flushTimer_;
   asio::steady_timer reapTimer_;
   asio::steady_timer ownershipTimer_;

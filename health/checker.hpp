@@ -30,6 +30,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "health/metrics.hpp"
 #include "health/status.hpp"
 #include "registry/model.hpp"
 #include "registry/replicator.hpp"
@@ -53,6 +54,9 @@ struct CheckerConfig {
   // Several changes go as one CheckStatusBatchCommand once every server
   // applies command version 2 (Replicator::clusterCommandVersion());
   // before that, one CheckStatusCommand per change.
+  // Where probes, lateness and the checks by type are counted; must outlive
+  // the checker. Null: not counted.
+  CheckerMetrics* metrics = nullptr;
 
   Status validate() const;
 };

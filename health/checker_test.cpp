@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "health/metrics.hpp"
 #include "health/rendezvous.hpp"
 #include "registry/command.hpp"
 #include "registry/view.hpp"
@@ -164,6 +165,48 @@ TEST_F(CheckerTest, TcpCheckGoesPassingThenStaysQuiet) {
   EXPECT_EQ(rep_.statusWrites(), writes);
   a.close();
   ASSERT_TRUE(waitFor([&] { return get(hub_, "tcp1").status == HealthStatus::kCritical; }));
+}
+
+// The sample value of one series in the metrics text ("" if missing).
+std::string metric(const CheckerMetrics& m, const std::string& series) {
+  std::string out = "\n";
+  m.render(out);
+  size_t at = out.find("\n" + series + " ");
+  if (at == std::string::npos) return "";
+  size_t start = at + series.size() + 2;
+  return out.substr(start, out.find('\n', start) - start);
+}
+
+TEST_F(CheckerTest, MetricsCountChecksProbesAndLateness) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  CheckerMetrics m;
+  auto cfg = fastConfig();
+  cfg.metrics = &m;
+  auto checker = Checker::create(cfg, hub_, rep_);
+  ASSERT_TRUE(checker.ok());
+  Check c;
+  c.node = "n1";
+  c.checkId = "tcp1";
+  c.type = "tcp";
+  c.definition.tcp = "127.0.0.1:" + std::to_string(a.local_endpoint().port());
+  c.definition.interval = "20ms";
+  addCheck(hub_, c);
+  ASSERT_TRUE(waitFor([&] { return metric(m, "cairn_health_checks{type=\"tcp\"}") == "1"; }));
+  ASSERT_TRUE(waitFor([&] {
+    return std::stoull(metric(m, "cairn_health_probe_results_total{status=\"passing\"}")) >= 3;
+  }));
+  checker->reset();  // no more writes: the counts can be compared
+  uint64_t started = std::stoull(metric(m, "cairn_health_probes_total{type=\"tcp\"}"));
+  EXPECT_GE(started, 3u);
+  EXPECT_EQ(metric(m, "cairn_health_check_lateness_seconds_count"), std::to_string(started));
+  EXPECT_EQ(metric(m, "cairn_health_probes_total{type=\"http\"}"), "0");
+  uint64_t finished = 0;
+  for (const char* st : {"passing", "warning", "critical"})
+    finished += std::stoull(
+        metric(m, std::string("cairn_health_probe_results_total{status=\"") + st + "\"}"));
+  EXPECT_LE(finished, started);  // a probe in flight at the end is not counted
+  EXPECT_GE(finished + 1, started);
 }
 
 TEST_F(CheckerTest, TtlExpiresAndReportsRestartTheTimer) {

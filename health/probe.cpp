@@ -15,10 +15,12 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <optional>
+#include <sstream>
 
 #include "common/duration.hpp"
 #include "health/address.hpp"
@@ -84,54 +86,144 @@ std::optional<ParsedUrl> parseUrl(std::string_view url) {
   return u;
 }
 
+bool isIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// The endpoint of an IP literal with a numeric port: such a target needs no
+// resolver (whose getaddrinfo runs on a thread of its own, two thread
+// switches per probe). Nullopt for a name or a service port.
+std::optional<tcp::endpoint> literalEndpoint(const std::string& host, const std::string& port) {
+  uint16_t p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || end != port.data() + port.size()) return std::nullopt;
+  boost::system::error_code bad;
+  auto addr = asio::ip::make_address(host, bad);
+  if (bad) return std::nullopt;
+  return tcp::endpoint(addr, p);
+}
+
+// Connects `socket` to `endpoint` if there is one (an IP literal's), else
+// resolves host:port through `resolver` (created here, so that a probe of a
+// literal never builds one) and tries every address in turn. Calls
+// done(error_code) once.
+template <typename Done>
+void connectTo(tcp::socket& socket, std::optional<tcp::resolver>& resolver,
+               const std::optional<tcp::endpoint>& endpoint, const std::string& host,
+               const std::string& port, Done done) {
+  if (endpoint) {
+    socket.async_connect(*endpoint, std::move(done));
+    return;
+  }
+  resolver.emplace(socket.get_executor());
+  resolver->async_resolve(
+      host, port,
+      [&socket, done = std::move(done)](beast::error_code ec,
+                                        const tcp::resolver::results_type& r) mutable {
+        if (ec) return done(ec);
+        asio::async_connect(socket, r,
+                            [done = std::move(done)](beast::error_code ec2,
+                                                     const tcp::endpoint&) mutable { done(ec2); });
+      });
+}
+
+enum class ProbeKind : uint8_t { kHttp, kTcp, kScript, kGrpc };
+
+// What every prepared probe of this file is: ProberImpl::run tells them
+// apart by `kind`.
+struct Prepared : PreparedProbe {
+  explicit Prepared(ProbeKind k) : kind(k) {}
+  ProbeKind kind;
+};
+
+// An HTTP(S) check's probe, worked out once: the URL parsed, the address of
+// an IP literal, the request's bytes, the TLS context and name.
+struct PreparedHttp final : Prepared {
+  PreparedHttp() : Prepared(ProbeKind::kHttp) {}
+  HttpProbeSpec spec;
+  std::optional<ParsedUrl> url;           // nullopt: not an http(s) URL
+  std::optional<tcp::endpoint> endpoint;  // when the host is an IP literal
+  std::string request;                    // the whole request, as sent
+  std::string prefix;                     // "HTTP GET <url>: ", before every output
+  ssl::context* tls = nullptr;            // https: the context to use
+  std::string tlsName;                    // SNI and the name verified
+  bool sni = false;                       // tlsName is a name, not an IP literal
+};
+
+// The request a probe sends: the method, the URL's target, the check's
+// headers, then Host, User-Agent and Accept unless the check set them, and
+// Connection: close (a new connection per probe, as Consul).
+std::string buildRequest(const HttpProbeSpec& spec, const ParsedUrl& url) {
+  bhttp::request<bhttp::string_body> req;
+  std::string method = spec.method.empty() ? "GET" : spec.method;
+  bhttp::verb verb = bhttp::string_to_verb(method);
+  if (verb == bhttp::verb::unknown)
+    req.method_string(method);
+  else
+    req.method(verb);
+  req.target(url.target);
+  req.version(11);
+  bool userHost = false;
+  for (const auto& [name, values] : spec.header) {
+    if (beast::iequals(name, "host")) userHost = true;
+    for (const auto& v : values) req.insert(name, v);
+  }
+  if (!userHost) {
+    bool v6 = url.host.find(':') != std::string::npos;
+    std::string host = v6 ? "[" + url.host + "]" : url.host;
+    bool defaultPort = (url.tls && url.port == "443") || (!url.tls && url.port == "80");
+    req.set(bhttp::field::host, defaultPort ? host : host + ":" + url.port);
+  }
+  if (req.find(bhttp::field::user_agent) == req.end())
+    req.set(bhttp::field::user_agent, "Cairn Health Check");
+  if (req.find(bhttp::field::accept) == req.end())
+    req.set(bhttp::field::accept, "text/plain, text/*, */*");
+  req.set(bhttp::field::connection, "close");
+  req.body() = spec.body;
+  req.prepare_payload();
+  std::ostringstream out;
+  out << req;
+  return out.str();
+}
+
 class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
  public:
-  HttpProbe(asio::io_context& ioc, ssl::context* tlsCtx, HttpProbeSpec spec, ParsedUrl url,
-            ProbeDone done)
-      : spec_(std::move(spec)),
-        url_(std::move(url)),
+  HttpProbe(asio::io_context& ioc, std::shared_ptr<const PreparedHttp> p, ProbeDone done)
+      : p_(std::move(p)),
         done_(std::move(done)),
-        resolver_(ioc),
         socket_(ioc),
         timer_(ioc),
         buffer_(size_t{64} * 1024) {
-    if (tlsCtx) tls_.emplace(socket_, *tlsCtx);
-    method_ = spec_.method.empty() ? "GET" : spec_.method;
-    prefix_ = "HTTP " + method_ + " " + spec_.url + ": ";
+    if (p_->tls) tls_.emplace(socket_, *p_->tls);
   }
 
   void start() {
     auto self = shared_from_this();
-    timer_.expires_after(spec_.timeout);
+    timer_.expires_after(p_->spec.timeout);
     timer_.async_wait([self](beast::error_code ec) {
       if (ec) return;
       self->timedOut_ = true;
-      self->resolver_.cancel();
+      if (self->resolver_) self->resolver_->cancel();
       beast::error_code ignored;
       self->socket_.close(ignored);
     });
-    resolver_.async_resolve(url_.host, url_.port,
-                            [self](beast::error_code ec, const tcp::resolver::results_type& r) {
-                              if (ec) return self->fail(ec);
-                              self->connect(r);
-                            });
+    connectTo(socket_, resolver_, p_->endpoint, p_->url->host, p_->url->port,
+              [self](beast::error_code ec) {
+                if (ec) return self->fail(ec);
+                if (self->tls_)
+                  self->handshake();
+                else
+                  self->write();
+              });
   }
 
  private:
-  void connect(const tcp::resolver::results_type& r) {
-    auto self = shared_from_this();
-    asio::async_connect(socket_, r, [self](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) return self->fail(ec);
-      if (self->tls_)
-        self->handshake();
-      else
-        self->write();
-    });
-  }
-
   void handshake() {
-    prepareTlsClient(*tls_, spec_.tlsServerName.empty() ? url_.host : spec_.tlsServerName,
-                     spec_.tlsSkipVerify);
+    if (p_->sni) SSL_set_tlsext_host_name(tls_->native_handle(), p_->tlsName.c_str());
+    if (!p_->spec.tlsSkipVerify)
+      tls_->set_verify_callback(ssl::host_name_verification(p_->tlsName));
     auto self = shared_from_this();
     tls_->async_handshake(ssl::stream_base::client, [self](beast::error_code ec) {
       if (ec) return self->fail(ec);
@@ -140,37 +232,13 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
   }
 
   void write() {
-    bhttp::verb verb = bhttp::string_to_verb(method_);
-    if (verb == bhttp::verb::unknown)
-      req_.method_string(method_);
-    else
-      req_.method(verb);
-    req_.target(url_.target);
-    req_.version(11);
-    bool userHost = false;
-    for (const auto& [name, values] : spec_.header) {
-      if (beast::iequals(name, "host")) userHost = true;
-      for (const auto& v : values) req_.insert(name, v);
-    }
-    if (!userHost) {
-      bool v6 = url_.host.find(':') != std::string::npos;
-      std::string host = v6 ? "[" + url_.host + "]" : url_.host;
-      bool defaultPort = (url_.tls && url_.port == "443") || (!url_.tls && url_.port == "80");
-      req_.set(bhttp::field::host, defaultPort ? host : host + ":" + url_.port);
-    }
-    if (req_.find(bhttp::field::user_agent) == req_.end())
-      req_.set(bhttp::field::user_agent, "Cairn Health Check");
-    if (req_.find(bhttp::field::accept) == req_.end())
-      req_.set(bhttp::field::accept, "text/plain, text/*, */*");
-    req_.set(bhttp::field::connection, "close");
-    req_.body() = spec_.body;
-    req_.prepare_payload();
     auto self = shared_from_this();
     auto onWrite = [self](beast::error_code ec, size_t) {
       if (ec) return self->fail(ec);
       self->readHeader();
     };
-    withStream([&](auto& stream) { bhttp::async_write(stream, req_, onWrite); });
+    withStream(
+        [&](auto& stream) { asio::async_write(stream, asio::buffer(p_->request), onWrite); });
   }
 
   // Calls f with the connection's stream: TLS over the socket, or the socket.
@@ -212,17 +280,24 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
   void succeed() {
     const auto& res = parser_.get();
     int code = static_cast<int>(res.result_int());
-    std::string body = res.body();
-    std::string out = prefix_ + std::to_string(code) + " " + std::string(res.reason());
-    if (!body.empty()) out += " Output: " + body;
+    const std::string& body = res.body();
+    std::string out = p_->prefix;
+    out += std::to_string(code);
+    out += ' ';
+    out += res.reason();
+    if (!body.empty()) {
+      out += " Output: ";
+      out += body;
+    }
     finish(httpStatusOf(code), std::move(out));
   }
 
   void fail(beast::error_code ec) {
     if (timedOut_)
-      finish(HealthStatus::kCritical, prefix_ + "timed out after " + formatDuration(spec_.timeout));
+      finish(HealthStatus::kCritical,
+             p_->prefix + "timed out after " + formatDuration(p_->spec.timeout));
     else
-      finish(HealthStatus::kCritical, prefix_ + ec.message());
+      finish(HealthStatus::kCritical, p_->prefix + ec.message());
   }
 
   void finish(HealthStatus s, std::string out) {
@@ -237,57 +312,54 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     done(ProbeResult{s, std::move(out)});
   }
 
-  HttpProbeSpec spec_;
-  ParsedUrl url_;
+  std::shared_ptr<const PreparedHttp> p_;
   ProbeDone done_;
-  std::string method_;
-  std::string prefix_;
-  tcp::resolver resolver_;
+  std::optional<tcp::resolver> resolver_;  // only for a host name
   tcp::socket socket_;
   std::optional<ssl::stream<tcp::socket&>> tls_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
-  bhttp::request<bhttp::string_body> req_;
   bhttp::response_parser<bhttp::string_body> parser_;
   bool timedOut_ = false;
 };
 
+// A TCP check's probe, worked out once.
+struct PreparedTcp final : Prepared {
+  PreparedTcp() : Prepared(ProbeKind::kTcp) {}
+  TcpProbeSpec spec;
+  bool valid = false;  // spec.address is host:port
+  std::string host, port;
+  std::optional<tcp::endpoint> endpoint;  // when the host is an IP literal
+  std::string prefix;                     // "TCP connect <address>: "
+};
+
 class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
  public:
-  TcpProbe(asio::io_context& ioc, TcpProbeSpec spec, ProbeDone done)
-      : spec_(std::move(spec)), done_(std::move(done)), resolver_(ioc), socket_(ioc), timer_(ioc) {}
+  TcpProbe(asio::io_context& ioc, std::shared_ptr<const PreparedTcp> p, ProbeDone done)
+      : p_(std::move(p)), done_(std::move(done)), socket_(ioc), timer_(ioc) {}
 
   void start() {
-    std::string host, port;
-    if (!splitHostPort(spec_.address, host, port))
-      return finish(HealthStatus::kCritical,
-                    "TCP connect " + spec_.address + ": not a host:port address");
+    if (!p_->valid) return finish(HealthStatus::kCritical, p_->prefix + "not a host:port address");
     auto self = shared_from_this();
-    timer_.expires_after(spec_.timeout);
+    timer_.expires_after(p_->spec.timeout);
     timer_.async_wait([self](beast::error_code ec) {
       if (ec) return;
       self->timedOut_ = true;
-      self->resolver_.cancel();
+      if (self->resolver_) self->resolver_->cancel();
       beast::error_code ignored;
       self->socket_.close(ignored);
     });
-    resolver_.async_resolve(
-        host, port, [self](beast::error_code ec, const tcp::resolver::results_type& r) {
-          if (ec) return self->fail(ec);
-          asio::async_connect(self->socket_, r,
-                              [self](beast::error_code ec2, const tcp::endpoint&) {
-                                if (ec2) return self->fail(ec2);
-                                self->finish(HealthStatus::kPassing,
-                                             "TCP connect " + self->spec_.address + ": Success");
-                              });
-        });
+    connectTo(socket_, resolver_, p_->endpoint, p_->host, p_->port, [self](beast::error_code ec) {
+      if (ec) return self->fail(ec);
+      self->finish(HealthStatus::kPassing, self->p_->prefix + "Success");
+    });
   }
 
  private:
   void fail(beast::error_code ec) {
     finish(HealthStatus::kCritical,
-           "TCP connect " + spec_.address + ": " +
-               (timedOut_ ? "timed out after " + formatDuration(spec_.timeout) : ec.message()));
+           p_->prefix +
+               (timedOut_ ? "timed out after " + formatDuration(p_->spec.timeout) : ec.message()));
   }
 
   void finish(HealthStatus s, std::string out) {
@@ -301,9 +373,9 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
     done(ProbeResult{s, std::move(out)});
   }
 
-  TcpProbeSpec spec_;
+  std::shared_ptr<const PreparedTcp> p_;
   ProbeDone done_;
-  tcp::resolver resolver_;
+  std::optional<tcp::resolver> resolver_;  // only for a host name
   tcp::socket socket_;
   asio::steady_timer timer_;
   bool timedOut_ = false;
@@ -424,6 +496,18 @@ class ScriptProbe : public std::enable_shared_from_this<ScriptProbe> {
   bool timedOut_ = false;
 };
 
+// A script check's probe: nothing to work out; each run copies the args.
+struct PreparedScript final : Prepared {
+  explicit PreparedScript(ScriptProbeSpec s) : Prepared(ProbeKind::kScript), spec(std::move(s)) {}
+  ScriptProbeSpec spec;
+};
+
+// A gRPC check keeps its spec; each run parses its target (grpc_probe.cpp).
+struct PreparedGrpc final : Prepared {
+  explicit PreparedGrpc(GrpcProbeSpec s) : Prepared(ProbeKind::kGrpc), spec(std::move(s)) {}
+  GrpcProbeSpec spec;
+};
+
 // Lives on: the io_context given to create(). Holds the two client TLS
 // contexts (verifying against the system store, and not verifying), built
 // once and shared by every HTTPS and gRPC-over-TLS probe (ALPN is set per
@@ -434,36 +518,78 @@ class ProberImpl final : public Prober {
              std::unique_ptr<ssl::context> noVerify)
       : ioc_(ioc), verify_(std::move(verify)), noVerify_(std::move(noVerify)) {}
 
-  void http(HttpProbeSpec spec, ProbeDone done) override {
-    auto url = parseUrl(spec.url);
-    if (!url) {
-      std::string out = "HTTP " + spec.method + " " + spec.url + ": not an http(s) URL";
-      capOutput(out);
-      asio::post(ioc_, [done = std::move(done), out = std::move(out)] {
-        done({HealthStatus::kCritical, out});
-      });
-      return;
+  PreparedProbePtr prepare(HttpProbeSpec spec) override {
+    auto p = std::make_shared<PreparedHttp>();
+    p->url = parseUrl(spec.url);
+    if (!p->url) {
+      p->prefix = "HTTP " + spec.method + " " + spec.url + ": ";
+    } else {
+      p->prefix = "HTTP " + (spec.method.empty() ? "GET" : spec.method) + " " + spec.url + ": ";
+      p->endpoint = literalEndpoint(p->url->host, p->url->port);
+      p->request = buildRequest(spec, *p->url);
+      if (p->url->tls) {
+        p->tls = spec.tlsSkipVerify ? noVerify_.get() : verify_.get();
+        p->tlsName = spec.tlsServerName.empty() ? p->url->host : spec.tlsServerName;
+        p->sni = !isIpLiteral(p->tlsName);
+      }
     }
-    ssl::context* ctx = url->tls ? (spec.tlsSkipVerify ? noVerify_.get() : verify_.get()) : nullptr;
-    auto p =
-        std::make_shared<HttpProbe>(ioc_, ctx, std::move(spec), std::move(*url), std::move(done));
-    asio::post(ioc_, [p] { p->start(); });
+    p->spec = std::move(spec);
+    return p;
   }
 
-  void tcp(TcpProbeSpec spec, ProbeDone done) override {
-    auto p = std::make_shared<TcpProbe>(ioc_, std::move(spec), std::move(done));
-    asio::post(ioc_, [p] { p->start(); });
+  PreparedProbePtr prepare(TcpProbeSpec spec) override {
+    auto p = std::make_shared<PreparedTcp>();
+    p->valid = splitHostPort(spec.address, p->host, p->port);
+    if (p->valid) p->endpoint = literalEndpoint(p->host, p->port);
+    p->prefix = "TCP connect " + spec.address + ": ";
+    p->spec = std::move(spec);
+    return p;
   }
 
-  void grpc(GrpcProbeSpec spec, ProbeDone done) override {
-    ssl::context* ctx =
-        spec.useTls ? (spec.tlsSkipVerify ? noVerify_.get() : verify_.get()) : nullptr;
-    startGrpcProbe(ioc_, ctx, std::move(spec), std::move(done));
+  PreparedProbePtr prepare(ScriptProbeSpec spec) override {
+    return std::make_shared<PreparedScript>(std::move(spec));
   }
 
-  void script(ScriptProbeSpec spec, ProbeDone done) override {
-    auto p = std::make_shared<ScriptProbe>(ioc_, std::move(spec), std::move(done));
-    asio::post(ioc_, [p] { p->start(); });
+  PreparedProbePtr prepare(GrpcProbeSpec spec) override {
+    return std::make_shared<PreparedGrpc>(std::move(spec));
+  }
+
+  void run(const PreparedProbePtr& probe, ProbeDone done) override {
+    switch (static_cast<const Prepared&>(*probe).kind) {
+      case ProbeKind::kHttp: {
+        auto h = std::static_pointer_cast<const PreparedHttp>(probe);
+        if (!h->url) {
+          std::string out = h->prefix + "not an http(s) URL";
+          capOutput(out);
+          asio::post(ioc_, [done = std::move(done), out = std::move(out)] {
+            done({HealthStatus::kCritical, out});
+          });
+          return;
+        }
+        auto p = std::make_shared<HttpProbe>(ioc_, std::move(h), std::move(done));
+        asio::post(ioc_, [p] { p->start(); });
+        return;
+      }
+      case ProbeKind::kTcp: {
+        auto p = std::make_shared<TcpProbe>(
+            ioc_, std::static_pointer_cast<const PreparedTcp>(probe), std::move(done));
+        asio::post(ioc_, [p] { p->start(); });
+        return;
+      }
+      case ProbeKind::kScript: {
+        const auto& spec = static_cast<const PreparedScript&>(*probe).spec;
+        auto p = std::make_shared<ScriptProbe>(ioc_, spec, std::move(done));
+        asio::post(ioc_, [p] { p->start(); });
+        return;
+      }
+      case ProbeKind::kGrpc: {
+        GrpcProbeSpec spec = static_cast<const PreparedGrpc&>(*probe).spec;
+        ssl::context* ctx =
+            spec.useTls ? (spec.tlsSkipVerify ? noVerify_.get() : verify_.get()) : nullptr;
+        startGrpcProbe(ioc_, ctx, std::move(spec), std::move(done));
+        return;
+      }
+    }
   }
 
  private:

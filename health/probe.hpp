@@ -64,21 +64,45 @@ struct GrpcProbeSpec {
 // 2xx passing, 429 warning (Too Many Requests), anything else critical.
 registry::HealthStatus httpStatusOf(int code);
 
-// Starts probes on one io_context. Start methods are thread-safe; the
-// Prober must outlive the io_context's handlers (destroy it after the
-// io_context has stopped, or once no probe is in flight).
+// One check's probe, worked out once by Prober::prepare (URL parsed, the
+// address of an IP literal, the request's bytes, the TLS context chosen), so
+// that a run parses nothing. Immutable; runs in flight share it.
+class PreparedProbe {
+ public:
+  virtual ~PreparedProbe() = default;
+};
+using PreparedProbePtr = std::shared_ptr<const PreparedProbe>;
+
+// Starts probes on one io_context. Methods are thread-safe; the Prober must
+// outlive the io_context's handlers (destroy it after the io_context has
+// stopped, or once no probe is in flight).
 class Prober {
  public:
   virtual ~Prober() = default;
-  virtual void http(HttpProbeSpec spec, ProbeDone done) = 0;
-  virtual void tcp(TcpProbeSpec spec, ProbeDone done) = 0;
-  // SERVING (with grpc-status 0) passing; anything else, a non-zero
-  // grpc-status, a timeout or a connection error critical.
-  virtual void grpc(GrpcProbeSpec spec, ProbeDone done) = 0;
+
+  // A spec that cannot run (a bad URL or address) still prepares: its runs
+  // report critical with the reason.
+  virtual PreparedProbePtr prepare(HttpProbeSpec spec) = 0;
+  virtual PreparedProbePtr prepare(TcpProbeSpec spec) = 0;
   // Runs args with no shell; stdout and stderr together are the output.
   // Exit 0 passing, 1 warning, anything else (or killed) critical. At the
   // timeout the whole process group is killed.
-  virtual void script(ScriptProbeSpec spec, ProbeDone done) = 0;
+  virtual PreparedProbePtr prepare(ScriptProbeSpec spec) = 0;
+  // SERVING (with grpc-status 0) passing; anything else, a non-zero
+  // grpc-status, a timeout or a connection error critical.
+  virtual PreparedProbePtr prepare(GrpcProbeSpec spec) = 0;
+
+  // Starts one run of `probe`, which this Prober prepared (another's is
+  // undefined behaviour). Each run opens its own connection or process.
+  virtual void run(const PreparedProbePtr& probe, ProbeDone done) = 0;
+
+  // One run of a spec prepared for it alone.
+  void http(HttpProbeSpec spec, ProbeDone done) { run(prepare(std::move(spec)), std::move(done)); }
+  void tcp(TcpProbeSpec spec, ProbeDone done) { run(prepare(std::move(spec)), std::move(done)); }
+  void script(ScriptProbeSpec spec, ProbeDone done) {
+    run(prepare(std::move(spec)), std::move(done));
+  }
+  void grpc(GrpcProbeSpec spec, ProbeDone done) { run(prepare(std::move(spec)), std::move(done)); }
 
   // Fails only if the system's TLS trust store cannot be loaded.
   static Result<std::unique_ptr<Prober>> create(boost::asio::io_context& ioc);

@@ -256,6 +256,18 @@ TEST_F(ProbeTest, TcpConnectPassingAndRefused) {
   EXPECT_EQ(tcpProbe(tcpSpec("no-port")).status, HealthStatus::kCritical);
 }
 
+// IP literals are connected to directly; a host name goes through the
+// resolver and every address it returns (localhost may be ::1 first).
+TEST_F(ProbeTest, HostNamesGoThroughTheResolver) {
+  TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  auto h = http(httpSpec("http://localhost:" + std::to_string(s.port()) + "/health"));
+  EXPECT_EQ(h.status, HealthStatus::kPassing) << h.output;
+  auto t = tcpProbe(tcpSpec("localhost:" + std::to_string(s.port())));
+  EXPECT_EQ(t.status, HealthStatus::kPassing) << t.output;
+  auto bad = tcpProbe(tcpSpec("localhost:" + std::to_string(closedPort())));
+  EXPECT_EQ(bad.status, HealthStatus::kCritical);
+}
+
 TEST_F(ProbeTest, ScriptExitCodes) {
   auto p = script(scriptSpec({"/bin/sh", "-c", "echo fine; exit 0"}));
   EXPECT_EQ(p.status, HealthStatus::kPassing);

@@ -253,6 +253,9 @@ Outcome Api::agentCheckUpdate(const Request& req, const std::string& id) {
 }
 
 Outcome Api::ttlReport(const registry::Check& current, registry::CheckStatusCommand cmd) {
+  // Checked before the report reaches the checker (which would keep the
+  // check alive even when nothing is written).
+  if (auto denied = aclDenied(current)) return *denied;
   if (opts_.onTtlReport) opts_.onTtlReport(cmd);
   // A heartbeat that does not change the check writes nothing to the log.
   if (current.status == cmd.status && current.output == cmd.output) return okEmpty(0);

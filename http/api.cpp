@@ -8,6 +8,27 @@
 
 namespace cairn::http {
 
+namespace {
+
+// The ACL caller of the request being handled on this thread (null with
+// ACLs off). handle() sets it around the handler, which runs synchronously;
+// query() and write() read it there and capture what they need later.
+struct CallContext {
+  const Caller* caller = nullptr;
+  std::string secret;
+  bool agentRoute = false;
+};
+thread_local const CallContext* tCall = nullptr;
+
+struct CallScope {
+  explicit CallScope(const CallContext* c) { tCall = c; }
+  ~CallScope() { tCall = nullptr; }
+  CallScope(const CallScope&) = delete;
+  CallScope& operator=(const CallScope&) = delete;
+};
+
+}  // namespace
+
 Response errorResponse(const Error& e) {
   int status = 500;
   switch (e.code) {
@@ -83,6 +104,15 @@ Api::Api(registry::WatchHub& hub, registry::Replicator& replicator, AgentIdentit
       {"/v1/agent/join/", true, put, "/v1/agent/join/:address", &Api::agentJoin},
       {"/v1/agent/leave", false, put, "/v1/agent/leave", &Api::agentLeave},
       {"/v1/snapshot", false, putGet, "/v1/snapshot", &Api::snapshot},
+      {"/v1/acl/bootstrap", false, put, "/v1/acl/bootstrap", &Api::aclBootstrap},
+      {"/v1/acl/policy", false, put, "/v1/acl/policy", &Api::aclPolicyCreate},
+      {"/v1/acl/policy/name/", true, get, "/v1/acl/policy/name/:name", &Api::aclPolicyByName},
+      {"/v1/acl/policy/", true, {"GET", "PUT", "DELETE"}, "/v1/acl/policy/:id", &Api::aclPolicy},
+      {"/v1/acl/policies", false, get, "/v1/acl/policies", &Api::aclPolicies},
+      {"/v1/acl/token", false, put, "/v1/acl/token", &Api::aclTokenCreate},
+      {"/v1/acl/token/self", false, get, "/v1/acl/token/self", &Api::aclTokenSelf},
+      {"/v1/acl/token/", true, {"GET", "PUT", "DELETE"}, "/v1/acl/token/:id", &Api::aclToken},
+      {"/v1/acl/tokens", false, get, "/v1/acl/tokens", &Api::aclTokens},
       {"/metrics", false, get, "/metrics", &Api::metricsPage},
       {"/v1/agent/metrics", false, get, "/v1/agent/metrics", &Api::metricsPage},
   };
@@ -132,6 +162,31 @@ Outcome Api::handle(const Request& req) {
     return Response::text(500, "No path to datacenter");
   if (arg.find('/') != std::string::npos)
     return Response::text(404, "Invalid URL path: unexpected '/' in " + r->name);
+  if (!opts_.acl.enabled) return dispatch(*r, req, arg);
+  // ACLs: resolve the token against the current view (a deleted token fails
+  // here at once), check what the route needs, and leave the caller for
+  // query() (filtering) and write() (the command's permissions).
+  CallContext ctx;
+  ctx.secret = requestToken(req);
+  auto view = hub_.view();
+  auto caller = resolveCaller(*view, opts_.acl, ctx.secret);
+  if (!caller.ok()) return errorResponse(caller.error());
+  if (auto d = routeDenied(*caller, r->name, req.method, arg, *view, self_.nodeName))
+    return deniedResponse(*caller, *d);
+  ctx.caller = &*caller;
+  ctx.agentRoute = r->name.starts_with("/v1/agent/");
+  CallScope scope(&ctx);
+  return dispatch(*r, req, arg);
+}
+
+std::optional<Response> Api::aclDenied(const registry::Check& check) const {
+  if (!tCall) return std::nullopt;
+  if (auto d = checkWriteDenied(*tCall->caller, check)) return deniedResponse(*tCall->caller, *d);
+  return std::nullopt;
+}
+
+Outcome Api::dispatch(const Route& route, const Request& req, const std::string& arg) {
+  const Route* r = &route;
   if (r->fn) return (this->*(r->fn))(req, arg);
   // The TTL routes: the verb is the path segment after /v1/agent/check/.
   std::string verb = r->path.substr(std::string("/v1/agent/check/").size());
@@ -158,6 +213,20 @@ void Api::addIndexHeaders(Response& r, uint64_t index) const {
 Outcome Api::query(const Request& req, std::vector<std::string> keys,
                    std::function<uint64_t(const View&)> indexOf,
                    std::function<Response(const View&)> render) {
+  if (tCall) {
+    // Every read shows only what the token may see, resolved again at each
+    // answer (a blocking query may answer after the token is gone).
+    render = [acl = opts_.acl, secret = tCall->secret,
+              inner = std::move(render)](const View& v) -> Response {
+      auto caller = resolveCaller(v, acl, secret);
+      if (!caller.ok()) return errorResponse(caller.error());
+      bool removed = false;
+      auto filtered = filterView(v, caller->authz, removed);
+      Response r = inner(filtered ? *filtered : v);
+      if (removed) r.headers.emplace_back("X-Consul-Results-Filtered-By-ACLs", "true");
+      return r;
+    };
+  }
   const std::string* indexParam = req.param("index");
   uint64_t minIndex = 0;
   if (indexParam && !indexParam->empty()) {
@@ -212,12 +281,16 @@ Outcome Api::query(const Request& req, std::vector<std::string> keys,
 Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk) {
   // A server that does not apply the command's version would skip it and
   // keep a different catalog: refuse here, before anything is committed.
+  if (tCall)
+    if (auto d = commandDenied(*tCall->caller, cmd, *hub_.view(), tCall->agentRoute))
+      return deniedResponse(*tCall->caller, *d);
   uint32_t need = registry::commandVersion(cmd);
   if (uint32_t have = replicator_.clusterCommandVersion(); need > have)
-    return errorResponse(unavailable(
-        "not every server applies catalog command version " + std::to_string(need) +
-        " (needed for gRPC checks); the cluster applies version " + std::to_string(have) +
-        ": upgrade every server, or retry if one has just started"));
+    return errorResponse(
+        unavailable("not every server applies catalog command version " + std::to_string(need) +
+                    (need >= 4 ? " (needed for ACLs)" : " (needed for gRPC checks)") +
+                    "; the cluster applies version " + std::to_string(have) +
+                    ": upgrade every server, or retry if one has just started"));
   std::string bytes = registry::encodeCommand(cmd);
   return Deferred{[this, bytes = std::move(bytes),
                    onOk = std::move(onOk)](std::function<void(Response)> respond) mutable {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "http/acl_authz.hpp"
 #include "http/metrics.hpp"
 #include "http/response_cache.hpp"
 #include "http/types.hpp"
@@ -56,6 +57,8 @@ struct ApiOptions {
   // Script checks (Args) run programs on the servers: registrations that
   // carry one are refused unless this is on (enable_script_checks).
   bool enableScriptChecks = false;
+  // ACL enforcement (off by default).
+  AclOptions acl;
 };
 
 class Api final : public Handler {
@@ -94,6 +97,9 @@ class Api final : public Handler {
   // `current`.
   Outcome ttlReport(const registry::Check& current, registry::CheckStatusCommand cmd);
   void addIndexHeaders(Response& r, uint64_t index) const;
+  Outcome dispatch(const Route& r, const Request& req, const std::string& arg);
+  // With ACLs on: a 403 when the calling token may not write `check`.
+  std::optional<Response> aclDenied(const registry::Check& check) const;
 
   // agent_endpoints.cpp
   Outcome agentSelf(const Request& req, const std::string& arg);
@@ -140,6 +146,19 @@ class Api final : public Handler {
   Outcome statusLeader(const Request& req, const std::string& arg);
   Outcome statusPeers(const Request& req, const std::string& arg);
   Outcome metricsPage(const Request& req, const std::string& arg);
+  // acl_endpoints.cpp
+  Outcome aclBootstrap(const Request& req, const std::string& arg);
+  Outcome aclPolicyCreate(const Request& req, const std::string& arg);
+  Outcome aclPolicy(const Request& req, const std::string& arg);
+  Outcome aclPolicyByName(const Request& req, const std::string& arg);
+  Outcome aclPolicies(const Request& req, const std::string& arg);
+  Outcome aclTokenCreate(const Request& req, const std::string& arg);
+  Outcome aclToken(const Request& req, const std::string& arg);
+  Outcome aclTokenSelf(const Request& req, const std::string& arg);
+  Outcome aclTokens(const Request& req, const std::string& arg);
+  // A policy or token write from a request body (create when id is "").
+  Outcome aclPolicyWrite(const Request& req, const std::string& id);
+  Outcome aclTokenWrite(const Request& req, const std::string& id);
   // snapshot_endpoint.cpp
   Outcome snapshot(const Request& req, const std::string& arg);
   Outcome snapshotSave(const Request& req);

@@ -33,9 +33,10 @@ Outcome Api::healthService(const Request& req, const std::string& name) {
       return Response::text(400, "Invalid order \"" + *o + "\": use weighted or least-loaded");
   }
   // Without a per-query random order the answer is a function of the view:
-  // cache its bytes per service index.
+  // cache its bytes per service index. Not with ACLs: the answer then also
+  // depends on the token (what it may see).
   std::string cacheKey;
-  if (!order) {
+  if (!order && !opts_.acl.enabled) {
     cacheKey = "health|" + name + (passing ? "|p" : "|a");
     for (const auto& t : filter->tags) cacheKey += "|t=" + t;
     for (const auto& [k, val] : filter->nodeMeta) cacheKey += "|m=" + k + ":" + val;

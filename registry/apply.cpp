@@ -50,6 +50,7 @@ Status Mutation::apply(const Command& cmd) {
   if (const auto* r = std::get_if<RegisterCommand>(&cmd)) return registerCmd(*r);
   if (const auto* d = std::get_if<DeregisterCommand>(&cmd)) return deregister(*d);
   if (const auto* r = std::get_if<RestoreCommand>(&cmd)) return restore(*r);
+  if (const auto* a = std::get_if<AclCommand>(&cmd)) return aclCmd(*a);
   if (const auto* b = std::get_if<CheckStatusBatchCommand>(&cmd)) {
     for (const auto& u : b->updates) {
       Status st = checkStatus(u);
@@ -322,6 +323,9 @@ Status Mutation::checkStatus(const CheckStatusCommand& c) {
 Status Mutation::restore(const RestoreCommand& c) {
   auto v = restoredView(c.payload, idx_);
   if (!v.ok()) return v.error();
+  // A snapshot without ACL state (taken before bootstrap, or by an older
+  // server) keeps this cluster's: a restore must not reopen bootstrap.
+  if (!v->acl) v->acl = w_.acl;
   // One batch: every row of the old catalog goes, then every row of the new
   // one comes (a key in both is erased, then written).
   forEachRowKey(w_, [&](Table t, std::string_view key) {
@@ -431,6 +435,13 @@ Result<View> buildView(uint64_t applied, const RowScan& scan, BuildMode mode) {
   if (!st.ok()) return st.error();
   std::map<std::string, uint64_t> serviceIdx, nodeIdx;
   st = scan(Table::kIndexes, [&](std::string_view key, std::string_view val) {
+    if (key == kAclStateRowKey) {
+      auto a = decodeAclState(val);
+      if (!a.ok()) return fail(a.error());
+      if (mode.restamp) a->index = mode.restamp;
+      v.acl = std::make_shared<const acl::AclState>(std::move(a).value());
+      return;
+    }
     uint64_t x = parseIndex(val);
     if (key == kNodesIdx)
       v.nodesIndex = x;

@@ -30,6 +30,7 @@ class Mutation {
   Status deregister(const DeregisterCommand& c);
   Status checkStatus(const CheckStatusCommand& c);
   Status restore(const RestoreCommand& c);
+  Status aclCmd(const AclCommand& c);  // acl_apply.cpp
 
   void putNode(Node n);
   void removeService(const std::string& node, const std::string& id);

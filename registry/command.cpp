@@ -148,6 +148,43 @@ Check fromPb(const pb::CheckRec& p) {
   return c;
 }
 
+void toPb(const acl::Policy& x, pb::AclPolicyRec* p) {
+  p->set_id(x.id);
+  p->set_name(x.name);
+  p->set_description(x.description);
+  p->set_rules(x.rules);
+  p->set_create_index(x.createIndex);
+  p->set_modify_index(x.modifyIndex);
+}
+
+acl::Policy fromPb(const pb::AclPolicyRec& p) {
+  return {p.id(), p.name(), p.description(), p.rules(), p.create_index(), p.modify_index()};
+}
+
+void toPb(const acl::Token& x, pb::AclTokenRec* p) {
+  p->set_accessor_id(x.accessorId);
+  p->set_secret_id(x.secretId);
+  p->set_description(x.description);
+  for (const auto& id : x.policyIds) p->add_policy_ids(id);
+  p->set_local(x.local);
+  p->set_create_time(x.createTime);
+  p->set_create_index(x.createIndex);
+  p->set_modify_index(x.modifyIndex);
+}
+
+acl::Token fromPb(const pb::AclTokenRec& p) {
+  acl::Token t;
+  t.accessorId = p.accessor_id();
+  t.secretId = p.secret_id();
+  t.description = p.description();
+  t.policyIds.assign(p.policy_ids().begin(), p.policy_ids().end());
+  t.local = p.local();
+  t.createTime = p.create_time();
+  t.createIndex = p.create_index();
+  t.modifyIndex = p.modify_index();
+  return t;
+}
+
 template <typename P>
 std::string serialize(const P& p) {
   std::string out;
@@ -158,6 +195,7 @@ std::string serialize(const P& p) {
 }  // namespace
 
 uint32_t commandVersion(const Command& cmd) {
+  if (std::holds_alternative<AclCommand>(cmd)) return 4;
   if (const auto* r = std::get_if<RegisterCommand>(&cmd)) {
     for (const auto& c : r->checks)
       if (!c.definition.grpc.empty() || c.definition.grpcUseTls) return 3;
@@ -199,6 +237,12 @@ std::string encodeCommand(const Command& cmd) {
       ps->set_status(static_cast<int32_t>(s.status));
       ps->set_output(s.output);
     }
+  } else if (const auto* a = std::get_if<AclCommand>(&cmd)) {
+    auto* pa = p.mutable_acl();
+    pa->set_op(static_cast<int32_t>(a->op));
+    toPb(a->policy, pa->mutable_policy());
+    toPb(a->token, pa->mutable_token());
+    pa->set_id(a->id);
   }
   return serialize(p);
 }
@@ -237,6 +281,17 @@ Result<Command> decodeCommand(std::string_view bytes) {
     }
     case pb::Command::kRestore:
       return Command(RestoreCommand{std::move(*p.mutable_restore()->mutable_payload())});
+    case pb::Command::kAcl: {
+      const auto& pa = p.acl();
+      if (pa.op() < 0 || pa.op() > static_cast<int32_t>(AclCommand::Op::kDeleteToken))
+        return corruption("ACL command of unknown kind");
+      AclCommand a;
+      a.op = static_cast<AclCommand::Op>(pa.op());
+      a.policy = fromPb(pa.policy());
+      a.token = fromPb(pa.token());
+      a.id = pa.id();
+      return Command(std::move(a));
+    }
     default:
       return corruption("command of unknown kind");
   }
@@ -274,6 +329,27 @@ Result<Service> decodeService(std::string_view b) {
 }
 Result<Check> decodeCheck(std::string_view b) {
   return decodeAs<pb::CheckRec, Check>(b, "check");
+}
+
+std::string encodeAclState(const acl::AclState& s) {
+  pb::AclStateRec p;
+  p.set_bootstrapped(s.bootstrapped);
+  p.set_index(s.index);
+  for (const auto& [id, x] : s.policies) toPb(x, p.add_policies());
+  for (const auto& [id, x] : s.tokens) toPb(x, p.add_tokens());
+  return serialize(p);
+}
+
+Result<acl::AclState> decodeAclState(std::string_view bytes) {
+  pb::AclStateRec p;
+  if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return corruption("ACL state row does not parse");
+  acl::AclState s;
+  s.bootstrapped = p.bootstrapped();
+  s.index = p.index();
+  for (const auto& x : p.policies()) s.policies[x.id()] = fromPb(x);
+  for (const auto& x : p.tokens()) s.tokens[x.accessor_id()] = fromPb(x);
+  return s;
 }
 
 }  // namespace cairn::registry

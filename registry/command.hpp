@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "registry/acl.hpp"
 #include "registry/model.hpp"
 
 namespace cairn::registry {
@@ -20,8 +21,9 @@ namespace cairn::registry {
 // version 2: check status batch;
 // version 3: a register carrying a gRPC check (CheckDefinition::grpc). An
 // older server would drop the fields it does not know and keep a check it
-// can never run; it refuses the command instead.
-inline constexpr uint32_t kCommandVersion = 3;
+// can never run; it refuses the command instead;
+// version 4: ACL commands (AclCommand).
+inline constexpr uint32_t kCommandVersion = 4;
 
 // Upserts a node, and optionally one service on it and checks on either.
 // Indexes in the records are ignored; apply assigns them.
@@ -64,8 +66,23 @@ struct RestoreCommand {
   std::string payload;
 };
 
+// Changes the ACL state. The proposer fills in every random or clock value
+// (SecretIDs, AccessorIDs, CreateTime), so applying is deterministic.
+// kBootstrap: `token` is the management token; creates the global-management
+//   policy and the anonymous token too; refused once bootstrapped.
+// kSetPolicy / kSetToken: create or replace by ID (`policy.id`,
+//   `token.accessorId`); the CreateIndex of an existing one is kept.
+// kDeletePolicy / kDeleteToken: by ID (`id`).
+struct AclCommand {
+  enum class Op : uint8_t { kBootstrap, kSetPolicy, kDeletePolicy, kSetToken, kDeleteToken };
+  Op op = Op::kSetPolicy;
+  acl::Policy policy;
+  acl::Token token;
+  std::string id;
+};
+
 using Command = std::variant<RegisterCommand, DeregisterCommand, CheckStatusCommand, RestoreCommand,
-                             CheckStatusBatchCommand>;
+                             CheckStatusBatchCommand, AclCommand>;
 
 // The oldest version that has everything in `cmd` (the version it is encoded with).
 uint32_t commandVersion(const Command& cmd);
@@ -79,5 +96,7 @@ std::string encodeCheck(const Check& c);
 Result<Node> decodeNode(std::string_view bytes);
 Result<Service> decodeService(std::string_view bytes);
 Result<Check> decodeCheck(std::string_view bytes);
+std::string encodeAclState(const acl::AclState& s);
+Result<acl::AclState> decodeAclState(std::string_view bytes);
 
 }  // namespace cairn::registry

@@ -47,6 +47,8 @@ void walkRows(const View& v, bool withValues, const Fn& fn) {
   fn(Table::kIndexes, "t/nodes", enc([&] { return std::to_string(v.nodesIndex); }));
   fn(Table::kIndexes, "t/services", enc([&] { return std::to_string(v.servicesIndex); }));
   fn(Table::kIndexes, "t/checks", enc([&] { return std::to_string(v.checksIndex); }));
+  if (v.acl)
+    fn(Table::kIndexes, std::string(kAclStateRowKey), enc([&] { return encodeAclState(*v.acl); }));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "registry/acl.hpp"
 #include "registry/model.hpp"
 #include "registry/pmap.hpp"
 
@@ -56,6 +57,7 @@ struct View {
   PMap<ServiceGroupPtr> services;  // by service name
   PMap<InstancePtr> nodeServices;  // by instanceKey(node, service id)
   PMap<CheckPtr> checks;           // by instanceKey(node, check id)
+  acl::AclStatePtr acl;            // null until the first ACL command
 
   // The blocking-query index of a service's queries: the group's own index,
   // or the services table index when the service does not exist. Never 0.
@@ -73,5 +75,8 @@ std::string nodeWatchKey(std::string_view name);
 inline constexpr std::string_view kNodesTableKey = "t:nodes";
 inline constexpr std::string_view kServicesTableKey = "t:services";
 inline constexpr std::string_view kChecksTableKey = "t:checks";
+inline constexpr std::string_view kAclWatchKey = "t:acl";
+// The store row (index table) that holds the whole ACL state.
+inline constexpr std::string_view kAclStateRowKey = "acl/state";
 
 }  // namespace cairn::registry

@@ -39,6 +39,37 @@
 namespace cairn::server {
 namespace {
 
+http::AclOptions aclOptions(const AclConfig& c) {
+  http::AclOptions o;
+  o.enabled = c.enabled;
+  o.defaultAccess =
+      c.defaultPolicy == "deny" ? registry::acl::Access::kDeny : registry::acl::Access::kWrite;
+  o.initialManagement = c.initialManagement;
+  return o;
+}
+
+// DNS answers with the anonymous token's rights. The filtered view is kept
+// for as long as the catalog view is the same (one filtering per change,
+// not per query).
+dns::ViewFilter anonymousDnsFilter(http::AclOptions opts) {
+  struct Cache {
+    std::mutex mu;
+    registry::ViewPtr in, out;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [opts, cache](const registry::ViewPtr& v) {
+    {
+      std::lock_guard lock(cache->mu);
+      if (cache->in == v) return cache->out;
+    }
+    registry::ViewPtr out = http::anonymousView(v, opts);
+    std::lock_guard lock(cache->mu);
+    cache->in = v;
+    cache->out = out;
+    return out;
+  };
+}
+
 void notifySystemd(const char* state) {
 #ifdef CAIRN_HAVE_SYSTEMD
   sd_notify(0, state);
@@ -135,10 +166,13 @@ class Agent {
     };
     apiOpts.loads = loads_.get();
     apiOpts.enableScriptChecks = cfg_.enableScriptChecks;
+    apiOpts.acl = aclOptions(cfg_.acl);
     dnsMetrics_ = std::make_unique<dns::DnsMetrics>();
+    healthMetrics_ = std::make_unique<health::CheckerMetrics>();
     if (Status st = startChecker(apiOpts); !st.ok()) return fail(st.error().message);
     apiOpts.moreMetrics = [this](std::string& out) {
       dnsMetrics_->render(out);
+      healthMetrics_->render(out);
       std::lock_guard lock(checkerMu_);
       if (checker_) checker_->renderMetrics(out);
     };
@@ -202,6 +236,7 @@ class Agent {
   Status startDns() {
     if (cfg_.dnsPort < 0) return {};
     dns::DnsOptions o;
+    if (cfg_.acl.enabled) o.viewFilter = anonymousDnsFilter(aclOptions(cfg_.acl));
     o.address = cfg_.clientAddr;
     o.port = cfg_.dnsPort;
     o.zone = {cfg_.domain, cfg_.altDomain, cfg_.datacenter};
@@ -239,6 +274,7 @@ class Agent {
   Status startChecker(http::ApiOptions& apiOpts) {
     health::CheckerConfig hc;
     hc.enableScriptChecks = cfg_.enableScriptChecks;
+    hc.metrics = healthMetrics_.get();
     hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
@@ -455,6 +491,9 @@ class Agent {
   std::unique_ptr<dns::LoadTable> loads_;
   // The DNS counters shown at /metrics; outlive both the DNS server and the Api.
   std::unique_ptr<dns::DnsMetrics> dnsMetrics_;
+  // The checker's probe counters and lateness, shown at /metrics; outlive
+  // the checker and the Api.
+  std::unique_ptr<health::CheckerMetrics> healthMetrics_;
   std::mutex checkerMu_;  // guards checker_ against the metrics page at shutdown
   std::unique_ptr<health::Checker> checker_;
   std::unique_ptr<dns::DnsServer> dns_;

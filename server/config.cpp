@@ -308,12 +308,46 @@ class Applier {
     return {};
   }
 
+  Status aclBlock(const json::value& v) {
+    if (!v.is_object()) return bad("acl", "expected a table");
+    for (const auto& kv : v.get_object()) {
+      std::string k = "acl." + std::string(kv.key());
+      Status st;
+      if (kv.key() == "enabled") {
+        st = boolean(k, kv.value(), c_.acl.enabled);
+      } else if (kv.key() == "default_policy") {
+        st = str(k, kv.value(), c_.acl.defaultPolicy);
+        if (st.ok() && c_.acl.defaultPolicy != "allow" && c_.acl.defaultPolicy != "deny")
+          st = bad(k, "must be allow or deny");
+      } else if (kv.key() == "tokens") {
+        if (!kv.value().is_object()) return bad(k, "expected a table");
+        for (const auto& t : kv.value().get_object()) {
+          std::string tk = k + "." + std::string(t.key());
+          if (t.key() == "initial_management" || t.key() == "master")
+            st = str(tk, t.value(), c_.acl.initialManagement);
+          else if (t.key() == "agent" || t.key() == "default" || t.key() == "agent_recovery" ||
+                   t.key() == "replication")
+            log::get("config")->warn("{}: {} is accepted but not used yet", file_, tk);
+          else
+            st = bad(tk, "unknown key");
+          if (!st.ok()) return st;
+        }
+      } else if (kv.key() == "down_policy" || kv.key() == "token_ttl" || kv.key() == "policy_ttl" ||
+                 kv.key() == "enable_token_persistence") {
+        log::get("config")->warn("{}: {} is accepted but not used yet", file_, k);
+      } else {
+        return bad(k, "unknown key");
+      }
+      if (!st.ok()) return st;
+    }
+    return {};
+  }
+
   Status one(const std::string& key, const json::value& v) {
     static const std::set<std::string> kIgnored = {"ui",
                                                    "ui_config",
                                                    "telemetry",
                                                    "encrypt",
-                                                   "acl",
                                                    "connect",
                                                    "performance",
                                                    "leave_on_terminate",
@@ -330,6 +364,7 @@ class Applier {
                                                    "raft_protocol"};
     if (key == "server") return boolean(key, v, c_.server);
     if (key == "tls") return tlsBlock(v);
+    if (key == "acl") return aclBlock(v);
     if (key == "verify_server_hostname") return boolean(key, v, c_.tls.verifyServerHostname);
     if (key == "verify_incoming_rpc") return optBool(key, v, c_.tls.internalRpc.verifyIncoming);
     if (key == "verify_incoming_https") {

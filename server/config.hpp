@@ -61,6 +61,13 @@ struct TlsSettings {
   bool verifyServerHostname = false;
 };
 
+// acl { enabled, default_policy, tokens { initial_management } }.
+struct AclConfig {
+  bool enabled = false;
+  std::string defaultPolicy = "allow";  // "allow" or "deny"
+  std::string initialManagement;        // a SecretID with every right (never logged)
+};
+
 struct AgentConfig {
   bool dev = false;
   bool server = false;
@@ -99,6 +106,7 @@ struct AgentConfig {
   std::vector<std::string> services;
   std::vector<std::string> checks;
   TlsSettings tls;
+  AclConfig acl;
 
   // Names the first bad field.
   Status validate() const;

@@ -101,6 +101,32 @@ port = 80
   ASSERT_EQ(p->config.services.size(), 1u);
 }
 
+TEST_F(ConfigTest, AclSettings) {
+  auto dev = parseAgentArgs({"-dev"});
+  ASSERT_TRUE(dev.ok());
+  EXPECT_FALSE(dev->config.acl.enabled) << "ACLs are off unless configured";
+  auto toml = write("acl.toml", R"(
+[acl]
+enabled = true
+default_policy = "deny"
+[acl.tokens]
+initial_management = "4b1e9f5c-0000-4000-8000-000000000001"
+)");
+  auto p = parseAgentArgs({"-dev", "-config-file", toml});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_TRUE(p->config.acl.enabled);
+  EXPECT_EQ(p->config.acl.defaultPolicy, "deny");
+  EXPECT_EQ(p->config.acl.initialManagement, "4b1e9f5c-0000-4000-8000-000000000001");
+  auto bad = write("bad.json", R"({"acl": {"default_policy": "maybe"}})");
+  auto b = parseAgentArgs({"-dev", "-config-file", bad});
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(b.error().message, HasSubstr("acl.default_policy"));
+  auto unknown = write("unknown.json", R"({"acl": {"tokens": {"nope": "x"}}})");
+  auto u = parseAgentArgs({"-dev", "-config-file", unknown});
+  ASSERT_FALSE(u.ok());
+  EXPECT_THAT(u.error().message, HasSubstr("acl.tokens.nope"));
+}
+
 TEST_F(ConfigTest, DnsAbuseSettings) {
   auto toml = write("abuse.toml", R"(
 [dns_config]

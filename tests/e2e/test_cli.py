@@ -61,7 +61,7 @@ class CliTest(unittest.TestCase):
 
     def test_bad_usage_and_version(self):
         r = self.cli("services", "register")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)  # usage
         self.assertTrue(r.stderr)
         r = self.cli("version")
         self.assertEqual(r.returncode, 0)

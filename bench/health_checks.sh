@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Health-check benchmark: 10,000 HTTP checks and 10,000 TCP checks at a 10 s interval, run by a real
+# `cairn agent -dev` against local targets, a new connection per probe (as Consul does).
+#
+# Per run (one check set: http, tcp or both):
+#   1. bench/health_targets on TARGET_CPU: PORTS HTTP ports (answer 200, close) and PORTS TCP ports
+#      (accept, close) on 127.0.0.1, one epoll thread; it counts every probe per port and per check
+#      (the HTTP path /c/<i> names the check) and the time between two probes of one check.
+#   2. A fresh `cairn agent -dev` (own data dir, free HTTP port, DNS off) started under
+#      `taskset -c AGENT_CPU` (every thread on that CPU); CHECKS services registered through
+#      PUT /v1/agent/service/register (bench/health_register, 8 connections), each with one check
+#      (interval INTERVAL s, timeout 5 s), spread round-robin over the ports of their kind.
+#   3. Warm-up: one full interval plus WARMUP_EXTRA s after the last registration (every check has run
+#      once and its critical -> passing change is written), then until the applied index has not
+#      moved for 3 s (at most 60 s more).
+#   4. Steady state, DURATION s: the agent's CPU (utime+stime of /proc/PID/stat, all threads, in % of
+#      one core) and the targets' CPU the same way; probes per second counted at the targets (and
+#      their spread per check and per port); schedule lateness (due time to probe start) p50/p99/max
+#      from the agent's cairn_health_check_lateness_seconds histogram at /v1/agent/metrics (read as
+#      the upper bound of the bucket that holds the quantile); the spread of the time between two
+#      probes of one HTTP check around the interval, seen by the targets; Raft writes = moves of
+#      cairn_catalog_applied_index; probes skipped because the previous one was still in flight;
+#      checks critical at the end; and what other processes used of the machine meanwhile.
+#   5. The floor (reference): with the agent stopped, bench/health_floor on AGENT_CPU makes the same
+#      probes per second against the same targets for FLOOR_SECONDS (a bare epoll loop: socket,
+#      connect, the same request bytes, read, close; nothing else). On loopback the kernel does the
+#      target's side of every connection in the prober's context too, so this is the least CPU any
+#      prober can be charged here; the table gives agent / floor.
+#
+# Usage:  bench/health_checks.sh [path/to/cairn [path/to/bench/bindir]]
+#         (defaults: build/cli/cairn and build/bench beside this script)
+# Env:    RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
+#         AGENT_CPU=1 TARGET_CPU=0 QUIET_WAIT=120 (before each run, wait at most this long for the
+#         machine to be idle) THREADS=1 (print each agent thread's CPU on stderr) FLOOR_SECONDS=30
+#         LOCK= (a file held with flock during each run, so that builds wait between runs, not during)
+# Per-run lines go to stderr, a markdown table (median (min-max) of REPS runs) to stdout.
+# Loopback only. Every process started is stopped by PID (trap), and each is bounded in time by
+# itself too (`timeout` around the agent and the registration, -max-seconds for the targets).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+CAIRN=${1:-$HERE/../build/cli/cairn}
+BIN=${2:-$HERE/../build/bench}
+RUNS=${RUNS:-http tcp both}
+REPS=${REPS:-1}
+CHECKS=${CHECKS:-10000}
+INTERVAL=${INTERVAL:-10}
+DURATION=${DURATION:-60}
+PORTS=${PORTS:-100}
+WARMUP_EXTRA=${WARMUP_EXTRA:-5}
+AGENT_CPU=${AGENT_CPU:-1}
+TARGET_CPU=${TARGET_CPU:-0}
+QUIET_WAIT=${QUIET_WAIT:-120}
+THREADS=${THREADS:-1}
+FLOOR_SECONDS=${FLOOR_SECONDS:-30}
+LOCK=${LOCK:-}  # a file to hold with flock during each run (e.g. /work/build.lock: no build meanwhile)
+HZ=$(getconf CLK_TCK)
+# Upper bound on one run's life (register + warm-up + measurement + slack); the agent and the targets
+# stop by themselves after it even if this script is killed with SIGKILL.
+RUN_MAX=$((120 + 2 * INTERVAL + 60 + DURATION + 120))
+
+[[ -x "$CAIRN" ]] || { echo "no cairn binary at $CAIRN (build first)" >&2; exit 1; }
+for p in health_targets health_register health_floor; do
+  [[ -x "$BIN/$p" ]] || { echo "no $p in $BIN (cmake --build build)" >&2; exit 1; }
+done
+
+T=$(mktemp -d /tmp/bench-health.XXXXXX)
+AGENT_PID=""   # the `timeout` wrapper around the agent
+CAIRN_PID=""   # the agent itself
+TARGETS_PID=""
+stop_pid() {
+  local p=$1
+  [[ -n "$p" ]] || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+}
+stop_all() {
+  stop_pid "$CAIRN_PID"; stop_pid "$AGENT_PID"; stop_pid "$TARGETS_PID"
+  CAIRN_PID=""; AGENT_PID=""; TARGETS_PID=""
+}
+cleanup() { trap "" INT TERM; stop_all; rm -rf "$T"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+trap 'echo "health_checks.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+stats() { # median (min-max)
+  printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%s (%s-%s)", m, a[1], a[NR]}'
+}
+kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
+ticks() { awk '{print $14+$15}' "/proc/$1/stat"; } # utime+stime, all threads, in clock ticks
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
+machine() { awk '$1=="cpu"{t=0; for(i=2;i<=9;i++) t+=$i; print t-$5-$6, t}' /proc/stat; } # busy total
+metric() { awk -v n="$1" '$1==n{print $2}' "$2"; }
+http() { curl -sf -m 10 "$@"; }
+
+quiet_wait() { # wait (at most QUIET_WAIT s) until the machine was < 10 % busy over 3 s; it is shared
+  local deadline=$((SECONDS + QUIET_WAIT)) a b
+  while ((SECONDS < deadline)); do
+    a=$(machine); sleep 3; b=$(machine)
+    awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); exit !(100*(y[1]-x[1]) < 10*(y[2]-x[2]))}' && return 0
+  done
+  echo "#   (machine still busy after QUIET_WAIT=${QUIET_WAIT}s; measuring anyway)" >&2
+}
+
+# quantile FILE_BEFORE FILE_AFTER Q: the upper bound (ms) of the lateness bucket holding quantile Q of
+# the probes started between the two scrapes; Q=1 gives the bucket of the largest.
+quantile() {
+  awk -v q="$3" '
+    /^cairn_health_check_lateness_seconds_bucket/ {
+      le=$1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+      if (FILENAME==ARGV[1]) { before[le]=$2 } else { n++; les[n]=le; after[le]=$2 } }
+    END {
+      total=after["+Inf"]-before["+Inf"]; if (total<=0) { print "n/a"; exit }
+      for (i=1; i<=n; i++) { c=after[les[i]]-before[les[i]]
+        if (c >= q*total) { if (les[i]=="+Inf") print ">30000"; else printf "%g\n", les[i]*1000; exit } } }' "$1" "$2"
+}
+
+start_targets() {
+  timeout -k 5 "$RUN_MAX" taskset -c "$TARGET_CPU" "$BIN/health_targets" -http-ports "$PORTS" \
+    -tcp-ports "$PORTS" -interval-ms $((INTERVAL * 1000)) -max-seconds "$RUN_MAX" >"$T/targets.out" 2>"$T/targets.err" &
+  TARGETS_PID=$!
+  local line=""
+  for _ in $(seq 100); do
+    line=$(head -1 "$T/targets.out" 2>/dev/null || true) # the file may not exist yet
+    [[ -n "$line" ]] && break
+    sleep 0.05
+  done
+  [[ -n "$line" ]] || { echo "targets printed no ports:" >&2; cat "$T/targets.err" >&2; exit 1; }
+  TARGETS_REAL=$(pgrep -P "$TARGETS_PID" | head -1) # the program under timeout (taskset execs it)
+  CONTROL=$(kv control "$line"); HTTP_PORTS=$(kv http "$line"); TCP_PORTS=$(kv tcp "$line")
+}
+
+start_agent() { # fresh agent with its own data dir; sets CAIRN_PID and PORT
+  local d="$T/agent-$1"
+  rm -rf "$d"; mkdir -p "$d"
+  timeout -k 5 "$RUN_MAX" taskset -c "$AGENT_CPU" "$CAIRN" agent -dev -http-port 0 -dns-port -1 \
+    -data-dir "$d/data" -node bench -log-level warn >"$d/out" 2>"$d/err" &
+  AGENT_PID=$!
+  PORT=""
+  for _ in $(seq 200); do
+    PORT=$(sed -n 's/^cairn: listening http=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$d/out" | head -1)
+    [[ -n "$PORT" ]] && break
+    kill -0 "$AGENT_PID" 2>/dev/null || { echo "cairn died:" >&2; cat "$d/err" >&2; exit 1; }
+    sleep 0.05
+  done
+  [[ -n "$PORT" ]] || { echo "cairn printed no listening line" >&2; exit 1; }
+  CAIRN_PID=$(pgrep -P "$AGENT_PID" | head -1)
+  [[ -n "$CAIRN_PID" ]] || { echo "no cairn process under timeout $AGENT_PID" >&2; exit 1; }
+}
+
+register() { # kind count
+  local ports=$HTTP_PORTS
+  [[ $1 == tcp ]] && ports=$TCP_PORTS
+  timeout 300 taskset -c "$TARGET_CPU" "$BIN/health_register" -port "$PORT" -kind "$1" -count "$2" \
+    -targets "$ports" -interval "${INTERVAL}s" -timeout 5s -conns 8
+}
+
+applied() { http "http://127.0.0.1:$PORT/v1/agent/metrics" | awk '$1=="cairn_catalog_applied_index"{print $2}'; }
+
+thread_ticks() { # tid ticks, per agent thread
+  for f in /proc/"$CAIRN_PID"/task/*/stat; do
+    awk '{sub(/ \(.*\) /, " x "); print $1, $14+$15}' "$f"
+  done 2>/dev/null | sort
+}
+
+# floor N_HTTP N_TCP: the CPU (% of one core) of bench/health_floor doing the same probes per second
+# against the same targets on AGENT_CPU for FLOOR_SECONDS: the least a prober can spend here.
+floor() {
+  local pids=() outs=() k n ports i=0
+  for k in http tcp; do
+    n=$1; ports=$HTTP_PORTS
+    [[ $k == tcp ]] && n=$2 && ports=$TCP_PORTS
+    ((n)) || continue
+    timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor" -kind "$k" -targets "$ports" \
+      -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" >"$T/floor.$k" 2>&1 &
+    pids+=($!); outs+=("$T/floor.$k")
+  done
+  for i in "${pids[@]}"; do wait "$i" || { cat "${outs[@]}" >&2; exit 1; }; done
+  cat "${outs[@]}" >&2
+  cat "${outs[@]}" | sed -n 's/.*cpu_pct=\([0-9.]*\).*/\1/p' | awk '{s+=$1} END{printf "%.2f", s}'
+}
+
+run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
+  local set=$2 n_http=0 n_tcp=0
+  [[ $set == http || $set == both ]] && n_http=$CHECKS
+  [[ $set == tcp || $set == both ]] && n_tcp=$CHECKS
+  quiet_wait
+  start_targets
+  start_agent "$1"
+  local reg="" t0=$SECONDS
+  ((n_http)) && reg+="http: $(register http "$n_http") "
+  ((n_tcp)) && reg+="tcp: $(register tcp "$n_tcp") "
+  echo "#   run $1: registered $reg" >&2
+  sleep $((INTERVAL + WARMUP_EXTRA))
+  local a b deadline=$((SECONDS + 60))
+  a=$(applied)
+  while ((SECONDS < deadline)); do
+    sleep 3; b=$(applied)
+    [[ "$a" == "$b" ]] && break
+    a=$b
+  done
+  local warm=$((SECONDS - t0))
+  # --- steady state ---
+  local m0 m1 c0 c1 tg0 tg1 s0 s1 th0 th1 k0 k1
+  http "http://127.0.0.1:$PORT/v1/agent/metrics" >"$T/m0"
+  http "http://127.0.0.1:$CONTROL/mark" >/dev/null
+  c0=$(ticks "$CAIRN_PID"); tg0=$(ticks "$TARGETS_REAL"); m0=$(machine); s0=$(date +%s.%N); k0=$(sys_ticks "$CAIRN_PID")
+  th0=$(thread_ticks)
+  sleep "$DURATION"
+  c1=$(ticks "$CAIRN_PID"); tg1=$(ticks "$TARGETS_REAL"); m1=$(machine); s1=$(date +%s.%N); k1=$(sys_ticks "$CAIRN_PID")
+  th1=$(thread_ticks)
+  local win
+  win=$(http "http://127.0.0.1:$CONTROL/window")
+  http "http://127.0.0.1:$PORT/v1/agent/metrics" >"$T/m1"
+  local secs agent_pct targets_pct other_pct probes expected rate writes skipped critical
+  secs=$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", b-a}')
+  agent_pct=$(awk -v d=$((c1 - c0)) -v s="$secs" -v hz="$HZ" 'BEGIN{printf "%.2f", 100*d/hz/s}')
+  local agent_sys
+  agent_sys=$(awk -v d=$((k1 - k0)) -v s="$secs" -v hz="$HZ" 'BEGIN{printf "%.2f", 100*d/hz/s}')
+  targets_pct=$(awk -v d=$((tg1 - tg0)) -v s="$secs" -v hz="$HZ" 'BEGIN{printf "%.2f", 100*d/hz/s}')
+  # other processes, in % of the whole machine: all busy ticks minus the agent's and the targets'
+  other_pct=$(awk -v a="$m0" -v b="$m1" -v own=$((c1 - c0 + tg1 - tg0)) \
+    'BEGIN{split(a,x," "); split(b,y," "); o=100*((y[1]-x[1])-own)/(y[2]-x[2]); printf "%.1f", (o<0)?0:o}')
+  probes=$(($(kv http "$win") + $(kv tcp "$win")))
+  rate=$(awk -v p="$probes" -v s="$(kv secs "$win")" 'BEGIN{printf "%.1f", p/s}')
+  expected=$(awk -v n=$((n_http + n_tcp)) -v i="$INTERVAL" 'BEGIN{printf "%.1f", n/i}')
+  writes=$(awk -v a="$(metric cairn_catalog_applied_index "$T/m0")" -v b="$(metric cairn_catalog_applied_index "$T/m1")" \
+    -v s="$secs" 'BEGIN{printf "%.1f", (b-a)*60/s}')
+  skipped=$(($(metric cairn_health_probes_skipped_total "$T/m1") - $(metric cairn_health_probes_skipped_total "$T/m0")))
+  critical=$(http "http://127.0.0.1:$PORT/v1/health/state/critical" | grep -o '"Status":"critical"' | wc -l || true)
+  local mean
+  mean=$(awk '$1=="cairn_health_check_lateness_seconds_sum"{s[FILENAME]=$2} $1=="cairn_health_check_lateness_seconds_count"{c[FILENAME]=$2}
+    END{dc=c[ARGV[2]]-c[ARGV[1]]; if (dc>0) printf "%.2f", 1000*(s[ARGV[2]]-s[ARGV[1]])/dc; else print "n/a"}' "$T/m0" "$T/m1")
+  LINE="checks=$((n_http + n_tcp)) secs=$secs agent_cpu_pct=$agent_pct agent_sys_pct=$agent_sys targets_cpu_pct=$targets_pct"
+  LINE+=" probes_per_s=$rate expected_per_s=$expected late_p50_ms=$(quantile "$T/m0" "$T/m1" 0.5)"
+  LINE+=" late_p99_ms=$(quantile "$T/m0" "$T/m1" 0.99) late_max_ms=$(quantile "$T/m0" "$T/m1" 1) late_mean_ms=$mean"
+  LINE+=" raft_writes_per_min=$writes skipped=$skipped critical_at_end=$critical other_load_pct=$other_pct"
+  LINE+=" load1=$(cut -d' ' -f1 /proc/loadavg) warmup_s=$warm rss_mib=$(awk '/^VmRSS:/{printf "%.0f", $2/1024}' /proc/"$CAIRN_PID"/status)"
+  LINE+=" gap_p50_ms=$(kv gap_p50_ms "$win") gap_p99_ms=$(kv gap_p99_ms "$win") gap_max_ms=$(kv gap_max_ms "$win")"
+  LINE+=" per_check=$(kv check_min "$win")-$(kv check_max "$win") http_port=$(kv http_port_min "$win")-$(kv http_port_max "$win")"
+  LINE+=" tcp_port=$(kv tcp_port_min "$win")-$(kv tcp_port_max "$win")"
+  if [[ $THREADS == 1 ]]; then
+    join <(echo "$th0") <(echo "$th1") | awk -v s="$secs" -v hz="$HZ" \
+      '{d=$3-$2; if (d>0) printf "#     agent thread %s: %.2f %% of a core\n", $1, 100*d/hz/s}' >&2
+  fi
+  stop_pid "$CAIRN_PID"; stop_pid "$AGENT_PID"; CAIRN_PID=""; AGENT_PID=""
+  local fl
+  fl=$(floor "$n_http" "$n_tcp")
+  LINE+=" floor_cpu_pct=$fl agent_over_floor=$(awk -v a="$agent_pct" -v f="$fl" 'BEGIN{printf "%.2f", a/f}')"
+  stop_all
+  rm -rf "$T/agent-$1"
+}
+
+echo "# health_checks: cairn $("$CAIRN" version 2>/dev/null | head -1); $(nproc) CPUs; agent on CPU $AGENT_CPU," \
+  "targets and registration on CPU $TARGET_CPU; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+declare -A CPU SYS FLOOR RATIO TCPU RATE EXP P50 P99 MAX MEAN WR SKIP CRIT OTHER GAP99 GAPMAX
+for r in $(seq "$REPS"); do
+  for set in $RUNS; do
+    if [[ -n "$LOCK" ]]; then exec 9>>"$LOCK"; flock 9; fi
+    run_one "$r-$set" "$set"
+    if [[ -n "$LOCK" ]]; then flock -u 9; exec 9>&-; fi
+    echo "#   run $r $set: $LINE" >&2
+    CPU[$set]+="$(kv agent_cpu_pct "$LINE") "; TCPU[$set]+="$(kv targets_cpu_pct "$LINE") "
+    SYS[$set]+="$(kv agent_sys_pct "$LINE") "; FLOOR[$set]+="$(kv floor_cpu_pct "$LINE") "
+    RATIO[$set]+="$(kv agent_over_floor "$LINE") "
+    RATE[$set]+="$(kv probes_per_s "$LINE") "; EXP[$set]=$(kv expected_per_s "$LINE")
+    P50[$set]+="$(kv late_p50_ms "$LINE") "; P99[$set]+="$(kv late_p99_ms "$LINE") "
+    MAX[$set]+="$(kv late_max_ms "$LINE") "; MEAN[$set]+="$(kv late_mean_ms "$LINE") "
+    WR[$set]+="$(kv raft_writes_per_min "$LINE") "; SKIP[$set]+="$(kv skipped "$LINE") "
+    CRIT[$set]+="$(kv critical_at_end "$LINE") "; OTHER[$set]+="$(kv other_load_pct "$LINE") "
+    GAP99[$set]+="$(kv gap_p99_ms "$LINE") "; GAPMAX[$set]+="$(kv gap_max_ms "$LINE") "
+  done
+done
+
+# shellcheck disable=SC2086
+{
+  echo "$CHECKS checks per kind at a ${INTERVAL} s interval against $PORTS HTTP + $PORTS TCP ports on 127.0.0.1,"
+  echo "${DURATION} s of steady state after warm-up; agent on CPU $AGENT_CPU, targets on CPU $TARGET_CPU; median (min-max) of $REPS runs"
+  echo "(lateness: upper bound of the histogram bucket; gap: |time between two probes of one HTTP check - ${INTERVAL} s| at the target)"
+  echo
+  echo "| checks | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for set in $RUNS; do
+    label="$CHECKS $set"; [[ $set == both ]] && label="$CHECKS http + $CHECKS tcp"
+    echo "| $label | $(stats ${CPU[$set]}) | $(stats ${SYS[$set]}) | $(stats ${FLOOR[$set]}) | $(stats ${RATIO[$set]}) | $(stats ${RATE[$set]}) (${EXP[$set]}) | $(stats ${P50[$set]}) | $(stats ${P99[$set]}) | $(stats ${MAX[$set]}) | $(stats ${MEAN[$set]}) | $(stats ${GAP99[$set]}) | $(stats ${GAPMAX[$set]}) | $(stats ${WR[$set]}) | $(stats ${SKIP[$set]}) | $(stats ${CRIT[$set]}) | $(stats ${TCPU[$set]}) | $(stats ${OTHER[$set]}) |"
+  done
+}
