@@ -20,6 +20,8 @@ const char* const kProxyUsage =
     "  -local-app HOST:PORT     the local application\n"
     "  -config FILE             a TOML file ([[upstreams]] name/local_port/policy/...)\n"
     "  -http-addr ADDR          the agent's HTTP API (default $CAIRN_HTTP_ADDR or 127.0.0.1:8500)\n"
+    "  -token TOKEN             ACL token for the agent (service:read upstreams, service:write "
+    "own)\n"
     "  -metrics-addr HOST:PORT  /metrics (default 127.0.0.1:0)\n"
     "  -connect-timeout D       per attempt (default 1s)   -max-attempts N (default 3)\n"
     "  -idle-timeout D          (default 10m)   -drain-timeout D (default 30s)\n"
@@ -192,6 +194,8 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
       configFile = value;
     else if (name == "http-addr")
       cfg.agentAddress = value;
+    else if (name == "token")
+      cfg.token = value;
     else if (name == "metrics-addr")
       cfg.metricsAddress = value;
     else if (name == "connect-timeout")

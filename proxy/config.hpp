@@ -39,6 +39,7 @@ struct ProxyConfig {
   std::string service;       // the local service this proxy stands beside
   std::string serviceId;     // its instance, for load reports; default: service
   std::string agentAddress;  // the agent's HTTP API; empty: $CAIRN_HTTP_ADDR or 127.0.0.1:8500
+  std::string token;         // ACL token for the agent (see client::ClientConfig::token)
   std::vector<UpstreamConfig> upstreams;
   std::string listen;    // inbound "host:port" or ":port"; empty: no inbound listener
   std::string localApp;  // "host:port" the inbound side forwards to

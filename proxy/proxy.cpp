@@ -117,7 +117,9 @@ class ProxyImpl {
 };
 
 Status ProxyImpl::start() {
-  client::ClientConfig clientCfg{.address = cfg_.agentAddress};
+  client::ClientConfig clientCfg;
+  clientCfg.address = cfg_.agentAddress;
+  clientCfg.token = cfg_.token;
   std::string line = "proxy listening";
   if (cfg_.tls.enabled()) {
     auto ctx = loadTls();
