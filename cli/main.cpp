@@ -1,9 +1,10 @@
 // cairn: one binary, three roles: `cairn agent` (the server), `cairn proxy`
-// (later), and client commands for operators.
+// (the sidecar), and client commands for operators.
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "proxy/proxy.hpp"
 #include "server/agent.hpp"
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
 #include "cli/acl_commands.hpp"
@@ -20,6 +21,7 @@ constexpr const char* kUsage =
     "Usage: cairn <command> [args]\n\n"
     "Commands:\n"
     "  agent      run a Cairn server (see cairn agent -help)\n"
+    "  proxy      run the sidecar proxy (see cairn proxy -help)\n"
     "  members    the cluster's servers and their status\n"
     "  join       join this server to a cluster (join <ip:server-port>...)\n"
     "  leave      leave the cluster gracefully and stop this server\n"
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "agent") return cairn::server::runAgent({args.begin() + 1, args.end()});
+  if (cmd == "proxy") return cairn::proxy::runProxyCommand({args.begin() + 1, args.end()});
 #ifdef CAIRN_HAVE_CLIENT_COMMANDS
   if (cmd == "acl") return cairn::cli::runAclCommand(args, std::cout, std::cerr);
   if (cairn::cli::isClientCommand(cmd))
