@@ -200,9 +200,9 @@ TEST_F(AclApiTest, CatalogFamily) {
   EXPECT_EQ(call("PUT", "/v1/catalog/deregister", "", dereg).status, 403);
   EXPECT_EQ(call("PUT", "/v1/catalog/deregister", readTok, dereg).status, 403);
   EXPECT_EQ(call("PUT", "/v1/catalog/deregister", dbTok, dereg).status, 403);
-  EXPECT_EQ(
-      call("PUT", "/v1/catalog/deregister", dbTok, R"({"Node":"db-host","ServiceID":"db1"})").status,
-      200);
+  EXPECT_EQ(call("PUT", "/v1/catalog/deregister", dbTok, R"({"Node":"db-host","ServiceID":"db1"})")
+                .status,
+            200);
   EXPECT_EQ(call("PUT", "/v1/catalog/deregister", mgmt, dereg).status, 200);
 }
 

@@ -22,8 +22,7 @@ class LoadEndpointTest : public ::testing::Test {
 
   LoadEndpointTest()
       : api(rep.catalog().watches(), rep,
-            AgentIdentity{"node1", "id-1", "dc1", "10.0.0.1", 8300, "0.1.0"},
-            options()) {
+            AgentIdentity{"node1", "id-1", "dc1", "10.0.0.1", 8300, "0.1.0"}, options()) {
     for (int i = 1; i <= 3; ++i) {
       registry::RegisterCommand r;
       r.node.name = i == 1 ? "node1" : "node" + std::to_string(i);
