@@ -35,6 +35,7 @@ void listener(std::ostringstream& o, const std::string& labels, const ListenerCo
   line("cairn_proxy_idle_timeouts_total", c.idleTimeouts);
   line("cairn_proxy_bytes_total", c.bytesUp, ",direction=\"up\"");
   line("cairn_proxy_bytes_total", c.bytesDown, ",direction=\"down\"");
+  line("cairn_proxy_spliced_bytes_total", c.bytesSpliced);
 }
 
 }  // namespace
@@ -50,6 +51,7 @@ std::string renderMetrics(const ListenerCounters* inbound,
        "# TYPE cairn_proxy_handshakes_total counter\n"
        "# TYPE cairn_proxy_idle_timeouts_total counter\n"
        "# TYPE cairn_proxy_bytes_total counter\n"
+       "# TYPE cairn_proxy_spliced_bytes_total counter\n"
        "# TYPE cairn_proxy_upstream_instances gauge\n"
        "# TYPE cairn_proxy_upstream_choices_total counter\n"
        "# TYPE cairn_proxy_upstream_ejections_total counter\n"

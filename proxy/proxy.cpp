@@ -432,7 +432,7 @@ void ProxyImpl::startRelay(ClientStream client, ServerStream server, ListenerCou
   };
   auto relay = std::make_shared<Relay<ClientStream, ServerStream>>(
       std::move(client), std::move(server), cfg_.idleTimeout,
-      RelayCounters{&c.bytesUp, &c.bytesDown, &c.idleTimeouts}, std::move(hooks));
+      RelayCounters{&c.bytesUp, &c.bytesDown, &c.idleTimeouts, &c.bytesSpliced}, std::move(hooks));
   relays_.emplace(rid, relay);
   relay->start();
 }
