@@ -283,6 +283,8 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
   cfg.upstreamDefaults = defaults.base;
   cfg.upstreamDefaults.balancer.seed = seed;
   if (cfg.fromRegistration()) {
+    if (!cfg.proxyId.empty() && !cfg.sidecarFor.empty())
+      return invalidArgument("give -proxy-id or -sidecar-for, not both");
     cfg.mesh = true;
     return cfg;  // validated once the registration is in
   }
@@ -322,8 +324,6 @@ Status ProxyConfig::validate() const {
     return invalidArgument(
         "-connect takes its certificates from the agent: drop -tls-cert/-tls-key/-tls-ca/"
         "-tls-peer-id");
-  if (!proxyId.empty() && !sidecarFor.empty())
-    return invalidArgument("give -proxy-id or -sidecar-for, not both");
   return {};
 }
 

@@ -108,6 +108,7 @@ TEST(Registration, MeshFlagsAndConflicts) {
                                "c", "-tls-key", "k", "-tls-ca", "a"})
                    .ok());
   EXPECT_FALSE(parseProxyArgs({"-service", "web", "-connect=maybe", "-upstream", "api:0"}).ok());
+  EXPECT_FALSE(parseProxyArgs({"-proxy-id", "p", "-sidecar-for", "web"}).ok());
 }
 
 }  // namespace
