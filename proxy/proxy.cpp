@@ -303,6 +303,8 @@ void ProxyImpl::connectNext(Upstream& u, std::shared_ptr<Attempt> a) {
           if (mesh_) {
             if (Status st = checkPeerId(stream, mesh_->upstreamId(u.cfg.service)); !st.ok()) {
               ++u.counters.handshakeFailures;
+              log_->warn("upstream instance refused upstream={} instance={} error=\"{}\"",
+                         u.cfg.service, id, st.error().message);
               closeStream(stream);
               return onFailure(st.error().message);
             }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 namespace cairn::proxy {
 namespace {
 
@@ -109,6 +112,29 @@ TEST(Registration, MeshFlagsAndConflicts) {
                    .ok());
   EXPECT_FALSE(parseProxyArgs({"-service", "web", "-connect=maybe", "-upstream", "api:0"}).ok());
   EXPECT_FALSE(parseProxyArgs({"-proxy-id", "p", "-sidecar-for", "web"}).ok());
+}
+
+TEST(Registration, MeshKeysInTheTomlFile) {
+  std::string path = ::testing::TempDir() + "proxy_registration_test.toml";
+  {
+    std::ofstream f(path);
+    f << "service = \"web\"\nconnect = true\n[[upstreams]]\nname = \"api\"\n";
+  }
+  auto c = parseProxyArgs({"-config", path});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->mesh);
+  auto off = parseProxyArgs({"-config", path, "-connect=false"});
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->mesh);  // the flag wins
+  {
+    std::ofstream f(path);
+    f << "sidecar_for = \"web-1\"\n";
+  }
+  auto side = parseProxyArgs({"-config", path});
+  ASSERT_TRUE(side.ok()) << side.error().message;
+  EXPECT_EQ(side->sidecarFor, "web-1");
+  EXPECT_TRUE(side->mesh);
+  std::remove(path.c_str());
 }
 
 }  // namespace
