@@ -289,5 +289,49 @@ class ProxyMeshTest(unittest.TestCase):
         self.assertEqual(r.stdout, "")  # never said it was listening
 
 
+class ProxyMeshAclTest(unittest.TestCase):
+    """With ACLs on (default deny), the proxy's -token is what gets it a leaf."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="cairn-proxy-mesh-acl-")
+        cfg = write(os.path.join(self.dir, "acl.json"),
+                    json.dumps({"acl": {"enabled": True, "default_policy": "deny"}}))
+        self.agent = Agent(extra_args=["-config-file", cfg]).start()
+        self.proxies = []
+
+    def tearDown(self):
+        for p in self.proxies:
+            p.stop()
+        self.agent.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def acl(self, *args, token=None):
+        cmd = [CAIRN, "acl"] + list(args) + ["-http-addr", self.agent.addr, "-format", "json"]
+        if token:
+            cmd += ["-token", token]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_the_token_gets_the_leaf_and_no_token_fails_start_up(self):
+        mgmt = self.acl("bootstrap")["SecretID"]
+        rules = write(os.path.join(self.dir, "web.hcl"),
+                      'service "web" { policy = "write" }\nservice "api" { policy = "read" }\n'
+                      'node_prefix "" { policy = "read" }\n')
+        self.acl("policy", "create", "-name", "web-proxy", "-rules", "@" + rules, token=mgmt)
+        tok = self.acl("token", "create", "-policy-name", "web-proxy", token=mgmt)["SecretID"]
+        base = ["-http-addr", self.agent.addr, "-connect", "-service", "web", "-upstream", "api:0"]
+        r = subprocess.run([CAIRN, "proxy"] + base + ["-mesh-wait", "1s"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("no mesh certificate from the agent", r.stderr)
+        self.assertIn("403", r.stderr)
+        p = Proxy(base + ["-token", tok])
+        self.proxies.append(p)
+        self.assertIn("/svc/web", [dict(l) for (n, l), _ in p.metrics().items()
+                                   if n == "cairn_proxy_leaf_info"][0]["uri"])
+        self.assertEqual(p.metric("cairn_proxy_mesh_fetch_failures_total"), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
