@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <iostream>
 #include <unordered_map>
 
@@ -22,6 +23,14 @@ namespace cairn::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a TLS session between proxies may be resumed without a full
+// handshake (the peer's certificate is not checked again in that time).
+constexpr std::chrono::seconds kSessionLifetime{300};
+
+void countHandshake(ListenerCounters& c, TlsStream& s) {
+  ++(SSL_session_reused(s.native_handle()) ? c.handshakesResumed : c.handshakesFull);
+}
 using boost::system::error_code;
 
 Result<tcp::endpoint> endpointOf(const std::string& text, const char* what) {
@@ -134,7 +143,10 @@ Status ProxyImpl::start() {
   } else if (cfg_.mesh) {
     auto m = MeshTls::create(
         io_, {.client = clientCfg, .service = cfg_.service, .startupWait = cfg_.meshWait},
-        [this](std::shared_ptr<asio::ssl::context> ctx) { tls_ = std::move(ctx); });
+        [this](std::shared_ptr<asio::ssl::context> ctx) {
+          enableResumption(*ctx, kSessionLifetime);
+          tls_ = std::move(ctx);
+        });
     if (!m.ok()) return m.error();
     mesh_ = std::move(*m);
   }
@@ -206,6 +218,7 @@ Result<std::shared_ptr<asio::ssl::context>> ProxyImpl::loadTls() const {
   t.role = tls::TlsRole::kBoth;
   auto ctx = tls::makeContext(t);
   if (!ctx.ok()) return ctx.error();
+  enableResumption(**ctx, kSessionLifetime);
   return std::shared_ptr<asio::ssl::context>(std::move(*ctx));
 }
 
@@ -309,6 +322,7 @@ void ProxyImpl::connectNext(Upstream& u, std::shared_ptr<Attempt> a) {
               return onFailure(st.error().message);
             }
           }
+          countHandshake(u.counters, stream);
           startRelay(std::move(a->client), std::move(stream), u.counters,
                      upstreamConnected(u, id, began));
         },
@@ -418,7 +432,10 @@ void ProxyImpl::acceptInbound() {
       } else {
         handshake(
             std::move(s), asio::ssl::stream_base::server, std::chrono::seconds(10),
-            [toApp](TlsStream stream) { toApp(std::make_shared<TlsStream>(std::move(stream))); },
+            [this, toApp](TlsStream stream) {
+              countHandshake(inboundCounters_, stream);
+              toApp(std::make_shared<TlsStream>(std::move(stream)));
+            },
             [this, done](const std::string& why) {
               ++inboundCounters_.handshakeFailures;
               log_->warn("inbound connection refused error=\"{}\"", why);
@@ -519,6 +536,9 @@ void ProxyImpl::finishIfIdle() {
 }  // namespace
 
 int runProxy(const ProxyConfig& config) {
+  // The TLS legs write with OpenSSL's socket BIO (write(2), not send with
+  // MSG_NOSIGNAL): a peer gone must be an EPIPE, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   auto impl = std::make_unique<ProxyImpl>(config);
   if (Status st = impl->start(); !st.ok()) {
     std::cerr << "cairn proxy: " << st.error().message << "\n";
