@@ -48,7 +48,9 @@ Result<std::string> findSidecarProxyId(std::string_view body, std::string_view s
 void applyRegistration(ProxyConfig& cfg, const ProxyRegistration& reg);
 
 // I/O: reads the registration from the agent (cfg.proxyId, or the sidecar
-// of cfg.sidecarFor), applies it and validates the result.
+// of cfg.sidecarFor), applies it and validates the result. An agent that
+// cannot be reached (or answers 5xx) is retried for up to cfg.meshWait; any
+// other answer is final.
 Status loadRegistration(ProxyConfig& cfg);
 
 }  // namespace cairn::proxy

@@ -287,6 +287,13 @@ class ProxyMeshTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("no mesh certificate from the agent", r.stderr)
         self.assertEqual(r.stdout, "")  # never said it was listening
+        started = time.monotonic()
+        r = subprocess.run([CAIRN, "proxy", "-sidecar-for", "web", "-mesh-wait", "2s",
+                            "-http-addr", "127.0.0.1:%d" % free_port()],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("cannot reach", r.stderr)
+        self.assertGreater(time.monotonic() - started, 1.0)  # it waited for the agent
 
 
 class ProxyMeshAclTest(unittest.TestCase):
