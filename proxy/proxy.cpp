@@ -105,7 +105,7 @@ class ProxyImpl {
   uint64_t totalActive() const;
 
   ProxyConfig cfg_;
-  asio::io_context io_;
+  asio::io_context io_{1};  // one thread runs it (others only post to it)
   asio::signal_set signals_;
   asio::signal_set hup_;
   std::shared_ptr<spdlog::logger> log_ = log::get("proxy");

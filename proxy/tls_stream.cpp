@@ -25,7 +25,24 @@ TlsStream::TlsStream(asio::ip::tcp::socket socket, asio::ssl::context& ctx)
   SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   error_code ec;
   socket_.non_blocking(true, ec);
-  SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle()));
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new_socket(static_cast<int>(socket_.native_handle()), BIO_NOCLOSE);
+  if (!in || !out) {
+    BIO_free(in);
+    BIO_free(out);
+    throw std::bad_alloc();
+  }
+  BIO_set_mem_eof_return(in, -1);  // empty: "retry", until feed(0)
+  SSL_set_bio(ssl_.get(), in, out);
+}
+
+void TlsStream::feed(std::size_t n) {
+  BIO* in = SSL_get_rbio(ssl_.get());
+  if (n == 0) {
+    BIO_set_mem_eof_return(in, 0);
+    return;
+  }
+  BIO_write(in, input_.get(), static_cast<int>(n));
 }
 
 TlsStream::~TlsStream() = default;
@@ -109,6 +126,14 @@ void TlsStream::offerSession() {
   if (SSL_set_ex_data(ssl_.get(), peerKeyIndex(), key.get()) == 1) key.release();
 }
 
+namespace {
+// SSL_get_error reads the thread's error queue, so it must hold nothing from
+// earlier calls; peeking first is much cheaper than clearing every slot.
+void clearErrors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+}  // namespace
+
 // Maps an SSL call's result to what to do next. The error queue is cleared
 // before every call (SSL_get_error reads it), so what is there is ours.
 TlsStream::Step TlsStream::classify(int ret) {
@@ -142,7 +167,7 @@ TlsStream::Step TlsStream::classify(int ret) {
 }
 
 TlsStream::Step TlsStream::handshakeStep(handshake_type type) {
-  ERR_clear_error();
+  clearErrors();
   errno = 0;
   int r = type == asio::ssl::stream_base::client ? SSL_connect(ssl_.get()) : SSL_accept(ssl_.get());
   return r == 1 ? Step{} : classify(r);
@@ -150,7 +175,7 @@ TlsStream::Step TlsStream::handshakeStep(handshake_type type) {
 
 TlsStream::Step TlsStream::readStep(void* data, std::size_t size, std::size_t& n) {
   if (size == 0) return {};
-  ERR_clear_error();
+  clearErrors();
   errno = 0;
   int r = SSL_read_ex(ssl_.get(), data, size, &n);
   return r == 1 ? Step{} : classify(r);
@@ -158,7 +183,7 @@ TlsStream::Step TlsStream::readStep(void* data, std::size_t size, std::size_t& n
 
 TlsStream::Step TlsStream::writeStep(const void* data, std::size_t size, std::size_t& n) {
   if (size == 0) return {};
-  ERR_clear_error();
+  clearErrors();
   errno = 0;
   int r = SSL_write_ex(ssl_.get(), data, size, &n);
   return r == 1 ? Step{} : classify(r);
@@ -167,7 +192,7 @@ TlsStream::Step TlsStream::writeStep(const void* data, std::size_t size, std::si
 // SSL_shutdown returns 0 once our close_notify is out (the peer's is not in
 // yet; reads go on until it comes), 1 when both are done.
 TlsStream::Step TlsStream::shutdownStep() {
-  ERR_clear_error();
+  clearErrors();
   errno = 0;
   int r = SSL_shutdown(ssl_.get());
   return r >= 0 ? Step{} : classify(r);

@@ -1,12 +1,13 @@
-// The TLS leg of a relay: OpenSSL straight on the TCP socket's descriptor,
-// driven by Asio's reactor (wait for readable/writable, then retry the SSL
-// call). Asio's ssl::stream runs every record through a memory BIO pair and
-// a composed operation per call; for a relay of small records that was the
-// larger part of the proxy's own CPU. This stream offers what the relay and
+// The TLS leg of a relay: OpenSSL writing straight to the TCP socket, and
+// reading from a memory BIO that Asio's own socket reads fill. Asio's
+// ssl::stream runs both directions through a BIO pair and a composed
+// operation per call, and a bare async_wait re-arms epoll on every wait; for a
+// relay of small records those were the larger part of the proxy's own CPU
+// and an extra system call per read. This stream offers what the relay and
 // the proxy use of ssl::stream: async_handshake, async_read_some,
 // async_write_some (so asio::async_write works), native_handle,
-// lowest_layer, get_executor. It also carries the half-close the relay needs
-// and the SPIFFE identity check.
+// lowest_layer, get_executor. It also carries the half-close the relay needs,
+// session resumption and the SPIFFE identity check.
 //
 // One operation per direction at a time (a read and a write may be pending
 // together), on one thread; not moved while an operation is pending. Internal
@@ -102,8 +103,12 @@ class TlsStream {
     return Buffer{};
   }
 
-  // Calls `call` until it is done, waiting on the socket between tries; the
-  // handler always runs from the executor, never inside this call.
+  // Calls `call` until it is done; the handler always runs from the
+  // executor, never inside this call. OpenSSL reads its input from a memory
+  // BIO this stream fills with Asio's own socket reads (which wait for
+  // readiness without re-arming epoll each time, as a bare async_wait would)
+  // and writes straight to the socket. One socket read at a time: another
+  // operation that needs input meanwhile waits for readiness and retries.
   template <class Call, class Handler>
   void run(Call call, Handler&& handler) {
     std::size_t n = 0;
@@ -111,6 +116,21 @@ class TlsStream {
     if (s.want == Want::kDone) {
       boost::asio::post(socket_.get_executor(),
                         [h = std::forward<Handler>(handler), ec = s.ec, n]() mutable { h(ec, n); });
+      return;
+    }
+    if (s.want == Want::kRead && !reading_) {
+      reading_ = true;
+      socket_.async_read_some(boost::asio::buffer(input_.get(), kInputSize),
+                              [this, call = std::move(call), h = std::forward<Handler>(handler)](
+                                  boost::system::error_code ec, std::size_t got) mutable {
+                                if (ec == boost::asio::error::operation_aborted)
+                                  return h(ec, std::size_t{0});
+                                reading_ = false;
+                                if (ec && ec != boost::asio::error::eof)
+                                  return h(ec, std::size_t{0});
+                                feed(ec ? 0 : got);
+                                run(std::move(call), std::move(h));
+                              });
       return;
     }
     socket_.async_wait(
@@ -122,6 +142,9 @@ class TlsStream {
         });
   }
 
+  // Hands `n` bytes of input_ to OpenSSL; 0: the peer closed the socket.
+  void feed(std::size_t n);
+
   void offerSession();
   Step handshakeStep(handshake_type type);
   Step readStep(void* data, std::size_t size, std::size_t& n);
@@ -129,8 +152,12 @@ class TlsStream {
   Step shutdownStep();
   Step classify(int ret);
 
+  static constexpr std::size_t kInputSize = 32 * 1024;
+
   lowest_layer_type socket_;
   std::unique_ptr<SSL, SslFree> ssl_;
+  std::unique_ptr<char[]> input_{new char[kInputSize]};
+  bool reading_ = false;
 };
 
 // Turns on TLS 1.3 session resumption for streams made from `ctx`, both
