@@ -12,7 +12,9 @@
 #include "common/log.hpp"
 #include "common/tls_context.hpp"
 #include "proxy/load_reporter.hpp"
+#include "proxy/mesh_tls.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/registration.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/upstream_watch.hpp"
 
@@ -114,6 +116,9 @@ class ProxyImpl {
   std::shared_ptr<asio::ssl::context> tls_;
   Result<std::shared_ptr<asio::ssl::context>> loadTls() const;
   void waitHup();
+  // Mesh mode: installs tls_ from the agent's leaf and roots, and again on
+  // every rotation; also names the identity each upstream must present.
+  std::unique_ptr<MeshTls> mesh_;
   tcp::endpoint localApp_;
   ListenerCounters inboundCounters_;
   std::atomic<uint64_t> inboundActive_{0};  // read by the load reporter
@@ -135,6 +140,15 @@ Status ProxyImpl::start() {
     if (!ctx.ok()) return ctx.error();
     tls_ = std::move(*ctx);
     waitHup();
+  } else if (cfg_.mesh) {
+    auto m = MeshTls::create(
+        io_, {.client = clientCfg, .service = cfg_.service, .startupWait = cfg_.meshWait},
+        [this](std::shared_ptr<asio::ssl::context> ctx) {
+          enableResumption(*ctx, kSessionLifetime);
+          tls_ = std::move(ctx);
+        });
+    if (!m.ok()) return m.error();
+    mesh_ = std::move(*m);
   }
   auto metricsEp = endpointOf(cfg_.metricsAddress, "-metrics-addr");
   if (!metricsEp.ok()) return metricsEp.error();
@@ -166,12 +180,13 @@ Status ProxyImpl::start() {
   // Watches last: their first answers find the balancers in place.
   for (auto& up : upstreams_) {
     Upstream* u = up.get();
-    auto w = UpstreamWatch::create({.client = clientCfg, .service = u->cfg.service},
-                                   [this, u](std::vector<Instance> list) {
-                                     asio::post(io_, [u, list = std::move(list)]() mutable {
-                                       u->balancer.setInstances(std::move(list));
-                                     });
-                                   });
+    auto w = UpstreamWatch::create(
+        {.client = clientCfg, .service = u->cfg.service, .connect = cfg_.mesh},
+        [this, u](std::vector<Instance> list) {
+          asio::post(io_, [u, list = std::move(list)]() mutable {
+            u->balancer.setInstances(std::move(list));
+          });
+        });
     if (!w.ok()) return w.error();
     u->watch = std::move(*w);
   }
@@ -295,7 +310,18 @@ void ProxyImpl::connectNext(Upstream& u, std::shared_ptr<Attempt> a) {
                         upstreamConnected(u, id, began));
     handshake(
         std::move(*server), asio::ssl::stream_base::client, u.cfg.connectTimeout,
-        [this, &u, a, id, began](TlsStream stream) {
+        [this, &u, a, id, began, onFailure](TlsStream stream) {
+          // Mesh: the instance must be one of the upstream's (files: the
+          // handshake checked -tls-peer-id).
+          if (mesh_) {
+            if (Status st = checkPeerId(stream, mesh_->upstreamId(u.cfg.service)); !st.ok()) {
+              ++u.counters.handshakeFailures;
+              log_->warn("upstream instance refused upstream={} instance={} error=\"{}\"",
+                         u.cfg.service, id, st.error().message);
+              closeStream(stream);
+              return onFailure(st.error().message);
+            }
+          }
           countHandshake(u.counters, stream);
           startRelay(std::move(a->client), std::move(stream), u.counters,
                      upstreamConnected(u, id, began));
@@ -463,6 +489,7 @@ void ProxyImpl::acceptMetrics() {
                 ups.push_back({u->cfg.service, std::string(policyName(u->cfg.balancer.policy)),
                                &u->counters, u->balancer.stats(now), u->balancer.totalEjections()});
               body = renderMetrics(inbound_ ? &inboundCounters_ : nullptr, ups, draining_);
+              if (mesh_) body += mesh_->renderMetrics();
             } else {
               body = "not found\n";
             }
@@ -532,6 +559,12 @@ int runProxyCommand(const std::vector<std::string>& args) {
   if (!cfg.ok()) {
     std::cerr << "cairn proxy: " << cfg.error().message << "\n\n" << kProxyUsage;
     return 2;
+  }
+  if (cfg->fromRegistration()) {
+    if (Status st = loadRegistration(*cfg); !st.ok()) {
+      std::cerr << "cairn proxy: " << st.error().message << "\n";
+      return 1;
+    }
   }
   if (!log::setLevel(cfg->logLevel)) {
     std::cerr << "cairn proxy: -log-level: unknown level \"" << cfg->logLevel << "\"\n";
