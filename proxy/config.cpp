@@ -29,7 +29,10 @@ const char* const kProxyUsage =
     "  -eject-after N -eject-base D -eject-max D   outlier ejection (3, 5s, 2m)\n"
     "  -ewma-decay D            peak_ewma's time constant (default 10s)\n"
     "  -seed N                  seeds the balancers (default: random)\n"
-    "  -tls-cert F -tls-key F -tls-ca F [-tls-peer-id URI]   mutual TLS between proxies\n"
+    "  -tls-cert F -tls-key F -tls-ca F [-tls-peer-id URI]   mutual TLS between proxies;\n"
+    "                           inbound connections are then checked against the intentions\n"
+    "  -close-denied[=BOOL]     also close established inbound connections that an intention\n"
+    "                           change denies (default false)\n"
     "  -log-level L\n";
 
 namespace {
@@ -82,6 +85,11 @@ Status applyToml(const std::string& path, ProxyConfig& cfg, const UpstreamConfig
   str(top, "listen", cfg.listen);
   str(top, "local_app", cfg.localApp);
   str(top, "metrics_addr", cfg.metricsAddress);
+  if (auto n = top["close_denied"]; n) {
+    auto b = n.value<bool>();
+    if (!b) return invalidArgument("config file " + path + ": close_denied: expected a boolean");
+    cfg.closeDenied = *b;
+  }
   if (auto* ups = top["upstreams"].as_array()) {
     for (auto& node : *ups) {
       auto* t = node.as_table();
@@ -172,6 +180,8 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
     if (auto eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
+    } else if (name == "close-denied") {
+      value = "true";  // a boolean flag: alone, or -close-denied=false
     } else {
       if (i + 1 >= args.size()) return invalidArgument("-" + name + ": missing value");
       value = args[++i];
@@ -228,7 +238,11 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
       cfg.tls.caFile = value;
     else if (name == "tls-peer-id")
       cfg.tls.expectPeerId = value;
-    else if (name == "log-level")
+    else if (name == "close-denied") {
+      if (value != "true" && value != "false")
+        return invalidArgument(flag + ": expected true or false, got \"" + value + "\"");
+      cfg.closeDenied = value == "true";
+    } else if (name == "log-level")
       cfg.logLevel = value;
     else
       return invalidArgument("unknown flag " + flag);
@@ -248,6 +262,7 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
     take("listen", cfg.listen, fromFile.listen);
     take("local-app", cfg.localApp, fromFile.localApp);
     take("metrics-addr", cfg.metricsAddress, fromFile.metricsAddress);
+    if (!seen.count("close-denied")) cfg.closeDenied = fromFile.closeDenied;
     cfg.upstreams = std::move(fromFile.upstreams);
   }
   for (const auto& s : specs) {

@@ -49,6 +49,10 @@ struct ProxyConfig {
   std::chrono::milliseconds loadReportInterval{1000};
   uint32_t maxConnections = 10000;  // per listener
   ProxyTlsConfig tls;
+  // With TLS inbound: when the intentions change, close the established
+  // inbound connections whose source they now deny (new connections are
+  // always checked).
+  bool closeDenied = false;
   std::string logLevel = "info";
 
   Status validate() const;

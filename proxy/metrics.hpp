@@ -21,6 +21,12 @@ struct ListenerCounters {
   uint64_t idleTimeouts = 0;
   uint64_t bytesUp = 0;    // client -> server
   uint64_t bytesDown = 0;  // server -> client
+  // Inbound with TLS: the intention check after each handshake, and the
+  // established connections close_denied closed (counted once each).
+  uint64_t allowed = 0;
+  uint64_t denied = 0;
+  uint64_t closedDenied = 0;
+  uint64_t intentionsIndex = 0;  // a gauge: the intentions in force; 0: none yet (fail closed)
 };
 
 struct UpstreamSnapshot {

@@ -21,14 +21,13 @@ void closeStream(TlsStream& s) {
   s.lowest_layer().close(ec);
 }
 
-std::vector<std::string> peerUris(TlsStream& s) {
+namespace {
+
+std::vector<std::string> uriSans(X509* cert) {
   std::vector<std::string> out;
-  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(s.native_handle()),
-                                                   &X509_free);
   if (!cert) return out;
   std::unique_ptr<GENERAL_NAMES, void (*)(GENERAL_NAMES*)> names(
-      static_cast<GENERAL_NAMES*>(
-          X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)),
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)),
       [](GENERAL_NAMES* n) { GENERAL_NAMES_free(n); });
   if (!names) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
@@ -39,6 +38,21 @@ std::vector<std::string> peerUris(TlsStream& s) {
                      static_cast<size_t>(ASN1_STRING_length(uri)));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> peerUris(TlsStream& s) {
+  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(s.native_handle()),
+                                                   &X509_free);
+  return uriSans(cert.get());
+}
+
+std::vector<std::string> verifiedRootUris(TlsStream& s) {
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(s.native_handle());
+  int n = chain ? sk_X509_num(chain) : 0;
+  if (n == 0) return {};
+  return uriSans(sk_X509_value(chain, n - 1));
 }
 
 Status checkPeerId(TlsStream& s, const std::string& expected) {

@@ -27,6 +27,10 @@ void closeStream(TlsStream& s);
 
 // The URI subjectAltNames of the peer's (already verified) certificate.
 std::vector<std::string> peerUris(TlsStream& s);
+// The URI subjectAltNames of the trust anchor that verified the peer's
+// chain (the mesh's roots carry "spiffe://<trust-domain>"); empty when the
+// handshake verified nothing.
+std::vector<std::string> verifiedRootUris(TlsStream& s);
 
 // Ok when `expected` is empty or is one of the peer's URI SANs; the error
 // says what the peer presented.
