@@ -50,8 +50,9 @@ Result<std::vector<registry::Intention>> decodeIntentionsFor(std::string_view bo
     auto action = field(o, "Action", true);
     if (!action.ok()) return action.error();
     auto a = registry::parseIntentionAction(*action);
-    if (!a) return invalidArgument("intention " + *src + " => " + *dst + ": unknown Action \"" +
-                                   *action + "\"");
+    if (!a)
+      return invalidArgument("intention " + *src + " => " + *dst + ": unknown Action \"" + *action +
+                             "\"");
     auto id = field(o, "ID", false);
     if (!id.ok()) return id.error();
     in.id = std::move(*id);

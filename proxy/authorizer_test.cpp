@@ -119,16 +119,15 @@ TEST(Authorizer, DecodesTheIntentionsThatApplyToTheDestination) {
 TEST(Authorizer, RejectsBodiesItCannotTrust) {
   EXPECT_FALSE(decodeIntentionsFor("{}", "api").ok());
   EXPECT_FALSE(decodeIntentionsFor("[1]", "api").ok());
-  EXPECT_FALSE(decodeIntentionsFor(R"([{"SourceName":"web","DestinationName":"api"}])", "api").ok());
   EXPECT_FALSE(
-      decodeIntentionsFor(R"([{"SourceName":"web","DestinationName":"api","Action":"maybe"}])",
-                          "api")
-          .ok());
+      decodeIntentionsFor(R"([{"SourceName":"web","DestinationName":"api"}])", "api").ok());
+  EXPECT_FALSE(decodeIntentionsFor(
+                   R"([{"SourceName":"web","DestinationName":"api","Action":"maybe"}])", "api")
+                   .ok());
   // Another destination's entry is skipped, whatever it says.
-  EXPECT_TRUE(
-      decodeIntentionsFor(R"([{"SourceName":"web","DestinationName":"db","Action":"maybe"}])",
-                          "api")
-          .ok());
+  EXPECT_TRUE(decodeIntentionsFor(
+                  R"([{"SourceName":"web","DestinationName":"db","Action":"maybe"}])", "api")
+                  .ok());
   EXPECT_TRUE(decodeIntentionsFor("[]", "api").ok());
 }
 

@@ -25,7 +25,10 @@ namespace cairn::proxy {
 struct IntentionWatchConfig {
   client::ClientConfig client;  // the agent's HTTP address; timeouts are set from `wait`
   std::string destination;
-  std::chrono::seconds wait{30};  // the blocking query's wait
+  // The blocking query's wait. Short: it also bounds how long a change can
+  // go unseen if the agent leaves a woken query unanswered (seen under load,
+  // see the note on run() in intention_watch.cpp).
+  std::chrono::seconds wait{10};
   // After a failed query: min, doubling up to max, with up to 50% jitter.
   std::chrono::milliseconds retryMin{250};
   std::chrono::milliseconds retryMax{5000};

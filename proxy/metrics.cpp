@@ -62,10 +62,8 @@ std::string renderMetrics(const ListenerCounters* inbound,
     listener(o, "listener=\"inbound\"", *inbound);
     o << "cairn_proxy_allowed_total{listener=\"inbound\"} " << inbound->allowed << "\n";
     o << "cairn_proxy_denied_total{listener=\"inbound\"} " << inbound->denied << "\n";
-    o << "cairn_proxy_denied_closed_total{listener=\"inbound\"} " << inbound->closedDenied
-      << "\n";
-    o << "cairn_proxy_intentions_index{listener=\"inbound\"} " << inbound->intentionsIndex
-      << "\n";
+    o << "cairn_proxy_denied_closed_total{listener=\"inbound\"} " << inbound->closedDenied << "\n";
+    o << "cairn_proxy_intentions_index{listener=\"inbound\"} " << inbound->intentionsIndex << "\n";
   }
   for (const auto& u : upstreams) {
     std::string labels = "listener=\"upstream\",upstream=\"" + escape(u.name) + "\"";

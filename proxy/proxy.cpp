@@ -182,13 +182,12 @@ Status ProxyImpl::start() {
   }
   if (inbound_ && tls_) {
     authz_ = std::make_unique<Authorizer>(cfg_.service);
-    auto w = IntentionWatch::create(
-        {.client = clientCfg, .destination = cfg_.service},
-        [this](std::shared_ptr<const IntentionSet> set) {
-          asio::post(io_, [this, set = std::move(set)]() mutable {
-            intentionsChanged(std::move(set));
-          });
-        });
+    auto w = IntentionWatch::create({.client = clientCfg, .destination = cfg_.service},
+                                    [this](std::shared_ptr<const IntentionSet> set) {
+                                      asio::post(io_, [this, set = std::move(set)]() mutable {
+                                        intentionsChanged(std::move(set));
+                                      });
+                                    });
     if (!w.ok()) return w.error();
     intentionWatch_ = std::move(*w);
   }
@@ -420,9 +419,10 @@ void ProxyImpl::acceptInbound() {
           // connecting (intentionsChanged() saw no relay to close yet).
           if (authz_ && cfg_.closeDenied && !authz_->decideSource(source).allowed) {
             ++inboundCounters_.closedDenied;
-            log_->warn("established inbound connection closed source={} destination={} "
-                       "reason=\"an intention changed while connecting\"",
-                       source, cfg_.service);
+            log_->warn(
+                "established inbound connection closed source={} destination={} "
+                "reason=\"an intention changed while connecting\"",
+                source, cfg_.service);
             closeStream(*client);
             closeStream(server);
             return done();
