@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <iostream>
 #include <unordered_map>
 
@@ -22,6 +23,14 @@ namespace cairn::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a TLS session between proxies may be resumed without a full
+// handshake (the peer's certificate is not checked again in that time).
+constexpr std::chrono::seconds kSessionLifetime{300};
+
+void countHandshake(ListenerCounters& c, TlsStream& s) {
+  ++(SSL_session_reused(s.native_handle()) ? c.handshakesResumed : c.handshakesFull);
+}
 using boost::system::error_code;
 
 Result<tcp::endpoint> endpointOf(const std::string& text, const char* what) {
@@ -219,6 +228,7 @@ Result<std::shared_ptr<asio::ssl::context>> ProxyImpl::loadTls() const {
   t.role = tls::TlsRole::kBoth;
   auto ctx = tls::makeContext(t);
   if (!ctx.ok()) return ctx.error();
+  enableResumption(**ctx, kSessionLifetime);
   return std::shared_ptr<asio::ssl::context>(std::move(*ctx));
 }
 
@@ -313,6 +323,7 @@ void ProxyImpl::connectNext(Upstream& u, std::shared_ptr<Attempt> a) {
     handshake(
         std::move(*server), asio::ssl::stream_base::client, u.cfg.connectTimeout,
         [this, &u, a, id, began](TlsStream stream) {
+          countHandshake(u.counters, stream);
           startRelay(std::move(a->client), std::move(stream), u.counters,
                      upstreamConnected(u, id, began));
         },
@@ -443,6 +454,7 @@ void ProxyImpl::acceptInbound() {
         handshake(
             std::move(s), asio::ssl::stream_base::server, std::chrono::seconds(10),
             [this, toApp, done](TlsStream stream) {
+              countHandshake(inboundCounters_, stream);
               auto client = std::make_shared<TlsStream>(std::move(stream));
               std::string source;
               if (authz_) {
@@ -467,9 +479,15 @@ void ProxyImpl::acceptInbound() {
 }
 
 Decision ProxyImpl::authorizeInbound(TlsStream& s) {
+  // The trust domain of the root that verified the client's chain; with no
+  // chain (a resumed session, whose ticket a full handshake earned, denied or
+  // not) or a root that names none, those of every trusted root.
   std::vector<std::string> trustDomains;
   for (const auto& u : verifiedRootUris(s))
     if (auto td = rootTrustDomain(u)) trustDomains.push_back(*td);
+  if (trustDomains.empty())
+    for (const auto& u : trustedRootUris(s))
+      if (auto td = rootTrustDomain(u)) trustDomains.push_back(*td);
   Decision d = authz_->decide(peerUris(s), trustDomains);
   if (d.allowed) {
     ++inboundCounters_.allowed;
@@ -599,6 +617,9 @@ void ProxyImpl::finishIfIdle() {
 }  // namespace
 
 int runProxy(const ProxyConfig& config) {
+  // The TLS legs write with OpenSSL's socket BIO (write(2), not send with
+  // MSG_NOSIGNAL): a peer gone must be an EPIPE, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   auto impl = std::make_unique<ProxyImpl>(config);
   if (Status st = impl->start(); !st.ok()) {
     std::cerr << "cairn proxy: " << st.error().message << "\n";
