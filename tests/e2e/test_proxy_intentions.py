@@ -264,6 +264,31 @@ def tls_ping(ctx, port):
         (s or raw).close()
 
 
+def connect_ping(ctx, port, session=None):
+    """Connects with `ctx` (offering `session`), sends "ping" once the
+    server's session tickets are in, and returns (reply, session, resumed);
+    the reply is b"" when the server closes or the handshake fails."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = None
+    try:
+        s = ctx.wrap_socket(raw, session=session)
+        # Nothing sent yet: a refusal then closes with a FIN, not a reset
+        # that could discard the tickets. An admitted client times out here.
+        s.settimeout(0.5)
+        try:
+            if s.recv(10) == b"":
+                return b"", s.session, s.session_reused
+        except socket.timeout:
+            pass
+        s.settimeout(10)
+        s.sendall(b"ping")
+        return s.recv(10), s.session, s.session_reused
+    except (ssl.SSLError, OSError):
+        return b"", s.session if s else None, s.session_reused if s else False
+    finally:
+        (s or raw).close()
+
+
 class ExpiredCertificateTest(MeshCase):
     """A CA the test controls, so that it can issue a leaf that has expired."""
 
@@ -321,7 +346,8 @@ class ExpiredCertificateTest(MeshCase):
                 leaf("t-web-expired", "web", now - 3 * day, now - day),
                 leaf("t-web-foreign", "web", now - day, now + day, td="other.consul"))
 
-    def test_expired_client_certificate_is_refused(self):
+    def start(self):
+        """The test PKI and an inbound proxy B that trusts only its CA."""
         ca_file, api, web, expired, foreign = self.make_pki()
         backend = Backend("api")
         self.backends.append(backend)
@@ -337,6 +363,34 @@ class ExpiredCertificateTest(MeshCase):
             ctx.load_verify_locations(ca_file)
             ctx.load_cert_chain(*leaf)
             return ctx
+
+        return b, backend, client, web, expired, foreign
+
+    def test_resumed_session_keeps_the_trust_domain_check(self):
+        b, backend, client, web, _, foreign = self.start()
+
+        # Positive control: a valid client resumes and is let in again.
+        ok = client(web)
+        ok.maximum_version = ssl.TLSVersion.TLSv1_3
+        first = connect_ping(ok, b.inbound)
+        self.assertEqual(first[0], b"ping")
+        again = connect_ping(ok, b.inbound, first[1])
+        self.assertEqual(again[0], b"ping")
+        self.assertTrue(again[2], "the session was not resumed")
+        # The foreign trust domain: refused, then refused again on resumption
+        # (the resumed handshake verifies no chain).
+        bad = client(foreign)
+        first = connect_ping(bad, b.inbound)
+        self.assertEqual(first[0], b"")
+        self.assertIsNotNone(first[1], "no session ticket came with the refused handshake")
+        again = connect_ping(bad, b.inbound, first[1])
+        self.assertEqual(again[0], b"")
+        self.assertTrue(again[2], "the session was not resumed")
+        self.assertEqual(self.denied(b), 2)
+        self.assertEqual(backend.accepted, 2)
+
+    def test_expired_client_certificate_is_refused(self):
+        b, backend, client, web, expired, foreign = self.start()
 
         self.assertEqual(tls_ping(client(web), b.inbound), b"ping")  # positive control
         self.assertEqual(self.allowed(b), 1)
