@@ -29,12 +29,15 @@ const char* const kProxyUsage =
     "  -eject-after N -eject-base D -eject-max D   outlier ejection (3, 5s, 2m)\n"
     "  -ewma-decay D            peak_ewma's time constant (default 10s)\n"
     "  -seed N                  seeds the balancers (default: random)\n"
-    "  -tls-cert F -tls-key F -tls-ca F [-tls-peer-id URI]   mutual TLS between proxies\n"
+    "  -tls-cert F -tls-key F -tls-ca F [-tls-peer-id URI]   mutual TLS between proxies;\n"
+    "                           inbound connections are then checked against the intentions\n"
     "  -connect                 mesh mode: leaf and roots from the agent, renewed as they rotate\n"
     "  -sidecar-for ID          settings from the registered connect-proxy of service ID ID\n"
     "  -proxy-id ID             settings from the registered connect-proxy ID (both imply "
     "-connect)\n"
     "  -mesh-wait D             how long to wait for the first leaf at start-up (default 30s)\n"
+    "  -close-denied[=BOOL]     also close established inbound connections that an intention\n"
+    "                           change denies (default false)\n"
     "  -log-level L\n";
 
 namespace {
@@ -90,6 +93,11 @@ Status applyToml(const std::string& path, ProxyConfig& cfg, const UpstreamConfig
   str(top, "proxy_id", cfg.proxyId);
   str(top, "sidecar_for", cfg.sidecarFor);
   if (auto v = top["connect"].value<bool>()) cfg.mesh = *v;
+  if (auto n = top["close_denied"]; n) {
+    auto b = n.value<bool>();
+    if (!b) return invalidArgument("config file " + path + ": close_denied: expected a boolean");
+    cfg.closeDenied = *b;
+  }
   if (auto* ups = top["upstreams"].as_array()) {
     for (auto& node : *ups) {
       auto* t = node.as_table();
@@ -180,8 +188,8 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
     if (auto eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
-    } else if (name == "connect") {  // a boolean flag: -connect or -connect=false
-      value = "true";
+    } else if (name == "connect" || name == "close-denied") {
+      value = "true";  // a boolean flag: alone, or -connect=false / -close-denied=false
     } else {
       if (i + 1 >= args.size()) return invalidArgument("-" + name + ": missing value");
       value = args[++i];
@@ -238,7 +246,11 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
       cfg.tls.caFile = value;
     else if (name == "tls-peer-id")
       cfg.tls.expectPeerId = value;
-    else if (name == "log-level")
+    else if (name == "close-denied") {
+      if (value != "true" && value != "false")
+        return invalidArgument(flag + ": expected true or false, got \"" + value + "\"");
+      cfg.closeDenied = value == "true";
+    } else if (name == "log-level")
       cfg.logLevel = value;
     else if (name == "connect") {
       if (value != "true" && value != "false")
@@ -271,6 +283,7 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
     take("proxy-id", cfg.proxyId, fromFile.proxyId);
     take("sidecar-for", cfg.sidecarFor, fromFile.sidecarFor);
     if (!seen.count("connect")) cfg.mesh = fromFile.mesh;
+    if (!seen.count("close-denied")) cfg.closeDenied = fromFile.closeDenied;
     cfg.upstreams = std::move(fromFile.upstreams);
   }
   for (const auto& s : specs) {

@@ -60,6 +60,10 @@ struct ProxyConfig {
   std::string proxyId;
   std::string sidecarFor;
   UpstreamConfig upstreamDefaults;  // for upstreams that come from a registration
+  // With TLS inbound: when the intentions change, close the established
+  // inbound connections whose source they now deny (new connections are
+  // always checked).
+  bool closeDenied = false;
   std::string logLevel = "info";
 
   bool fromRegistration() const { return !proxyId.empty() || !sidecarFor.empty(); }

@@ -92,5 +92,37 @@ TEST(ParseProxyArgs, TomlFileThenFlagsOnTop) {
   std::remove(path.c_str());
 }
 
+TEST(ParseProxyArgs, CloseDeniedFromFlagOrFile) {
+  std::vector<std::string> base = {"-service", "api", "-listen", ":1", "-local-app", "127.0.0.1:2"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return parseProxyArgs(a);
+  };
+  EXPECT_FALSE(with({})->closeDenied);
+  // Alone it takes no value: the next flag is not swallowed.
+  auto c = with({"-close-denied", "-metrics-addr", "127.0.0.1:9"});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->closeDenied);
+  EXPECT_EQ(c->metricsAddress, "127.0.0.1:9");
+  EXPECT_FALSE(with({"--close-denied=false"})->closeDenied);
+  EXPECT_FALSE(with({"-close-denied=yes"}).ok());
+  std::string path = ::testing::TempDir() + "proxy_close_denied_test.toml";
+  {
+    std::ofstream f(path);
+    f << "close_denied = true\n";
+  }
+  EXPECT_TRUE(with({"-config", path})->closeDenied);
+  EXPECT_FALSE(with({"-config", path, "-close-denied=false"})->closeDenied);
+  {
+    std::ofstream f(path);
+    f << "close_denied = \"yes\"\n";
+  }
+  auto bad = with({"-config", path});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("close_denied"), std::string::npos);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace cairn::proxy

@@ -57,9 +57,19 @@ std::string renderMetrics(const ListenerCounters* inbound,
        "# TYPE cairn_proxy_upstream_ejections_total counter\n"
        "# TYPE cairn_proxy_upstream_ejected gauge\n"
        "# TYPE cairn_proxy_upstream_active gauge\n"
-       "# TYPE cairn_proxy_draining gauge\n";
+       "# TYPE cairn_proxy_draining gauge\n"
+       "# TYPE cairn_proxy_allowed_total counter\n"
+       "# TYPE cairn_proxy_denied_total counter\n"
+       "# TYPE cairn_proxy_denied_closed_total counter\n"
+       "# TYPE cairn_proxy_intentions_index gauge\n";
   o << "cairn_proxy_draining " << (draining ? 1 : 0) << "\n";
-  if (inbound) listener(o, "listener=\"inbound\"", *inbound);
+  if (inbound) {
+    listener(o, "listener=\"inbound\"", *inbound);
+    o << "cairn_proxy_allowed_total{listener=\"inbound\"} " << inbound->allowed << "\n";
+    o << "cairn_proxy_denied_total{listener=\"inbound\"} " << inbound->denied << "\n";
+    o << "cairn_proxy_denied_closed_total{listener=\"inbound\"} " << inbound->closedDenied << "\n";
+    o << "cairn_proxy_intentions_index{listener=\"inbound\"} " << inbound->intentionsIndex << "\n";
+  }
   for (const auto& u : upstreams) {
     std::string labels = "listener=\"upstream\",upstream=\"" + escape(u.name) + "\"";
     listener(o, labels, *u.counters);

@@ -24,6 +24,12 @@ struct ListenerCounters {
   uint64_t bytesUp = 0;       // client -> server
   uint64_t bytesDown = 0;     // server -> client
   uint64_t bytesSpliced = 0;  // of both, moved with splice(2) (plain bulk transfers)
+  // Inbound with TLS: the intention check after each handshake, and the
+  // established connections close_denied closed (counted once each).
+  uint64_t allowed = 0;
+  uint64_t denied = 0;
+  uint64_t closedDenied = 0;
+  uint64_t intentionsIndex = 0;  // a gauge: the intentions in force; 0: none yet (fail closed)
 };
 
 struct UpstreamSnapshot {

@@ -11,6 +11,8 @@
 
 #include "common/log.hpp"
 #include "common/tls_context.hpp"
+#include "proxy/authorizer.hpp"
+#include "proxy/intention_watch.hpp"
 #include "proxy/load_reporter.hpp"
 #include "proxy/mesh_tls.hpp"
 #include "proxy/metrics.hpp"
@@ -90,8 +92,15 @@ class ProxyImpl {
   void connectNext(Upstream& u, std::shared_ptr<Attempt> a);
   // Bookkeeping of a connected upstream instance; the relay's hooks.
   RelayHooks upstreamConnected(Upstream& u, const std::string& id, Clock::time_point began);
+  // Returns the relay's id (its key in relays_).
   template <class ClientStream, class ServerStream>
-  void startRelay(ClientStream client, ServerStream server, ListenerCounters& c, RelayHooks hooks);
+  uint64_t startRelay(ClientStream client, ServerStream server, ListenerCounters& c,
+                      RelayHooks hooks);
+  // The intention check of a verified inbound client; logs and counts.
+  Decision authorizeInbound(TlsStream& s);
+  // New intentions: in force for new connections; with close_denied, the
+  // established inbound ones they deny are closed.
+  void intentionsChanged(std::shared_ptr<const IntentionSet> set);
   // Runs `then(stream)` once a TLS handshake (as `type`) and the peer's
   // identity check have passed within `timeout`; else `fail(why)`.
   template <class Then, class Fail>
@@ -125,6 +134,11 @@ class ProxyImpl {
   std::unique_ptr<tcp::acceptor> metrics_;
   std::unique_ptr<LoadReporter> loadReporter_;
   std::unordered_map<uint64_t, std::weak_ptr<RelayHandle>> relays_;
+  // Inbound with TLS: the intention check, the watch that feeds it, and the
+  // source service of every established inbound relay (by relay id).
+  std::unique_ptr<Authorizer> authz_;
+  std::unique_ptr<IntentionWatch> intentionWatch_;
+  std::unordered_map<uint64_t, std::string> inboundSources_;
   uint64_t nextRelayId_ = 0;
   bool draining_ = false;
   std::unique_ptr<asio::steady_timer> drainTimer_;
@@ -189,6 +203,17 @@ Status ProxyImpl::start() {
         });
     if (!w.ok()) return w.error();
     u->watch = std::move(*w);
+  }
+  if (inbound_ && (tls_ || mesh_)) {  // mesh_: its first context is installed by now
+    authz_ = std::make_unique<Authorizer>(cfg_.service);
+    auto w = IntentionWatch::create({.client = clientCfg, .destination = cfg_.service},
+                                    [this](std::shared_ptr<const IntentionSet> set) {
+                                      asio::post(io_, [this, set = std::move(set)]() mutable {
+                                        intentionsChanged(std::move(set));
+                                      });
+                                    });
+    if (!w.ok()) return w.error();
+    intentionWatch_ = std::move(*w);
   }
   if (inbound_) {
     auto r =
@@ -305,9 +330,11 @@ void ProxyImpl::connectNext(Upstream& u, std::shared_ptr<Attempt> a) {
     error_code ignored;
     server->set_option(tcp::no_delay(true), ignored);
     a->client.set_option(tcp::no_delay(true), ignored);
-    if (!tls_)
-      return startRelay(std::move(a->client), std::move(*server), u.counters,
-                        upstreamConnected(u, id, began));
+    if (!tls_) {
+      startRelay(std::move(a->client), std::move(*server), u.counters,
+                 upstreamConnected(u, id, began));
+      return;
+    }
     handshake(
         std::move(*server), asio::ssl::stream_base::client, u.cfg.connectTimeout,
         [this, &u, a, id, began, onFailure](TlsStream stream) {
@@ -417,24 +444,54 @@ void ProxyImpl::acceptInbound() {
       };
       error_code ignored;
       s.set_option(tcp::no_delay(true), ignored);
-      // The local app once the client is in (and, with TLS, verified).
-      auto toApp = [this, done](auto client) {
-        connectLocalApp([this, client, done](tcp::socket server) {
+      // The local app once the client is in (and, with TLS, verified and
+      // allowed by the intentions: `source` is its service).
+      auto toApp = [this, done](auto client, std::string source) {
+        connectLocalApp([this, client, done, source](tcp::socket server) {
           if (!server.is_open()) {
             closeStream(*client);
             return done();
           }
-          startRelay(std::move(*client), std::move(server), inboundCounters_, {nullptr, done});
+          // close_denied: the intentions may have changed while the app was
+          // connecting (intentionsChanged() saw no relay to close yet).
+          if (authz_ && cfg_.closeDenied && !authz_->decideSource(source).allowed) {
+            ++inboundCounters_.closedDenied;
+            log_->warn(
+                "established inbound connection closed source={} destination={} "
+                "reason=\"an intention changed while connecting\"",
+                source, cfg_.service);
+            closeStream(*client);
+            closeStream(server);
+            return done();
+          }
+          auto rid = std::make_shared<uint64_t>(0);
+          auto finished = [this, rid, done] {
+            inboundSources_.erase(*rid);
+            done();
+          };
+          *rid = startRelay(std::move(*client), std::move(server), inboundCounters_,
+                            {nullptr, finished});
+          if (authz_) inboundSources_.emplace(*rid, source);
         });
       };
       if (!tls_) {
-        toApp(std::make_shared<tcp::socket>(std::move(s)));
+        toApp(std::make_shared<tcp::socket>(std::move(s)), std::string());
       } else {
         handshake(
             std::move(s), asio::ssl::stream_base::server, std::chrono::seconds(10),
-            [this, toApp](TlsStream stream) {
+            [this, toApp, done](TlsStream stream) {
               countHandshake(inboundCounters_, stream);
-              toApp(std::make_shared<TlsStream>(std::move(stream)));
+              auto client = std::make_shared<TlsStream>(std::move(stream));
+              std::string source;
+              if (authz_) {
+                Decision d = authorizeInbound(*client);
+                if (!d.allowed) {
+                  closeStream(*client);  // before any byte reaches the app
+                  return done();
+                }
+                source = d.source;
+              }
+              toApp(client, source);
             },
             [this, done](const std::string& why) {
               ++inboundCounters_.handshakeFailures;
@@ -447,9 +504,59 @@ void ProxyImpl::acceptInbound() {
   });
 }
 
+Decision ProxyImpl::authorizeInbound(TlsStream& s) {
+  // The trust domain of the root that verified the client's chain; with no
+  // chain (a resumed session, whose ticket a full handshake earned, denied or
+  // not) or a root that names none, those of every trusted root.
+  std::vector<std::string> trustDomains;
+  for (const auto& u : verifiedRootUris(s))
+    if (auto td = rootTrustDomain(u)) trustDomains.push_back(*td);
+  if (trustDomains.empty())
+    for (const auto& u : trustedRootUris(s))
+      if (auto td = rootTrustDomain(u)) trustDomains.push_back(*td);
+  Decision d = authz_->decide(peerUris(s), trustDomains);
+  if (d.allowed) {
+    ++inboundCounters_.allowed;
+    log_->debug("inbound connection allowed source={} destination={} intention={}", d.source,
+                cfg_.service, d.intentionId.empty() ? "default" : d.intentionId);
+    return d;
+  }
+  ++inboundCounters_.denied;
+  log_->warn("inbound connection denied source={} destination={} intention={} reason=\"{}\"",
+             d.source.empty() ? "-" : d.source, cfg_.service,
+             d.intentionId.empty() ? "default" : d.intentionId, d.reason);
+  return d;
+}
+
+void ProxyImpl::intentionsChanged(std::shared_ptr<const IntentionSet> set) {
+  if (!authz_) return;
+  bool first = !authz_->ready();
+  authz_->update(std::move(set));
+  inboundCounters_.intentionsIndex = authz_->index();
+  if (first) log_->info("intentions in force destination={}: inbound open", cfg_.service);
+  if (!cfg_.closeDenied) return;
+  // Collected first: abort() runs the relay's onDone, which edits the maps.
+  std::vector<std::pair<uint64_t, Decision>> deny;
+  for (const auto& [rid, source] : inboundSources_) {
+    Decision d = authz_->decideSource(source);
+    if (!d.allowed) deny.emplace_back(rid, std::move(d));
+  }
+  for (auto& [rid, d] : deny) {
+    auto it = relays_.find(rid);
+    auto relay = it == relays_.end() ? nullptr : it->second.lock();
+    if (!relay) continue;
+    ++inboundCounters_.closedDenied;
+    log_->warn(
+        "established inbound connection closed source={} destination={} intention={} "
+        "reason=\"{}\"",
+        d.source, cfg_.service, d.intentionId.empty() ? "default" : d.intentionId, d.reason);
+    relay->abort();
+  }
+}
+
 template <class ClientStream, class ServerStream>
-void ProxyImpl::startRelay(ClientStream client, ServerStream server, ListenerCounters& c,
-                           RelayHooks hooks) {
+uint64_t ProxyImpl::startRelay(ClientStream client, ServerStream server, ListenerCounters& c,
+                               RelayHooks hooks) {
   uint64_t rid = nextRelayId_++;
   auto done = std::move(hooks.onDone);
   hooks.onDone = [this, rid, done = std::move(done)] {
@@ -461,6 +568,7 @@ void ProxyImpl::startRelay(ClientStream client, ServerStream server, ListenerCou
       RelayCounters{&c.bytesUp, &c.bytesDown, &c.idleTimeouts, &c.bytesSpliced}, std::move(hooks));
   relays_.emplace(rid, relay);
   relay->start();
+  return rid;
 }
 
 void ProxyImpl::acceptMetrics() {

@@ -212,14 +212,13 @@ void closeStream(TlsStream& s) {
   s.lowest_layer().close(ec);
 }
 
-std::vector<std::string> peerUris(TlsStream& s) {
+namespace {
+
+std::vector<std::string> uriSans(X509* cert) {
   std::vector<std::string> out;
-  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(s.native_handle()),
-                                                   &X509_free);
   if (!cert) return out;
   std::unique_ptr<GENERAL_NAMES, void (*)(GENERAL_NAMES*)> names(
-      static_cast<GENERAL_NAMES*>(
-          X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)),
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)),
       [](GENERAL_NAMES* n) { GENERAL_NAMES_free(n); });
   if (!names) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
@@ -229,6 +228,38 @@ std::vector<std::string> peerUris(TlsStream& s) {
     out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
                      static_cast<size_t>(ASN1_STRING_length(uri)));
   }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> peerUris(TlsStream& s) {
+  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(s.native_handle()),
+                                                   &X509_free);
+  return uriSans(cert.get());
+}
+
+std::vector<std::string> verifiedRootUris(TlsStream& s) {
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(s.native_handle());
+  int n = chain ? sk_X509_num(chain) : 0;
+  if (n == 0) return {};
+  return uriSans(sk_X509_value(chain, n - 1));
+}
+
+std::vector<std::string> trustedRootUris(TlsStream& s) {
+  std::vector<std::string> out;
+  X509_STORE* store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(s.native_handle()));
+  if (!store) return out;
+  // The store's lock: certificates may be added to it lazily (by-dir lookups).
+  if (X509_STORE_lock(store) != 1) return out;
+  STACK_OF(X509_OBJECT)* objs = X509_STORE_get0_objects(store);
+  for (int i = 0; objs && i < sk_X509_OBJECT_num(objs); ++i) {
+    X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+    if (!cert) continue;
+    auto uris = uriSans(cert);
+    out.insert(out.end(), uris.begin(), uris.end());
+  }
+  X509_STORE_unlock(store);
   return out;
 }
 

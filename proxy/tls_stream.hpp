@@ -174,6 +174,13 @@ void closeStream(TlsStream& s);
 
 // The URI subjectAltNames of the peer's (already verified) certificate.
 std::vector<std::string> peerUris(TlsStream& s);
+// The URI subjectAltNames of the trust anchor that verified the peer's
+// chain (the mesh's roots carry "spiffe://<trust-domain>"); empty when the
+// handshake verified nothing.
+std::vector<std::string> verifiedRootUris(TlsStream& s);
+// The URI subjectAltNames of every trusted root in the stream's context: for
+// a resumed session, whose handshake verified no chain.
+std::vector<std::string> trustedRootUris(TlsStream& s);
 
 // Ok when `expected` is empty or is one of the peer's URI SANs; the error
 // says what the peer presented.

@@ -83,6 +83,10 @@ class ProxyTlsTest(unittest.TestCase):
             b.stop()
         self.agent.request("PUT", "/v1/agent/service/deregister/api-proxy")
 
+    def intentions_in_force(self, proxy):
+        """An inbound TLS proxy refuses everything until the agent's intentions arrive."""
+        self.assertTrue(wait_until(lambda: proxy.metric("cairn_proxy_intentions_index") > 0))
+
     def tls_args(self, leaf, peer):
         return ["-tls-cert", leaf[0], "-tls-key", leaf[1], "-tls-ca", self.ca,
                 "-tls-peer-id", TD + peer]
@@ -94,6 +98,7 @@ class ProxyTlsTest(unittest.TestCase):
         b = Proxy(["-service", "api", "-http-addr", self.agent.addr, "-listen", "127.0.0.1:0",
                    "-local-app", "127.0.0.1:%d" % backend.port] + self.tls_args(self.api, "web"))
         self.proxies.append(b)
+        self.intentions_in_force(b)
         status, _, text = self.agent.request("PUT", "/v1/agent/service/register", {
             "Name": "api", "ID": "api-proxy", "Address": "127.0.0.1", "Port": b.inbound})
         self.assertEqual(status, 200, text)
@@ -193,6 +198,7 @@ class ProxyTlsTest(unittest.TestCase):
         b = Proxy(["-service", "api", "-http-addr", self.agent.addr, "-listen", "127.0.0.1:0",
                    "-local-app", "127.0.0.1:%d" % backend.port] + self.tls_args((crt, key), "web"))
         self.proxies.append(b)
+        self.intentions_in_force(b)
         self.agent.request("PUT", "/v1/agent/service/register", {
             "Name": "api", "ID": "api-proxy", "Address": "127.0.0.1", "Port": b.inbound})
         a = Proxy(["-service", "web", "-http-addr", self.agent.addr, "-upstream", "api:0"] +
@@ -226,6 +232,7 @@ class ProxyTlsTest(unittest.TestCase):
         b = Proxy(["-service", "api", "-http-addr", self.agent.addr, "-listen", "127.0.0.1:0",
                    "-local-app", "127.0.0.1:%d" % backend.port] + self.tls_args(self.db, "web"))
         self.proxies.append(b)
+        self.intentions_in_force(b)
         self.agent.request("PUT", "/v1/agent/service/register", {
             "Name": "api", "ID": "api-proxy", "Address": "127.0.0.1", "Port": b.inbound})
         a = Proxy(["-service", "web", "-http-addr", self.agent.addr, "-upstream", "api:0"] +
