@@ -157,6 +157,38 @@ class ProxyMeshTest(unittest.TestCase):
             exchange(port, b"x" * 5000) == b"hello from api-greet", timeout=15))
         self.assertTrue(wait_until(lambda: 5000 in greeter.received), greeter.received)
 
+    def test_a_deny_intention_refuses_mesh_connections_and_close_denied_closes_one(self):
+        backend = self.backend("api")
+        b = self.proxy(["-connect", "-close-denied", "-service", "api", "-listen", "127.0.0.1:0",
+                        "-local-app", "127.0.0.1:%d" % backend.port])
+        self.register_sidecar("api", b.inbound, local_port=backend.port)
+        a = self.proxy(["-connect", "-service", "web", "-upstream", "api:0"])
+        self.assertTrue(wait_until(lambda: a.metric("cairn_proxy_upstream_instances") == 1,
+                                   timeout=15), a.read_log())
+        port = a.upstreams["api"]
+        self.assertTrue(wait_until(lambda: b.metric("cairn_proxy_intentions_index") > 0))
+        self.assertEqual(exchange(port, b"before"), b"before")
+        # An established stream, then web -> api denied: new connections are
+        # refused and (close_denied) the stream is closed.
+        stream = socket.create_connection(("127.0.0.1", port), timeout=10)
+        stream.sendall(b"one")
+        self.assertEqual(stream.recv(10), b"one")
+        status, _, text = self.agent.request(
+            "PUT", "/v1/connect/intentions/exact?source=web&destination=api", {"Action": "deny"})
+        self.assertEqual(status, 200, text)
+        self.assertTrue(wait_until(lambda: exchange(port, b"x") == b"", timeout=15))
+        self.assertGreater(b.metric("cairn_proxy_denied_total"), 0)
+        stream.settimeout(15)
+        try:
+            self.assertEqual(stream.recv(10), b"")  # closed by the proxy
+        except ConnectionResetError:
+            pass
+        stream.close()
+        self.assertEqual(b.metric("cairn_proxy_denied_closed_total"), 1)
+        # Deleted: allowed again.
+        self.agent.request("DELETE", "/v1/connect/intentions/exact?source=web&destination=api")
+        self.assertTrue(wait_until(lambda: exchange(port, b"after") == b"after", timeout=15))
+
     def test_stream_survives_leaf_and_ca_rotation_and_new_connections_get_the_new_leaf(self):
         a, b, _ = self.pair()
         port = a.upstreams["api"]
