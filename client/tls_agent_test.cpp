@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -114,6 +115,9 @@ class TlsAgentTest : public ::testing::Test {
     delete root_;
     for (auto* s : {ca_, rogueCa_, clientCert_, clientKey_, rogueCert_, rogueKey_}) delete s;
   }
+
+  // A failed SetUpTestSuite would only skip the tests: fail each instead.
+  void SetUp() override { ASSERT_NE(agent_, nullptr) << "the HTTPS agent did not start"; }
 
   static std::string httpsAddress() { return "https://" + agent_->httpsAddress(); }
   static std::string port() {
@@ -369,17 +373,38 @@ TEST_F(TlsAgentTest, AWatchOverHttpsSeesAChange) {
   ASSERT_OK(writer->deregisterService("watched-1"));
 }
 
-TEST_F(TlsAgentTest, TheAsyncApiOverHttps) {
+TEST_F(TlsAgentTest, TheAsyncApiAndAnAsyncWatchOverHttps) {
   boost::asio::io_context io;
   auto client = AsyncClient::create(io.get_executor(), good());
   ASSERT_OK(client);
-  std::optional<Result<std::vector<Member>>> got;
-  (*client)->run([](Client& c) { return c.members(); },
-                 [&](Result<std::vector<Member>> r) { got = std::move(r); });
-  io.run_for(15s);
-  ASSERT_TRUE(got.has_value());
-  ASSERT_OK(*got);
-  EXPECT_EQ((*got)->size(), 1u);
+  std::vector<std::string> log;
+  std::unique_ptr<AsyncWatch> watch;
+  WatchOptions options;
+  options.wait = 10s;
+  auto w = (*client)->watchService(
+      "async-tls", {}, options,
+      [&](const std::vector<HealthServiceEntry>& entries, std::uint64_t) {
+        log.push_back(std::to_string(entries.size()) + " instance(s)");
+        if (entries.empty()) {
+          ServiceRegistration s;
+          s.name = "async-tls";
+          s.id = "async-tls-1";
+          (*client)->registerService(
+              s, [&](Status st) { log.push_back(st.ok() ? "registered" : st.error().message); });
+        } else {
+          io.stop();
+        }
+      },
+      [&](Status st) {
+        log.push_back("ended: " + (st.ok() ? std::string("ok") : st.error().message));
+        io.stop();
+      });
+  ASSERT_OK(w);
+  boost::asio::steady_timer guard(io, 15s);  // also keeps io.run() going
+  guard.async_wait([&](auto) { io.stop(); });
+  io.run();
+  (*w)->stop();
+  EXPECT_EQ(log, (std::vector<std::string>{"0 instance(s)", "registered", "1 instance(s)"}));
 }
 
 }  // namespace

@@ -111,6 +111,7 @@ Result<std::shared_ptr<TlsClientContext>> makeTlsClientContext(const TlsClientOp
   tls->serverName = o.serverName;
   tls->verify = o.verify;
   tls->hasClientCert = !o.clientCert.empty();
+  tls->systemCas = o.caFile.empty() && o.caPath.empty();
   SSL_CTX* n = tls->ctx.native_handle();
   ERR_clear_error();
   if (SSL_CTX_set_min_proto_version(n, TLS1_2_VERSION) != 1)
@@ -182,7 +183,9 @@ std::string describeTlsFailure(const boost::system::error_code& ec, SSL* ssl,
         case X509_V_ERR_CERT_SIGNATURE_FAILURE:
           return "certificate verify failed: the server's certificate is not signed by a trusted "
                  "CA (" +
-                 why + "; check the CA file)";
+                 why +
+                 (tls.systemCas ? "; no CA file given, only the system's CAs are trusted)"
+                                : "; check the CA file)");
         case X509_V_ERR_HOSTNAME_MISMATCH:
         case X509_V_ERR_IP_ADDRESS_MISMATCH:
           return "certificate verify failed: the server's certificate is not valid for \"" +
@@ -195,7 +198,6 @@ std::string describeTlsFailure(const boost::system::error_code& ec, SSL* ssl,
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_PACKET_LENGTH_TOO_LONG:
     case SSL_R_UNKNOWN_PROTOCOL:
-    case SSL_R_RECORD_LAYER_FAILURE:
       return "the server is not speaking TLS (" + ec.message() +
              "; for plain HTTP use an http:// address)";
     case SSL_R_UNSUPPORTED_PROTOCOL:

@@ -26,6 +26,7 @@ struct TlsClientContext {
   std::string serverName;
   bool verify = true;
   bool hasClientCert = false;
+  bool systemCas = false;  // no CA file or path given
 };
 
 // Loads and checks the files (errors name the file and what is wrong with

@@ -96,7 +96,9 @@ class ClientCliTlsTest(unittest.TestCase):
             env = {prefix + "HTTP_ADDR": self.addr, prefix + "CACERT": self.ca,
                    prefix + "CLIENT_CERT": self.cert, prefix + "CLIENT_KEY": self.key}
             self.assertIn("alive", self.run_ok("members", env=env))
-            self.assertIn("consul", self.run_ok("catalog", "services", env=env))
+            self.run_ok("services", "register", "-", env=env,
+                        stdin='{"Name":"env-%s","ID":"env-%s"}' % (prefix, prefix))
+            self.assertIn("env-" + prefix, self.run_ok("catalog", "services", env=env))
             err = self.fails("members", env=dict(env, **{prefix + "TLS_SERVER_NAME": "x.cairn"}))
             self.assertIn("certificate verify failed", err)
             self.assertIn("x.cairn", err)
@@ -128,8 +130,9 @@ class ClientCliTlsTest(unittest.TestCase):
         self.assertNotIn("certificate", r.stderr)
 
     def test_watch_sees_a_change(self):
+        self.run_ok("services", "register", "-", *self.tls_flags(), stdin='{"Name":"seen"}')
         out = self.run_ok("watch", "-type", "services", *self.tls_flags())
-        self.assertIn("consul", json.loads(out))
+        self.assertIn("seen", json.loads(out))
         log = os.path.join(self.root, "events")
         handler = "python3 -c \"import json,sys; d=json.load(sys.stdin); " \
                   "open('%s','a').write(','.join(sorted(e['Service']['ID'] for e in d))+'\\n')\"" \
