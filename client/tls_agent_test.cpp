@@ -9,7 +9,12 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -90,6 +95,8 @@ class TlsAgentTest : public ::testing::Test {
     ca_ = new std::string(pki.makeCa("ca"));
     rogueCa_ = new std::string(pki.makeCa("rogue"));
     auto [serverCert, serverKey] = pki.issue("ca", "server");
+    serverCert_ = new std::string(serverCert);
+    serverKey_ = new std::string(serverKey);
     auto [cert, key] = pki.issue("ca", "client");
     auto [rogueCert, rogueKey] = pki.issue("rogue", "intruder");
     clientCert_ = new std::string(cert);
@@ -113,7 +120,9 @@ class TlsAgentTest : public ::testing::Test {
     std::error_code ec;
     if (root_) fs::remove_all(*root_, ec);
     delete root_;
-    for (auto* s : {ca_, rogueCa_, clientCert_, clientKey_, rogueCert_, rogueKey_}) delete s;
+    for (auto* s :
+         {ca_, rogueCa_, clientCert_, clientKey_, rogueCert_, rogueKey_, serverCert_, serverKey_})
+      delete s;
   }
 
   // A failed SetUpTestSuite would only skip the tests: fail each instead.
@@ -161,6 +170,8 @@ class TlsAgentTest : public ::testing::Test {
   static inline std::string* clientKey_ = nullptr;
   static inline std::string* rogueCert_ = nullptr;
   static inline std::string* rogueKey_ = nullptr;
+  static inline std::string* serverCert_ = nullptr;
+  static inline std::string* serverKey_ = nullptr;
   static inline AgentProcess* agent_ = nullptr;
 };
 
@@ -377,26 +388,30 @@ TEST_F(TlsAgentTest, TheAsyncApiAndAnAsyncWatchOverHttps) {
   boost::asio::io_context io;
   auto client = AsyncClient::create(io.get_executor(), good());
   ASSERT_OK(client);
-  std::vector<std::string> log;
-  std::unique_ptr<AsyncWatch> watch;
+  std::vector<std::string> states;  // what the watch saw
+  std::string registered;           // the registration's outcome
+  auto maybeDone = [&] {
+    if (!registered.empty() && states.size() >= 2) io.stop();
+  };
   WatchOptions options;
   options.wait = 10s;
   auto w = (*client)->watchService(
       "async-tls", {}, options,
       [&](const std::vector<HealthServiceEntry>& entries, std::uint64_t) {
-        log.push_back(std::to_string(entries.size()) + " instance(s)");
+        states.push_back(std::to_string(entries.size()) + " instance(s)");
         if (entries.empty()) {
           ServiceRegistration s;
           s.name = "async-tls";
           s.id = "async-tls-1";
-          (*client)->registerService(
-              s, [&](Status st) { log.push_back(st.ok() ? "registered" : st.error().message); });
-        } else {
-          io.stop();
+          (*client)->registerService(s, [&](Status st) {
+            registered = st.ok() ? "ok" : st.error().message;
+            maybeDone();
+          });
         }
+        maybeDone();
       },
       [&](Status st) {
-        log.push_back("ended: " + (st.ok() ? std::string("ok") : st.error().message));
+        states.push_back("ended: " + (st.ok() ? std::string("ok") : st.error().message));
         io.stop();
       });
   ASSERT_OK(w);
@@ -404,7 +419,64 @@ TEST_F(TlsAgentTest, TheAsyncApiAndAnAsyncWatchOverHttps) {
   guard.async_wait([&](auto) { io.stop(); });
   io.run();
   (*w)->stop();
-  EXPECT_EQ(log, (std::vector<std::string>{"0 instance(s)", "registered", "1 instance(s)"}));
+  EXPECT_EQ(registered, "ok");
+  EXPECT_EQ(states, (std::vector<std::string>{"0 instance(s)", "1 instance(s)"}));
+}
+
+// A server that closes each keep-alive connection right after its answer
+// (as the agent does with one idle for too long): the client's next request
+// finds the connection closed and retries once on a new one, whether the
+// server said close_notify first or not.
+TEST_F(TlsAgentTest, ReconnectsWhenTheServerClosedAnIdleConnection) {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  for (bool closeNotify : {true, false}) {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ssl::context ctx(asio::ssl::context::tls_server);
+    ctx.use_certificate_chain_file(*serverCert_);
+    ctx.use_private_key_file(*serverKey_, asio::ssl::context::pem);
+    std::atomic<int> answered{0};
+    std::thread server([&] {
+      for (int i = 0; i < 2; ++i) {
+        beast::error_code ec;
+        beast::ssl_stream<asio::ip::tcp::socket> s(acceptor.accept(), ctx);
+        s.handshake(asio::ssl::stream_base::server, ec);
+        if (ec) return;
+        beast::flat_buffer buffer;
+        http::request<http::string_body> req;
+        http::read(s, buffer, req, ec);
+        if (ec) return;
+        http::response<http::string_body> res{http::status::ok, 11};
+        res.body() = "[]";
+        res.keep_alive(true);
+        res.prepare_payload();
+        http::write(s, res, ec);
+        ++answered;
+        if (closeNotify) SSL_shutdown(s.native_handle());  // sends it, does not wait
+        s.next_layer().close();
+      }
+    });
+    ClientConfig config = good();
+    config.address = "https://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+    auto c = make(config);
+    ASSERT_NE(c, nullptr);
+    auto first = c->request("GET", "/v1/status/leader");
+    ASSERT_OK(first);
+    for (int i = 0; i < 100 && answered < 1; ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(100ms);  // the close reaches the client
+    auto second = c->request("GET", "/v1/status/leader");
+    EXPECT_TRUE(second.ok()) << (closeNotify ? "with" : "without")
+                             << " close_notify: " << second.error().message;
+    if (answered < 2) {  // unblock the server's accept: a connection that closes at once
+      asio::ip::tcp::socket poke(io);
+      beast::error_code ec;
+      poke.connect(acceptor.local_endpoint(), ec);
+    }
+    server.join();
+    EXPECT_EQ(answered.load(), 2);
+  }
 }
 
 }  // namespace
