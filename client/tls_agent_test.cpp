@@ -269,6 +269,30 @@ TEST_F(TlsAgentTest, PlainHttpToTheTlsPortFailsAtOnce) {
   EXPECT_EQ(e.find('\n'), std::string::npos) << e;
 }
 
+// A TLS server that answers plain HTTP with a TLS alert record (as many
+// do) is recognised as such.
+TEST_F(TlsAgentTest, ATlsAlertToPlainHttpSaysUseHttps) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  std::thread server([&] {
+    boost::system::error_code ec;
+    asio::ip::tcp::socket s = acceptor.accept(ec);
+    if (ec) return;
+    char buf[512];
+    s.read_some(asio::buffer(buf), ec);
+    const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46};  // protocol_version
+    asio::write(s, asio::buffer(alert), ec);
+  });
+  ClientConfig config;
+  config.address = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  config.timeout = 5s;
+  std::string e = failure(config);
+  server.join();
+  EXPECT_TRUE(contains(e, "with TLS")) << e;
+  EXPECT_TRUE(contains(e, "https://")) << e;
+}
+
 TEST_F(TlsAgentTest, TlsToAPlainPortFailsAtOnce) {
   auto plain = AgentProcess::start();
   ASSERT_TRUE(plain.ok()) << plain.error().message;
