@@ -5,9 +5,18 @@
 # baseline, all in one run against one nginx backend (100-byte body).
 #   wrk -> [proxy A] -> TLS -> [proxy B] -> nginx
 # Both proxies of a pair run one thread each (Cairn's proxy is one io thread;
-# HAProxy nbthread 1). HTTP/1.1 keep-alive: one handshake per wrk connection,
-# so this measures the relay and record layer, not handshakes.
-# Usage: bench/proxy.sh   Env: CAIRN_BIN DURATION=10 CONNS=50 WRK_THREADS=2 REPS=1
+# HAProxy nbthread 1). Two loads per pair:
+#  - keep-alive: HTTP/1.1 keep-alive, one handshake per wrk connection, so it
+#    measures the relay and record layer;
+#  - handshakes: "Connection: close", so every request is a new connection
+#    into proxy A and a new TLS 1.3 handshake (with client certificate)
+#    between A and B; requests/s = handshakes/s.
+# For each, the CPU time the pair's two processes used (utime+stime from
+# /proc) gives the rate per core of CPU spent by the pair.
+# With PIN=1 (the default on 2+ cores) the pair under test (both proxies) runs
+# on CPU 0 and everything else (nginx, wrk, the agent) on CPU 1, so each
+# pair's rate is what its two processes do with one core between them.
+# Usage: bench/proxy.sh   Env: CAIRN_BIN DURATION=10 CONNS=50 WRK_THREADS=2 REPS=1 PIN=1
 # Run under `flock /work/build.lock` on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +25,9 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-50}
 WRK_THREADS=${WRK_THREADS:-2}
 REPS=${REPS:-1}
+PIN=${PIN:-$([[ $(nproc) -ge 2 ]] && echo 1 || echo 0)}
+on_pair=(); on_load=()
+[[ $PIN == 1 ]] && { on_pair=(taskset -c 0); on_load=(taskset -c 1); }
 for p in haproxy nginx wrk openssl curl; do
   command -v "$p" >/dev/null || { echo "bench/proxy.sh needs $p (apt-get install $p)" >&2; exit 1; }
 done
@@ -58,21 +70,21 @@ http {
   server { listen 127.0.0.1:$NG; location / { default_type text/plain; return 200 "$BODY"; } }
 }
 NGX
-nginx -p "$T/nginx" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" & PIDS+=($!)
+"${on_load[@]}" nginx -p "$T/nginx" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" & PIDS+=($!)
 wait_port "$NG"
 
 # ---- Cairn pair ---------------------------------------------------------------
-"$CAIRN" agent -dev -http-port 0 -dns-port 0 -data-dir "$T/agent" >"$T/agent.out" 2>"$T/agent.err" & PIDS+=($!)
+"${on_load[@]}" "$CAIRN" agent -dev -http-port 0 -dns-port 0 -data-dir "$T/agent" >"$T/agent.out" 2>"$T/agent.err" & PIDS+=($!)
 for _ in $(seq 100); do grep -q "listening http=" "$T/agent.out" && break; sleep 0.1; done
 HTTP=$(sed -n 's/.*listening http=\([0-9.:]*\).*/\1/p' "$T/agent.out")
 CB=$(free_port); CA_=$(free_port)
 tls() { echo -tls-cert "$T/$1.crt" -tls-key "$T/$1.key" -tls-ca "$T/ca.pem" -tls-peer-id "$TD/$2"; }
-"$CAIRN" proxy -service api -http-addr "$HTTP" -listen "127.0.0.1:$CB" -local-app "127.0.0.1:$NG" \
-  $(tls api web) -log-level warn >/dev/null 2>"$T/proxy-b.err" & PIDS+=($!)
+"${on_pair[@]}" "$CAIRN" proxy -service api -http-addr "$HTTP" -listen "127.0.0.1:$CB" -local-app "127.0.0.1:$NG" \
+  $(tls api web) -log-level warn >/dev/null 2>"$T/proxy-b.err" & PIDS+=($!); CAIRN_B=$!
 curl -sf -X PUT "http://$HTTP/v1/agent/service/register" \
   -d "{\"Name\":\"api\",\"ID\":\"api-proxy\",\"Address\":\"127.0.0.1\",\"Port\":$CB}" >/dev/null
-"$CAIRN" proxy -service web -http-addr "$HTTP" -upstream "api:$CA_" $(tls web api) -log-level warn \
-  >/dev/null 2>"$T/proxy-a.err" & PIDS+=($!)
+"${on_pair[@]}" "$CAIRN" proxy -service web -http-addr "$HTTP" -upstream "api:$CA_" $(tls web api) -log-level warn \
+  >/dev/null 2>"$T/proxy-a.err" & PIDS+=($!); CAIRN_A=$!
 wait_port "$CB"; wait_port "$CA_"
 for _ in $(seq 100); do [[ $(curl -s "http://127.0.0.1:$CA_/" | wc -c) == 100 ]] && break; sleep 0.1; done
 
@@ -108,24 +120,35 @@ frontend in
 backend app
   server app 127.0.0.1:$NG
 HAP
-haproxy -db -f "$T/hap-b.cfg" >"$T/hap-b.log" 2>&1 & PIDS+=($!)
-haproxy -db -f "$T/hap-a.cfg" >"$T/hap-a.log" 2>&1 & PIDS+=($!)
+"${on_pair[@]}" haproxy -db -f "$T/hap-b.cfg" >"$T/hap-b.log" 2>&1 & PIDS+=($!); HAP_B=$!
+"${on_pair[@]}" haproxy -db -f "$T/hap-a.cfg" >"$T/hap-a.log" 2>&1 & PIDS+=($!); HAP_A=$!
 wait_port "$HA"; wait_port "$HB"
 [[ $(curl -s "http://127.0.0.1:$HA/" | wc -c) == 100 ]] || { echo "haproxy pair does not forward" >&2; sleep 0.5; cat "$T"/hap-*.log >&2; exit 1; }
 
 # ---- runs -------------------------------------------------------------------------
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else {sub(/s$/,"",v); print v*1000} }'; }
+# CPU seconds (utime+stime) used so far by the given processes.
+cpu_s() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}'; }
+# run NAME PORT MODE PID... : one wrk load; prints rate, latency, the pair's CPU
+# (in cores) and the rate per core of that CPU.
 run() {
-  local out rps p50 p99
-  out=$(wrk -t "$WRK_THREADS" -c "$CONNS" -d "${DURATION}s" --latency "http://127.0.0.1:$2/")
+  local name=$1 port=$2 mode=$3; shift 3
+  local out rps p50 p99 c0 c1 hdr=()
+  [[ $mode == handshakes ]] && hdr=(-H "Connection: close")
+  c0=$(cpu_s "$@")
+  out=$("${on_load[@]}" wrk -t "$WRK_THREADS" -c "$CONNS" -d "${DURATION}s" --latency "${hdr[@]}" "http://127.0.0.1:$port/")
+  c1=$(cpu_s "$@")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
   p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
-  printf '%-22s rps=%-10s p50_ms=%-8s p99_ms=%s\n' "$1" "$rps" "$p50" "$p99"
+  awk -v n="$name" -v m="$mode" -v r="$rps" -v a="$p50" -v b="$p99" -v c0="$c0" -v c1="$c1" -v d="$DURATION" \
+    'BEGIN{ cores=(c1-c0)/d; printf "%-18s %-10s rps=%-10s p50_ms=%-8s p99_ms=%-8s pair_cores=%-6.2f rps_per_core=%s\n", n, m, r, a, b, cores, (cores>0 ? sprintf("%.0f", r/cores) : "-") }'
 }
-echo "# wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s, 100-byte responses, $(nproc) cores shared by everything"
+echo "# wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s, 100-byte responses, $(nproc) cores, PIN=$PIN; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$REPS"); do
-  run direct "$NG"
-  run haproxy-pair-mtls "$HA"
-  run cairn-pair-mtls "$CA_"
+  for mode in keep-alive handshakes; do
+    run direct "$NG" "$mode"
+    run haproxy-pair-mtls "$HA" "$mode" "$HAP_A" "$HAP_B"
+    run cairn-pair-mtls "$CA_" "$mode" "$CAIRN_A" "$CAIRN_B"
+  done
 done

@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cerrno>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -231,6 +234,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     blockOn(std::move(b), std::move(req), started);
   }
 
+  struct BlockState;
+
   void blockOn(Blocking b, Request req, std::chrono::steady_clock::time_point started) {
     auto self = this->shared_from_this();
     auto state = std::make_shared<BlockState>();
@@ -252,14 +257,27 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     timer_.async_wait([finish](beast::error_code ec) {
       if (!ec) finish();
     });
-    // Notice a client that hangs up while we wait, so the watch is released.
+    watchHangup(state);
+  }
+
+  // Notices a client that hangs up while its query waits, so the watch is
+  // released. A readiness wait can end with nothing to read (an epoll event
+  // left over from bytes a read already took): then it waits again. The peek
+  // must not block: this runs on the session's strand, which the answer
+  // needs too (a blocking peek held it, and an I/O thread, until the client
+  // sent something).
+  void watchHangup(std::shared_ptr<BlockState> state) {
+    auto self = this->shared_from_this();
     lowest().socket().async_wait(tcp::socket::wait_read, [self, state](beast::error_code ec) {
       if (state->done) return;
-      char probe;
-      beast::error_code pec;
-      auto n =
-          self->lowest().socket().receive(asio::buffer(&probe, 1), tcp::socket::message_peek, pec);
-      if (!ec && n > 0) return;  // pipelined data: answer first, read later
+      if (!ec) {
+        char probe;
+        ssize_t n =
+            ::recv(self->lowest().socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0) return;  // pipelined data: answer first, read later
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+          return self->watchHangup(state);
+      }
       state->done = true;
       self->timer_.cancel();
       if (state->watchId) self->handler_.watches().cancel(state->watchId);

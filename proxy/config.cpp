@@ -30,6 +30,11 @@ const char* const kProxyUsage =
     "  -ewma-decay D            peak_ewma's time constant (default 10s)\n"
     "  -seed N                  seeds the balancers (default: random)\n"
     "  -tls-cert F -tls-key F -tls-ca F [-tls-peer-id URI]   mutual TLS between proxies\n"
+    "  -connect                 mesh mode: leaf and roots from the agent, renewed as they rotate\n"
+    "  -sidecar-for ID          settings from the registered connect-proxy of service ID ID\n"
+    "  -proxy-id ID             settings from the registered connect-proxy ID (both imply "
+    "-connect)\n"
+    "  -mesh-wait D             how long to wait for the first leaf at start-up (default 30s)\n"
     "  -log-level L\n";
 
 namespace {
@@ -82,6 +87,9 @@ Status applyToml(const std::string& path, ProxyConfig& cfg, const UpstreamConfig
   str(top, "listen", cfg.listen);
   str(top, "local_app", cfg.localApp);
   str(top, "metrics_addr", cfg.metricsAddress);
+  str(top, "proxy_id", cfg.proxyId);
+  str(top, "sidecar_for", cfg.sidecarFor);
+  if (auto v = top["connect"].value<bool>()) cfg.mesh = *v;
   if (auto* ups = top["upstreams"].as_array()) {
     for (auto& node : *ups) {
       auto* t = node.as_table();
@@ -172,6 +180,8 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
     if (auto eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
+    } else if (name == "connect") {  // a boolean flag: -connect or -connect=false
+      value = "true";
     } else {
       if (i + 1 >= args.size()) return invalidArgument("-" + name + ": missing value");
       value = args[++i];
@@ -230,6 +240,16 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
       cfg.tls.expectPeerId = value;
     else if (name == "log-level")
       cfg.logLevel = value;
+    else if (name == "connect") {
+      if (value != "true" && value != "false")
+        return invalidArgument(flag + ": expected true or false, got \"" + value + "\"");
+      cfg.mesh = value == "true";
+    } else if (name == "sidecar-for")
+      cfg.sidecarFor = value;
+    else if (name == "proxy-id")
+      cfg.proxyId = value;
+    else if (name == "mesh-wait")
+      CAIRN_TRY_ASSIGN(cfg.meshWait, parseDur(flag, value));
     else
       return invalidArgument("unknown flag " + flag);
     seen[name] = value;
@@ -248,6 +268,9 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
     take("listen", cfg.listen, fromFile.listen);
     take("local-app", cfg.localApp, fromFile.localApp);
     take("metrics-addr", cfg.metricsAddress, fromFile.metricsAddress);
+    take("proxy-id", cfg.proxyId, fromFile.proxyId);
+    take("sidecar-for", cfg.sidecarFor, fromFile.sidecarFor);
+    if (!seen.count("connect")) cfg.mesh = fromFile.mesh;
     cfg.upstreams = std::move(fromFile.upstreams);
   }
   for (const auto& s : specs) {
@@ -257,6 +280,14 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
   }
   uint64_t seed = defaults.seed ? *defaults.seed : std::random_device{}();
   for (size_t k = 0; k < cfg.upstreams.size(); ++k) cfg.upstreams[k].balancer.seed = seed + k;
+  cfg.upstreamDefaults = defaults.base;
+  cfg.upstreamDefaults.balancer.seed = seed;
+  if (cfg.fromRegistration()) {
+    if (!cfg.proxyId.empty() && !cfg.sidecarFor.empty())
+      return invalidArgument("give -proxy-id or -sidecar-for, not both");
+    cfg.mesh = true;
+    return cfg;  // validated once the registration is in
+  }
   if (cfg.serviceId.empty()) cfg.serviceId = cfg.service;
   if (Status st = cfg.validate(); !st.ok()) return st.error();
   return cfg;
@@ -289,6 +320,10 @@ Status ProxyConfig::validate() const {
     return invalidArgument("-tls-cert needs -tls-key and -tls-ca");
   if (!tls.enabled() && (!tls.keyFile.empty() || !tls.caFile.empty()))
     return invalidArgument("-tls-key/-tls-ca need -tls-cert");
+  if (mesh && (tls.enabled() || !tls.expectPeerId.empty()))
+    return invalidArgument(
+        "-connect takes its certificates from the agent: drop -tls-cert/-tls-key/-tls-ca/"
+        "-tls-peer-id");
   return {};
 }
 

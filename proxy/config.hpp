@@ -23,8 +23,8 @@ struct UpstreamConfig {
   uint32_t maxAttempts = 3;  // instances tried per connection
 };
 
-// Files for mutual TLS between proxies (the mesh's leaf certificates will
-// come from the agent later). Empty: plaintext.
+// Files for mutual TLS between proxies (or the mesh's certificates from the
+// agent: ProxyConfig::mesh). Empty: plaintext.
 struct ProxyTlsConfig {
   std::string certFile;
   std::string keyFile;
@@ -49,14 +49,28 @@ struct ProxyConfig {
   std::chrono::milliseconds loadReportInterval{1000};
   uint32_t maxConnections = 10000;  // per listener
   ProxyTlsConfig tls;
+  // Mesh mode (-connect): the leaf and roots come from the agent and follow
+  // its rotations; outbound expects the upstream's SPIFFE ID, inbound any
+  // leaf of the cluster's CA. Excludes the -tls-* files.
+  bool mesh = false;
+  std::chrono::milliseconds meshWait{30000};  // for the first leaf and roots at start-up
+  // Settings from a registered service of Kind connect-proxy: by its ID, or
+  // the one whose Proxy.DestinationServiceID is sidecarFor. Imply mesh mode;
+  // flags override what the registration says (see registration.hpp).
+  std::string proxyId;
+  std::string sidecarFor;
+  UpstreamConfig upstreamDefaults;  // for upstreams that come from a registration
   std::string logLevel = "info";
 
+  bool fromRegistration() const { return !proxyId.empty() || !sidecarFor.empty(); }
   Status validate() const;
 };
 
 // Parses `cairn proxy` flags (single or double dash, "-flag value" or
 // "-flag=value"). -config FILE is read first; flags then override its keys
-// and add upstreams. Errors name the flag or key.
+// and add upstreams. Errors name the flag or key. With -proxy-id or
+// -sidecar-for the result is not validated yet (the registration fills it
+// in; see registration.hpp).
 Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args);
 
 // "api:9191", "api:9191:least_request" or "api:127.0.0.2:9191[:policy]".

@@ -30,9 +30,12 @@ void listener(std::ostringstream& o, const std::string& labels, const ListenerCo
   line("cairn_proxy_connections_rejected_total", c.failed, ",reason=\"connect_failed\"");
   line("cairn_proxy_connect_failures_total", c.connectFailures);
   line("cairn_proxy_handshake_failures_total", c.handshakeFailures);
+  line("cairn_proxy_handshakes_total", c.handshakesFull, ",kind=\"full\"");
+  line("cairn_proxy_handshakes_total", c.handshakesResumed, ",kind=\"resumed\"");
   line("cairn_proxy_idle_timeouts_total", c.idleTimeouts);
   line("cairn_proxy_bytes_total", c.bytesUp, ",direction=\"up\"");
   line("cairn_proxy_bytes_total", c.bytesDown, ",direction=\"down\"");
+  line("cairn_proxy_spliced_bytes_total", c.bytesSpliced);
 }
 
 }  // namespace
@@ -45,8 +48,10 @@ std::string renderMetrics(const ListenerCounters* inbound,
        "# TYPE cairn_proxy_connections_rejected_total counter\n"
        "# TYPE cairn_proxy_connect_failures_total counter\n"
        "# TYPE cairn_proxy_handshake_failures_total counter\n"
+       "# TYPE cairn_proxy_handshakes_total counter\n"
        "# TYPE cairn_proxy_idle_timeouts_total counter\n"
        "# TYPE cairn_proxy_bytes_total counter\n"
+       "# TYPE cairn_proxy_spliced_bytes_total counter\n"
        "# TYPE cairn_proxy_upstream_instances gauge\n"
        "# TYPE cairn_proxy_upstream_choices_total counter\n"
        "# TYPE cairn_proxy_upstream_ejections_total counter\n"

@@ -18,9 +18,12 @@ struct ListenerCounters {
   uint64_t connectFailures = 0;     // attempts that failed or timed out
   uint64_t failed = 0;              // connections given up after every attempt
   uint64_t handshakeFailures = 0;
+  uint64_t handshakesFull = 0;     // TLS handshakes done with certificates
+  uint64_t handshakesResumed = 0;  // TLS sessions resumed from a ticket
   uint64_t idleTimeouts = 0;
-  uint64_t bytesUp = 0;    // client -> server
-  uint64_t bytesDown = 0;  // server -> client
+  uint64_t bytesUp = 0;       // client -> server
+  uint64_t bytesDown = 0;     // server -> client
+  uint64_t bytesSpliced = 0;  // of both, moved with splice(2) (plain bulk transfers)
 };
 
 struct UpstreamSnapshot {

@@ -5,13 +5,16 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <iostream>
 #include <unordered_map>
 
 #include "common/log.hpp"
 #include "common/tls_context.hpp"
 #include "proxy/load_reporter.hpp"
+#include "proxy/mesh_tls.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/registration.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/upstream_watch.hpp"
 
@@ -20,6 +23,14 @@ namespace cairn::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a TLS session between proxies may be resumed without a full
+// handshake (the peer's certificate is not checked again in that time).
+constexpr std::chrono::seconds kSessionLifetime{300};
+
+void countHandshake(ListenerCounters& c, TlsStream& s) {
+  ++(SSL_session_reused(s.native_handle()) ? c.handshakesResumed : c.handshakesFull);
+}
 using boost::system::error_code;
 
 Result<tcp::endpoint> endpointOf(const std::string& text, const char* what) {
@@ -94,7 +105,7 @@ class ProxyImpl {
   uint64_t totalActive() const;
 
   ProxyConfig cfg_;
-  asio::io_context io_;
+  asio::io_context io_{1};  // one thread runs it (others only post to it)
   asio::signal_set signals_;
   asio::signal_set hup_;
   std::shared_ptr<spdlog::logger> log_ = log::get("proxy");
@@ -105,6 +116,9 @@ class ProxyImpl {
   std::shared_ptr<asio::ssl::context> tls_;
   Result<std::shared_ptr<asio::ssl::context>> loadTls() const;
   void waitHup();
+  // Mesh mode: installs tls_ from the agent's leaf and roots, and again on
+  // every rotation; also names the identity each upstream must present.
+  std::unique_ptr<MeshTls> mesh_;
   tcp::endpoint localApp_;
   ListenerCounters inboundCounters_;
   std::atomic<uint64_t> inboundActive_{0};  // read by the load reporter
@@ -126,6 +140,15 @@ Status ProxyImpl::start() {
     if (!ctx.ok()) return ctx.error();
     tls_ = std::move(*ctx);
     waitHup();
+  } else if (cfg_.mesh) {
+    auto m = MeshTls::create(
+        io_, {.client = clientCfg, .service = cfg_.service, .startupWait = cfg_.meshWait},
+        [this](std::shared_ptr<asio::ssl::context> ctx) {
+          enableResumption(*ctx, kSessionLifetime);
+          tls_ = std::move(ctx);
+        });
+    if (!m.ok()) return m.error();
+    mesh_ = std::move(*m);
   }
   auto metricsEp = endpointOf(cfg_.metricsAddress, "-metrics-addr");
   if (!metricsEp.ok()) return metricsEp.error();
@@ -157,12 +180,13 @@ Status ProxyImpl::start() {
   // Watches last: their first answers find the balancers in place.
   for (auto& up : upstreams_) {
     Upstream* u = up.get();
-    auto w = UpstreamWatch::create({.client = clientCfg, .service = u->cfg.service},
-                                   [this, u](std::vector<Instance> list) {
-                                     asio::post(io_, [u, list = std::move(list)]() mutable {
-                                       u->balancer.setInstances(std::move(list));
-                                     });
-                                   });
+    auto w = UpstreamWatch::create(
+        {.client = clientCfg, .service = u->cfg.service, .connect = cfg_.mesh},
+        [this, u](std::vector<Instance> list) {
+          asio::post(io_, [u, list = std::move(list)]() mutable {
+            u->balancer.setInstances(std::move(list));
+          });
+        });
     if (!w.ok()) return w.error();
     u->watch = std::move(*w);
   }
@@ -194,6 +218,7 @@ Result<std::shared_ptr<asio::ssl::context>> ProxyImpl::loadTls() const {
   t.role = tls::TlsRole::kBoth;
   auto ctx = tls::makeContext(t);
   if (!ctx.ok()) return ctx.error();
+  enableResumption(**ctx, kSessionLifetime);
   return std::shared_ptr<asio::ssl::context>(std::move(*ctx));
 }
 
@@ -285,7 +310,19 @@ void ProxyImpl::connectNext(Upstream& u, std::shared_ptr<Attempt> a) {
                         upstreamConnected(u, id, began));
     handshake(
         std::move(*server), asio::ssl::stream_base::client, u.cfg.connectTimeout,
-        [this, &u, a, id, began](TlsStream stream) {
+        [this, &u, a, id, began, onFailure](TlsStream stream) {
+          // Mesh: the instance must be one of the upstream's (files: the
+          // handshake checked -tls-peer-id).
+          if (mesh_) {
+            if (Status st = checkPeerId(stream, mesh_->upstreamId(u.cfg.service)); !st.ok()) {
+              ++u.counters.handshakeFailures;
+              log_->warn("upstream instance refused upstream={} instance={} error=\"{}\"",
+                         u.cfg.service, id, st.error().message);
+              closeStream(stream);
+              return onFailure(st.error().message);
+            }
+          }
+          countHandshake(u.counters, stream);
           startRelay(std::move(a->client), std::move(stream), u.counters,
                      upstreamConnected(u, id, began));
         },
@@ -395,7 +432,10 @@ void ProxyImpl::acceptInbound() {
       } else {
         handshake(
             std::move(s), asio::ssl::stream_base::server, std::chrono::seconds(10),
-            [toApp](TlsStream stream) { toApp(std::make_shared<TlsStream>(std::move(stream))); },
+            [this, toApp](TlsStream stream) {
+              countHandshake(inboundCounters_, stream);
+              toApp(std::make_shared<TlsStream>(std::move(stream)));
+            },
             [this, done](const std::string& why) {
               ++inboundCounters_.handshakeFailures;
               log_->warn("inbound connection refused error=\"{}\"", why);
@@ -418,7 +458,7 @@ void ProxyImpl::startRelay(ClientStream client, ServerStream server, ListenerCou
   };
   auto relay = std::make_shared<Relay<ClientStream, ServerStream>>(
       std::move(client), std::move(server), cfg_.idleTimeout,
-      RelayCounters{&c.bytesUp, &c.bytesDown, &c.idleTimeouts}, std::move(hooks));
+      RelayCounters{&c.bytesUp, &c.bytesDown, &c.idleTimeouts, &c.bytesSpliced}, std::move(hooks));
   relays_.emplace(rid, relay);
   relay->start();
 }
@@ -449,6 +489,7 @@ void ProxyImpl::acceptMetrics() {
                 ups.push_back({u->cfg.service, std::string(policyName(u->cfg.balancer.policy)),
                                &u->counters, u->balancer.stats(now), u->balancer.totalEjections()});
               body = renderMetrics(inbound_ ? &inboundCounters_ : nullptr, ups, draining_);
+              if (mesh_) body += mesh_->renderMetrics();
             } else {
               body = "not found\n";
             }
@@ -495,6 +536,9 @@ void ProxyImpl::finishIfIdle() {
 }  // namespace
 
 int runProxy(const ProxyConfig& config) {
+  // The TLS legs write with OpenSSL's socket BIO (write(2), not send with
+  // MSG_NOSIGNAL): a peer gone must be an EPIPE, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   auto impl = std::make_unique<ProxyImpl>(config);
   if (Status st = impl->start(); !st.ok()) {
     std::cerr << "cairn proxy: " << st.error().message << "\n";
@@ -515,6 +559,12 @@ int runProxyCommand(const std::vector<std::string>& args) {
   if (!cfg.ok()) {
     std::cerr << "cairn proxy: " << cfg.error().message << "\n\n" << kProxyUsage;
     return 2;
+  }
+  if (cfg->fromRegistration()) {
+    if (Status st = loadRegistration(*cfg); !st.ok()) {
+      std::cerr << "cairn proxy: " << st.error().message << "\n";
+      return 1;
+    }
   }
   if (!log::setLevel(cfg->logLevel)) {
     std::cerr << "cairn proxy: -log-level: unknown level \"" << cfg->logLevel << "\"\n";

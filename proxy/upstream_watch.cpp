@@ -55,8 +55,10 @@ std::string percentEncode(std::string_view s) {
 void run(std::shared_ptr<UpstreamWatch::Shared> s, std::unique_ptr<Client> client) {
   auto log = log::get("proxy");
   std::mt19937_64 rng(std::random_device{}());
-  const std::string base = "/v1/health/service/" + percentEncode(s->config.service) +
-                           "?passing&wait=" + std::to_string(s->config.wait.count()) + "s&index=";
+  const std::string base =
+      std::string(s->config.connect ? "/v1/health/connect/" : "/v1/health/service/") +
+      percentEncode(s->config.service) + "?passing&wait=" + std::to_string(s->config.wait.count()) +
+      "s&index=";
   uint64_t index = 0;
   bool published = false;
   std::vector<Instance> last;

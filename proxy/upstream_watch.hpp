@@ -1,5 +1,6 @@
 // UpstreamWatch: follows the healthy instances of one service in the
-// registry with blocking queries (GET /v1/health/service/<name>?passing) on
+// registry with blocking queries (GET /v1/health/service/<name>?passing, or
+// /v1/health/connect/<name>?passing in mesh mode) on
 // a thread of its own, and hands each new list to a callback.
 #pragma once
 
@@ -18,6 +19,9 @@ namespace cairn::proxy {
 struct UpstreamWatchConfig {
   client::ClientConfig client;  // the agent's HTTP address; timeouts are set from `wait`
   std::string service;
+  // Mesh mode: the service's proxies and native instances
+  // (/v1/health/connect/<name>) instead of its instances.
+  bool connect = false;
   std::chrono::seconds wait{30};  // the blocking query's wait
   // After a failed query: min, doubling up to max, with up to 50% jitter.
   std::chrono::milliseconds retryMin{250};

@@ -74,6 +74,10 @@ class ProxyTest(unittest.TestCase):
             self.assertEqual(exchange(port, data), data, size)
         self.assertEqual(p.metric("cairn_proxy_bytes_total", upstream="api", direction="up"),
                          1 + 100 + 70_000 + (8 << 20))
+        # The 8 MiB transfers filled the copy buffer: the rest went by splice(2).
+        spliced = p.metric("cairn_proxy_spliced_bytes_total", upstream="api")
+        self.assertGreater(spliced, 4 << 20)
+        self.assertLess(spliced, 2 * (8 << 20))
 
     def test_half_close_from_the_server_side(self):
         (b,) = self.backends_for("api", n=1, mode="greet")
