@@ -24,7 +24,9 @@ constexpr const char* kAclUsage =
     "  token list\n"
     "  token delete -id ACCESSOR_ID\n"
     "Flags: -http-addr ADDR, -token SECRET ($CAIRN_HTTP_TOKEN, $CONSUL_HTTP_TOKEN), "
-    "-format table|json\n";
+    "-format table|json\n"
+    "HTTPS (https://host:port): -ca-file F, -ca-path DIR, -client-cert F, -client-key F,\n"
+    "-tls-server-name NAME (or $CAIRN_CACERT ... as in `cairn members -help`)\n";
 
 struct AclFlags {
   std::vector<std::string> words;
@@ -36,8 +38,9 @@ struct AclFlags {
 };
 
 bool parse(const std::vector<std::string>& args, AclFlags& f, std::string& why) {
-  static const char* known[] = {"http-addr", "token",       "format",    "name", "description",
-                                "rules",     "policy-name", "policy-id", "id"};
+  static const char* known[] = {
+      "http-addr", "token", "format",  "name",    "description", "rules",      "policy-name",
+      "policy-id", "id",    "ca-file", "ca-path", "client-cert", "client-key", "tls-server-name"};
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i];
     if (a.size() < 2 || a[0] != '-') {
@@ -128,6 +131,11 @@ int runAclCommand(const std::vector<std::string>& args, std::ostream& out, std::
   client::ClientConfig config;
   config.address = f.first("http-addr");
   config.token = token;  // sent as X-Consul-Token, never in the URL
+  config.caFile = f.first("ca-file");
+  config.caPath = f.first("ca-path");
+  config.clientCert = f.first("client-cert");
+  config.clientKey = f.first("client-key");
+  config.tlsServerName = f.first("tls-server-name");
   auto c = client::Client::create(config);
   if (!c) {
     err << "cairn acl: " << c.error().message << "\n";

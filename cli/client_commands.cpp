@@ -62,10 +62,23 @@ constexpr auto kCommands = std::to_array<Command>({
 
 constexpr std::string_view kCommonFlags =
     "Common flags:\n"
-    "  -http-addr=<addr>   server HTTP address (default $CAIRN_HTTP_ADDR, else 127.0.0.1:8500)\n"
+    "  -http-addr=<addr>   server address: host:port, http://host:port or\n"
+    "                      https://host:port (default $CAIRN_HTTP_ADDR, else\n"
+    "                      127.0.0.1:8500; host:port is HTTPS if $CAIRN_HTTP_SSL=true)\n"
     "  -token=<token>      sent as X-Consul-Token (default $CAIRN_HTTP_TOKEN)\n"
     "  -format=table|json  output format (default table; json is the server's JSON)\n"
+    "  -ca-file=<file>     HTTPS: PEM bundle of the CAs to trust (default $CAIRN_CACERT;\n"
+    "                      without it or -ca-path, the system's CAs)\n"
+    "  -ca-path=<dir>      HTTPS: trust every PEM certificate in this directory\n"
+    "                      (default $CAIRN_CAPATH)\n"
+    "  -client-cert=<file> HTTPS: client certificate, for verify_incoming\n"
+    "                      (default $CAIRN_CLIENT_CERT)\n"
+    "  -client-key=<file>  HTTPS: its unencrypted key (default $CAIRN_CLIENT_KEY)\n"
+    "  -tls-server-name=<name>  HTTPS: the name the server's certificate must hold\n"
+    "                      (default $CAIRN_TLS_SERVER_NAME, else the address's host)\n"
     "  -h, -help           this help\n"
+    "Every $CAIRN_* variable can also be given as Consul's $CONSUL_*;\n"
+    "$CAIRN_HTTP_SSL_VERIFY=false skips the server certificate check (tests only).\n"
     "Flags take one or two dashes, and -flag=value or -flag value.\n"
     "\n"
     "Exit codes: 0 success; 1 the command failed (server unreachable or timed out,\n"
@@ -261,7 +274,7 @@ int runClientCommand(const std::vector<std::string>& args, std::istream& in, std
     if (a.empty()) return usageError(err, "\"" + full + "\": an argument is empty", group);
   }
   for (const std::string& f : flags->given) {
-    if (f == "http-addr" || f == "token" || f == "format" || takesFlag(*command, f)) continue;
+    if (isCommonFlag(f) || takesFlag(*command, f)) continue;
     return usageError(err, "flag -" + f + " does not apply to \"" + full + "\"", group);
   }
   if (flags->stale && flags->consistent) {
@@ -271,6 +284,11 @@ int runClientCommand(const std::vector<std::string>& args, std::istream& in, std
   client::ClientConfig config;
   config.address = flags->httpAddr;
   config.token = flags->token;
+  config.caFile = flags->caFile;
+  config.caPath = flags->caPath;
+  config.clientCert = flags->clientCert;
+  config.clientKey = flags->clientKey;
+  config.tlsServerName = flags->tlsServerName;
   if (group == "snapshot") {
     config.timeout = kSnapshotTimeout;
     config.maxResponseBytes = kMaxSnapshotResponseBytes;

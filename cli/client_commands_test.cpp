@@ -405,9 +405,9 @@ TEST(ClientCommandsErrorTest, BadUsageNamesTheProblem) {
 }
 
 TEST(ClientCommandsErrorTest, BadAddressIsOneLine) {
-  Outcome r = run({"catalog", "nodes", "-http-addr=https://x:1"});
+  Outcome r = run({"catalog", "nodes", "-http-addr=ftp://x:1"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.err, "error: invalid HTTP address \"https://x:1\": https is not supported yet\n");
+  EXPECT_EQ(r.err, "error: invalid HTTP address \"ftp://x:1\": unsupported scheme\n");
 }
 
 TEST(ClientCommandsErrorTest, HelpGoesToOut) {

@@ -16,16 +16,26 @@ bool isBoolFlag(std::string_view name) {
   return name == "passing" || name == "stale" || name == "consistent";
 }
 
+bool isTlsFlag(std::string_view name) {
+  return name == "ca-file" || name == "ca-path" || name == "client-cert" || name == "client-key" ||
+         name == "tls-server-name";
+}
+
 bool isValueFlag(std::string_view name) {
-  return name == "http-addr" || name == "token" || name == "format" || name == "id" ||
-         name == "address" || name == "tag" || name == "type" || name == "service" ||
-         name == "state" || name == "dns-addr";
+  return isTlsFlag(name) || name == "http-addr" || name == "token" || name == "format" ||
+         name == "id" || name == "address" || name == "tag" || name == "type" ||
+         name == "service" || name == "state" || name == "dns-addr";
 }
 
 Status setValue(ClientFlags& f, std::string_view name, std::string_view flag,
                 const std::string& value) {
   if (name == "http-addr") f.httpAddr = value;
   if (name == "token") f.token = value;
+  if (name == "ca-file") f.caFile = value;
+  if (name == "ca-path") f.caPath = value;
+  if (name == "client-cert") f.clientCert = value;
+  if (name == "client-key") f.clientKey = value;
+  if (name == "tls-server-name") f.tlsServerName = value;
   if (name == "id") f.id = value;
   if (name == "address") f.address = value;
   if (name == "tag") f.tags.push_back(value);
@@ -100,6 +110,10 @@ Result<ClientFlags> parseClientFlags(const std::vector<std::string>& args) {
     flags.given.insert(std::string(name));
   }
   return flags;
+}
+
+bool isCommonFlag(std::string_view name) {
+  return name == "http-addr" || name == "token" || name == "format" || isTlsFlag(name);
 }
 
 const std::vector<FlagHelp>& flagHelp() {

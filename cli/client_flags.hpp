@@ -18,6 +18,12 @@ enum class OutputFormat { kTable, kJson };
 struct ClientFlags {
   std::string httpAddr;  // -http-addr; empty: $CAIRN_HTTP_ADDR, else 127.0.0.1:8500
   std::string token;     // -token; empty: $CAIRN_HTTP_TOKEN
+  // TLS for an https address; empty: the library's environment defaults.
+  std::string caFile;                          // -ca-file ($CAIRN_CACERT)
+  std::string caPath;                          // -ca-path ($CAIRN_CAPATH)
+  std::string clientCert;                      // -client-cert ($CAIRN_CLIENT_CERT)
+  std::string clientKey;                       // -client-key ($CAIRN_CLIENT_KEY)
+  std::string tlsServerName;                   // -tls-server-name ($CAIRN_TLS_SERVER_NAME)
   OutputFormat format = OutputFormat::kTable;  // -format table|json
   bool passing = false;                        // -passing[=true|false]
   std::vector<std::string> tags;               // -tag, repeatable
@@ -45,7 +51,11 @@ struct FlagHelp {
   std::string_view syntax;
   std::string_view help;
 };
-// Every flag but the common ones (http-addr, token, format), for help texts.
+// Every flag but the common ones (http-addr, token, format and the TLS
+// ones), for help texts.
 const std::vector<FlagHelp>& flagHelp();
+
+// The flags every client command takes.
+bool isCommonFlag(std::string_view name);
 
 }  // namespace cairn::cli

@@ -23,6 +23,27 @@ TEST(ClientFlagsTest, AcceptsConsulSpellingsAnywhere) {
   EXPECT_EQ(g->given.count("passing"), 1u);
 }
 
+TEST(ClientFlagsTest, TlsFlagsAreCommonFlags) {
+  auto f = parseClientFlags({"members", "-http-addr", "https://h:8501", "-ca-file", "ca.pem",
+                             "--ca-path=cas", "-client-cert=c.crt", "-client-key", "c.key",
+                             "-tls-server-name", "server.dc1.cairn"});
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->httpAddr, "https://h:8501");
+  EXPECT_EQ(f->caFile, "ca.pem");
+  EXPECT_EQ(f->caPath, "cas");
+  EXPECT_EQ(f->clientCert, "c.crt");
+  EXPECT_EQ(f->clientKey, "c.key");
+  EXPECT_EQ(f->tlsServerName, "server.dc1.cairn");
+  EXPECT_EQ(f->positionals, (std::vector<std::string>{"members"}));
+  for (const char* name : {"ca-file", "ca-path", "client-cert", "client-key", "tls-server-name",
+                           "http-addr", "token", "format"})
+    EXPECT_TRUE(isCommonFlag(name)) << name;
+  EXPECT_FALSE(isCommonFlag("passing"));
+  auto missing = parseClientFlags({"members", "-ca-file"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("-ca-file"), std::string::npos);
+}
+
 TEST(ClientFlagsTest, DashIsAnArgumentAndDoubleDashEndsFlags) {
   auto f = parseClientFlags({"services", "register", "-", "--", "-odd-name", "--x"});
   ASSERT_TRUE(f.ok()) << f.error().message;

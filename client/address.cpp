@@ -1,12 +1,14 @@
 #include "client/address.hpp"
 
 #include <charconv>
-#include <cstdlib>
+
+#include "client/env.hpp"
 
 namespace cairn::client {
 namespace {
 
 constexpr std::uint16_t kDefaultPort = 8500;
+constexpr std::uint16_t kDefaultTlsPort = 8501;
 
 Error bad(std::string_view address, std::string_view why) {
   return invalidArgument("invalid HTTP address \"" + std::string(address) +
@@ -21,16 +23,22 @@ bool startsWith(std::string_view s, std::string_view prefix) {
 
 Result<Endpoint> parseAddress(std::string_view address) {
   std::string_view rest = address;
-  if (startsWith(rest, "https://")) return bad(address, "https is not supported yet");
-  if (startsWith(rest, "http://")) rest.remove_prefix(7);
+  Endpoint ep;
+  if (startsWith(rest, "https://")) {
+    rest.remove_prefix(8);
+    ep.tls = true;
+    ep.hasScheme = true;
+  } else if (startsWith(rest, "http://")) {
+    rest.remove_prefix(7);
+    ep.hasScheme = true;
+  }
   if (rest.find("://") != std::string_view::npos) return bad(address, "unsupported scheme");
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.empty()) return bad(address, "no host");
   if (rest.find_first_of("/?#@ \t\r\n") != std::string_view::npos) {
-    return bad(address, "want host:port or http://host:port");
+    return bad(address, "want host:port, http://host:port or https://host:port");
   }
 
-  Endpoint ep;
   std::string_view portText;
   if (rest.front() == '[') {
     size_t close = rest.find(']');
@@ -55,7 +63,7 @@ Result<Endpoint> parseAddress(std::string_view address) {
   }
   if (ep.host.empty()) return bad(address, "no host");
 
-  ep.port = kDefaultPort;
+  ep.port = ep.tls ? kDefaultTlsPort : kDefaultPort;
   if (!portText.empty()) {
     unsigned value = 0;
     auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), value);
@@ -71,14 +79,12 @@ Result<Endpoint> parseAddress(std::string_view address) {
 }
 
 std::string defaultAddress() {
-  const char* env = std::getenv(std::string(kAddressEnv).c_str());
-  if (env != nullptr && *env != '\0') return env;
-  return std::string(kDefaultAddress);
+  std::string env = firstEnv({"CAIRN_HTTP_ADDR", "CONSUL_HTTP_ADDR"});
+  return env.empty() ? std::string(kDefaultAddress) : env;
 }
 
 std::string defaultToken() {
-  const char* env = std::getenv(std::string(kTokenEnv).c_str());
-  return env != nullptr ? env : "";
+  return firstEnv({"CAIRN_HTTP_TOKEN", "CONSUL_HTTP_TOKEN"});
 }
 
 }  // namespace cairn::client

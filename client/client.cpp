@@ -3,6 +3,8 @@
 #include "client/address.hpp"
 #include "client/api_paths.hpp"
 #include "client/encode.hpp"
+#include "client/env.hpp"
+#include "client/tls_client.hpp"
 #include "client/transport.hpp"
 #include "client/url.hpp"
 
@@ -48,12 +50,42 @@ std::string oneLine(std::string_view body) {
   return out;
 }
 
+bool envTrue(std::initializer_list<const char*> names) {
+  std::string v = firstEnv(names);
+  return v == "true" || v == "1";
+}
+
+bool envFalse(std::initializer_list<const char*> names) {
+  std::string v = firstEnv(names);
+  return v == "false" || v == "0";
+}
+
+// The config's TLS fields, the environment's where they are empty.
+TlsClientOptions tlsOptions(const ClientConfig& c) {
+  auto orEnv = [](const std::string& value, std::initializer_list<const char*> names) {
+    return value.empty() ? firstEnv(names) : value;
+  };
+  TlsClientOptions o;
+  o.caFile = orEnv(c.caFile, {"CAIRN_CACERT", "CONSUL_CACERT"});
+  o.caPath = orEnv(c.caPath, {"CAIRN_CAPATH", "CONSUL_CAPATH"});
+  o.clientCert = orEnv(c.clientCert, {"CAIRN_CLIENT_CERT", "CONSUL_CLIENT_CERT"});
+  o.clientKey = orEnv(c.clientKey, {"CAIRN_CLIENT_KEY", "CONSUL_CLIENT_KEY"});
+  o.serverName = orEnv(c.tlsServerName, {"CAIRN_TLS_SERVER_NAME", "CONSUL_TLS_SERVER_NAME"});
+  o.verify =
+      !c.insecureSkipVerify && !envFalse({"CAIRN_HTTP_SSL_VERIFY", "CONSUL_HTTP_SSL_VERIFY"});
+  return o;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Client>> Client::create(ClientConfig config) {
   if (config.address.empty()) config.address = defaultAddress();
   auto endpoint = parseAddress(config.address);
   if (!endpoint) return endpoint.error();
+  if (!endpoint->hasScheme && envTrue({"CAIRN_HTTP_SSL", "CONSUL_HTTP_SSL"})) {
+    endpoint = parseAddress("https://" + config.address);
+    if (!endpoint) return endpoint.error();
+  }
   if (config.connectTimeout.count() <= 0) {
     return invalidArgument("ClientConfig.connectTimeout must be positive");
   }
@@ -65,6 +97,11 @@ Result<std::unique_ptr<Client>> Client::create(ClientConfig config) {
     return invalidArgument("ClientConfig.maxResponseBytes must be positive");
   options.maxResponseBytes = config.maxResponseBytes;
   options.token = config.token.empty() ? defaultToken() : config.token;
+  if (endpoint->tls) {
+    auto tls = makeTlsClientContext(tlsOptions(config));
+    if (!tls) return tls.error();
+    options.tls = *std::move(tls);
+  }
   std::string display = endpoint->display;
   return createWithTransport(std::move(display), makeHttpTransport(*std::move(endpoint), options));
 }

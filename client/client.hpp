@@ -30,16 +30,41 @@ namespace cairn::client {
 class Transport;
 
 struct ClientConfig {
-  // "host:port", "host", "http://host:port" or "[::1]:port". Empty means
-  // $CAIRN_HTTP_ADDR, else 127.0.0.1:8500.
+  // "host:port", "host", "http://host:port", "https://host:port" or
+  // "[::1]:port". Empty means $CAIRN_HTTP_ADDR (else $CONSUL_HTTP_ADDR), else
+  // 127.0.0.1:8500. An address without a scheme is HTTPS when
+  // $CAIRN_HTTP_SSL (else $CONSUL_HTTP_SSL) is "true" or "1".
   std::string address;
   std::chrono::milliseconds connectTimeout{5000};
   // Bounds one request: writing it plus reading the whole response.
   std::chrono::milliseconds timeout{30000};
   // Larger responses fail (a snapshot of a big catalog needs more).
   std::size_t maxResponseBytes = std::size_t{64} << 20;
-  // Sent as X-Consul-Token (for ACLs). Empty means $CAIRN_HTTP_TOKEN.
+  // Sent as X-Consul-Token (for ACLs). Empty means $CAIRN_HTTP_TOKEN (else
+  // $CONSUL_HTTP_TOKEN).
   std::string token;
+
+  // TLS, for an https address (unused over plain HTTP). The server's
+  // certificate must chain to a trusted CA and hold the server's name (a DNS
+  // name, or an IP address among its IP SANs). An empty field takes the
+  // environment variable named beside it (CAIRN_*, else Consul's CONSUL_*).
+  //
+  // PEM bundle of the CAs to trust ($CAIRN_CACERT). With neither caFile nor
+  // caPath, the system's trusted CAs.
+  std::string caFile;
+  // A directory whose every file holding PEM certificates is trusted
+  // ($CAIRN_CAPATH).
+  std::string caPath;
+  // This client's certificate and unencrypted key, PEM, for a server with
+  // verify_incoming ($CAIRN_CLIENT_CERT, $CAIRN_CLIENT_KEY); both or neither.
+  std::string clientCert;
+  std::string clientKey;
+  // The name the server's certificate must hold, also sent as SNI; empty:
+  // the address's host ($CAIRN_TLS_SERVER_NAME).
+  std::string tlsServerName;
+  // Accept any server certificate (no CA or name check): for tests only.
+  // Also on when $CAIRN_HTTP_SSL_VERIFY is "false" or "0".
+  bool insecureSkipVerify = false;
 };
 
 // How long a blocking query with this `wait` may take: the wait, the up to
@@ -48,8 +73,10 @@ std::chrono::milliseconds blockingTimeout(std::chrono::milliseconds wait);
 
 class Client {
  public:
-  // Fails (kInvalidArgument, naming the field) on a malformed address or a
-  // non-positive timeout. Does not connect.
+  // Fails (kInvalidArgument, naming the field) on a malformed address, a
+  // non-positive timeout, or (https) an unreadable or malformed CA, client
+  // certificate or key, or a key that is not the certificate's. Does not
+  // connect.
   static Result<std::unique_ptr<Client>> create(ClientConfig config);
   // For tests and embedding: drives the API over `transport`.
   static std::unique_ptr<Client> createWithTransport(std::string address,

@@ -1,15 +1,19 @@
 // The Beast implementation of Transport. Synchronous to its caller, but built
 // from async operations on a private io_context, because Beast's timeouts
-// (tcp_stream::expires_after) only apply to async operations.
+// (tcp_stream::expires_after) only apply to async operations. Plain TCP or
+// TLS (an ssl_stream over the same tcp_stream) for an https endpoint.
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
 #include <optional>
 
+#include "client/tls_client.hpp"
 #include "client/transport.hpp"
 #include "common/duration.hpp"
 
@@ -25,6 +29,12 @@ constexpr std::string_view kUserAgent = "cairn-client/0.1";
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 
 using HttpRequest = http::request<http::string_body>;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// The first byte of a TLS record: what a TLS server's alert starts with when
+// it reads a plain HTTP request.
+constexpr unsigned char kTlsAlertRecord = 0x15;
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
 
 // How one request/response exchange on an open connection ended.
 struct Exchange {
@@ -36,7 +46,8 @@ struct Exchange {
 // The errors a server's close of an idle keep-alive connection shows up as.
 bool isClosedByPeer(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
 }
 
 bool isHttpProtocolError(const beast::error_code& ec) {
@@ -53,7 +64,9 @@ std::uint64_t parseIndex(std::string_view text) {
 class HttpTransport final : public Transport {
  public:
   HttpTransport(Endpoint endpoint, HttpTransportOptions options)
-      : endpoint_(std::move(endpoint)), options_(options), resolver_(ioc_) {}
+      : endpoint_(std::move(endpoint)), options_(std::move(options)), resolver_(ioc_) {
+    CAIRN_CHECK(!endpoint_.tls || options_.tls != nullptr, "an https endpoint needs a TLS context");
+  }
 
   // The flag stays set until a request has failed because of it, so a cancel
   // that lands between two operations (or two requests) is not lost: each
@@ -62,7 +75,7 @@ class HttpTransport final : public Transport {
   void cancel() override {
     cancelled_ = true;
     asio::post(ioc_, [this] {
-      if (cancelled_ && stream_) stream_->cancel();
+      if (cancelled_ && connected()) tcp().cancel();
     });
   }
 
@@ -86,7 +99,7 @@ class HttpTransport final : public Transport {
     req.prepare_payload();
 
     if (cancelled_.exchange(false)) return cancelledError(method, target);
-    bool reused = stream_.has_value();
+    bool reused = connected();
     if (!reused) {
       if (Status st = connect(); !st) {
         if (cancelled_.exchange(false)) return cancelledError(method, target);
@@ -104,7 +117,7 @@ class HttpTransport final : public Transport {
     if (ex.ec) {
       close();
       if (cancelled_.exchange(false)) return cancelledError(method, target);
-      return describeFailure(ex.ec, method, target, timeout);
+      return describeFailure(ex, method, target, timeout, reused);
     }
     http::response<http::string_body>& res = *ex.response;
     if (!res.keep_alive()) close();
@@ -122,12 +135,27 @@ class HttpTransport final : public Transport {
     ioc_.run();
   }
 
+  bool connected() const { return plain_.has_value() || tls_.has_value(); }
+  // The TCP layer of the open connection.
+  beast::tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+  // Calls f with the stream HTTP is read from and written to.
+  template <typename F>
+  void withStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(*plain_);
+    }
+  }
+
+  // Closes without a TLS close_notify: the server gets EOF, as for plain TCP.
   void close() {
-    if (!stream_) return;
+    if (!connected()) return;
     beast::error_code ignored;
-    stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_->close();
-    stream_.reset();
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close();
+    plain_.reset();
+    tls_.reset();
   }
 
   Status connect() {
@@ -145,20 +173,47 @@ class HttpTransport final : public Transport {
       return unavailable(unreachable() + "cannot resolve \"" + endpoint_.host +
                          "\": " + ec.message());
     }
-    stream_.emplace(ioc_);
-    stream_->expires_after(options_.connectTimeout);
-    stream_->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+    if (endpoint_.tls) {
+      tls_.emplace(ioc_, options_.tls->ctx);
+    } else {
+      plain_.emplace(ioc_);
+    }
+    tcp().expires_after(options_.connectTimeout);
+    tcp().async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
     run();
     if (ec) {
-      stream_.reset();
+      plain_.reset();
+      tls_.reset();
       if (ec == beast::error::timeout) {
         return unavailable(unreachable() + "connection timed out after " +
                            formatDuration(options_.connectTimeout));
       }
       return unavailable(unreachable() + ec.message());
     }
-    stream_->socket().set_option(tcp::no_delay(true), ec);
+    tcp().socket().set_option(tcp::no_delay(true), ec);
+    if (tls_) return handshake();
     return {};
+  }
+
+  // The TLS handshake, within the connect timeout.
+  Status handshake() {
+    if (Status st = prepareTlsConnection(tls_->native_handle(), *options_.tls, endpoint_.host);
+        !st) {
+      close();
+      return st;
+    }
+    beast::error_code ec;
+    tcp().expires_after(options_.connectTimeout);
+    tls_->async_handshake(asio::ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
+    run();
+    if (!ec) return {};
+    std::string why =
+        ec == beast::error::timeout
+            ? "no answer within " + formatDuration(options_.connectTimeout) +
+                  " (is it serving plain HTTP? then use an http:// address)"
+            : describeTlsFailure(ec, tls_->native_handle(), *options_.tls, endpoint_.host);
+    close();
+    return unavailable("TLS handshake with cairn at " + endpoint_.display + " failed: " + why);
   }
 
   Exchange exchange(HttpRequest& req, std::chrono::milliseconds timeout) {
@@ -167,8 +222,10 @@ class HttpTransport final : public Transport {
       ex.ec = asio::error::operation_aborted;
       return ex;
     }
-    stream_->expires_after(timeout);
-    http::async_write(*stream_, req, [&](beast::error_code e, std::size_t) { ex.ec = e; });
+    tcp().expires_after(timeout);
+    withStream([&](auto& stream) {
+      http::async_write(stream, req, [&](beast::error_code e, std::size_t) { ex.ec = e; });
+    });
     run();
     if (ex.ec) return ex;
     if (cancelled_) {
@@ -179,8 +236,10 @@ class HttpTransport final : public Transport {
     parser.header_limit(kMaxHeaderBytes);
     parser.body_limit(options_.maxResponseBytes);
     if (req.method() == http::verb::head) parser.skip(true);
-    http::async_read(*stream_, buffer_, parser,
-                     [&](beast::error_code e, std::size_t) { ex.ec = e; });
+    withStream([&](auto& stream) {
+      http::async_read(stream, buffer_, parser,
+                       [&](beast::error_code e, std::size_t) { ex.ec = e; });
+    });
     run();
     ex.gotSome = parser.got_some();
     if (!ex.ec) ex.response = parser.release();
@@ -194,9 +253,31 @@ class HttpTransport final : public Transport {
 
   std::string unreachable() const { return "cannot reach cairn at " + endpoint_.display + ": "; }
 
-  Error describeFailure(const beast::error_code& ec, std::string_view method,
-                        std::string_view target, std::chrono::milliseconds timeout) const {
+  // The start of what a plain connection received: a TLS record means the
+  // server speaks TLS.
+  bool receivedTls() const {
+    if (endpoint_.tls || buffer_.size() == 0) return false;
+    auto first = *static_cast<const unsigned char*>(buffer_.data().data());
+    return first == kTlsAlertRecord || first == kTlsHandshakeRecord;
+  }
+
+  Error describeFailure(const Exchange& ex, std::string_view method, std::string_view target,
+                        std::chrono::milliseconds timeout, bool reused) {
+    const beast::error_code& ec = ex.ec;
     std::string what = std::string(method) + " " + std::string(target);
+    if (receivedTls()) {
+      return unavailable("cairn at " + endpoint_.display + " answered " + what +
+                         " with TLS: it serves HTTPS there, use an https:// address");
+    }
+    if (endpoint_.tls && isTlsError(ec)) {
+      return unavailable("cairn at " + endpoint_.display + " refused " + what + " over TLS: " +
+                         describeTlsFailure(ec, nullptr, *options_.tls, endpoint_.host));
+    }
+    if (!endpoint_.tls && !reused && !ex.gotSome && isClosedByPeer(ec)) {
+      return unavailable("cairn at " + endpoint_.display + " closed the connection without " +
+                         "answering " + what + " (" + ec.message() +
+                         "; if it serves HTTPS there, use an https:// address)");
+    }
     if (ec == beast::error::timeout) {
       return unavailable("cairn at " + endpoint_.display + " did not answer " + what + " within " +
                          formatDuration(timeout));
@@ -217,7 +298,9 @@ class HttpTransport final : public Transport {
   HttpTransportOptions options_;
   asio::io_context ioc_{1};
   tcp::resolver resolver_;
-  std::optional<beast::tcp_stream> stream_;  // empty: not connected
+  // At most one is open: not connected when both are empty.
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<TlsStream> tls_;
   beast::flat_buffer buffer_;
   std::atomic<bool> cancelled_{false};  // set by cancel(), from any thread
 };
@@ -225,7 +308,7 @@ class HttpTransport final : public Transport {
 }  // namespace
 
 std::unique_ptr<Transport> makeHttpTransport(Endpoint endpoint, HttpTransportOptions options) {
-  return std::make_unique<HttpTransport>(std::move(endpoint), options);
+  return std::make_unique<HttpTransport>(std::move(endpoint), std::move(options));
 }
 
 }  // namespace cairn::client

@@ -1,6 +1,6 @@
 # Installs the client library as a package (component "client"):
 #   <prefix>/include/cairn/{client,common}/*.hpp
-#   <prefix>/lib/libcairn_{client,asio,base}.a
+#   <prefix>/lib/libcairn_{client,asio,asio_ssl,base}.a
 #   <prefix>/lib/cmake/Cairn/CairnConfig.cmake  -> find_package(Cairn), Cairn::client
 #   <prefix>/lib/pkgconfig/cairn-client.pc      -> pkg-config --cflags --libs cairn-client
 # Consumers include "client/client.hpp" (or <cairn/client/client.hpp>).
@@ -14,7 +14,7 @@ foreach(t cairn_client cairn_base)
     $<INSTALL_INTERFACE:${CAIRN_INCLUDE_SUBDIR}>)
 endforeach()
 
-install(TARGETS cairn_client cairn_base cairn_asio EXPORT CairnTargets
+install(TARGETS cairn_client cairn_base cairn_asio cairn_asio_ssl EXPORT CairnTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT client)
 install(FILES
           ${PROJECT_SOURCE_DIR}/client/address.hpp

@@ -42,6 +42,8 @@ class Transport {
   virtual void cancel() = 0;
 };
 
+struct TlsClientContext;  // client/tls_client.hpp
+
 struct HttpTransportOptions {
   std::chrono::milliseconds connectTimeout{5000};
   // Bounds the write of a request plus the read of its whole response.
@@ -49,9 +51,12 @@ struct HttpTransportOptions {
   std::size_t maxResponseBytes = std::size_t{64} << 20;
   // Sent as X-Consul-Token on every request when not empty.
   std::string token;
+  // Required for an endpoint with tls: the CAs, client certificate and name
+  // checks of every connection (shared, read-only once built).
+  std::shared_ptr<TlsClientContext> tls;
 };
 
-// A Beast client over plain TCP that keeps its connection alive between
+// A Beast client over TCP, or TLS for an https endpoint, that keeps its connection alive between
 // requests and reconnects (retrying once) when the server has closed an idle
 // one. Connects lazily, on the first request. Owns a private io_context and
 // runs it on the calling thread only while a request is in flight.

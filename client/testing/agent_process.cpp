@@ -50,7 +50,7 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::start(std::vector<std::strin
     return ioError("cannot start " + std::string(bin));
   }
   std::string text;
-  std::regex line(R"(listening http=([\d.]+:\d+) dns=([\d.]+:\d+))");
+  std::regex line(R"(listening(?: http=([\d.]+:\d+))?(?: https=([\d.]+:\d+))? dns=([\d.]+:\d+))");
   std::smatch m;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (!std::regex_search(text, m, line) && std::chrono::steady_clock::now() < deadline) {
@@ -64,7 +64,8 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::start(std::vector<std::strin
   agent->stdout_ = out[0];  // kept open: the agent may print more
   if (!std::regex_search(text, m, line)) return unavailable("agent did not start: " + text);
   agent->http_ = m[1];
-  agent->dns_ = m[2];
+  agent->https_ = m[2];
+  agent->dns_ = m[3];
   return agent;
 }
 

@@ -21,7 +21,10 @@ class AgentProcess {
                                                      std::string dataDir = {});
   ~AgentProcess();  // SIGTERM, then SIGKILL after 10 s; removes a temporary dir
 
+  // "ip:port"; empty when that listener is off (-http-port -1, or no
+  // -https-port).
   const std::string& httpAddress() const { return http_; }
+  const std::string& httpsAddress() const { return https_; }
   const std::string& dnsAddress() const { return dns_; }
   const std::string& dataDir() const { return dataDir_; }
   // Stops the agent (SIGTERM) and waits for it; the data dir stays.
@@ -32,6 +35,7 @@ class AgentProcess {
   pid_t pid_ = -1;
   int stdout_ = -1;
   std::string http_;
+  std::string https_;
   std::string dns_;
   std::string dataDir_;
   bool ownsDir_ = false;

@@ -31,6 +31,7 @@ class Agent:
         self.proc = None
         self.port = None
         self.dns_port = None  # None when the agent runs without DNS
+        self.https_port = None  # set when the agent serves HTTPS too
         self.log_path = os.path.join(self.data_dir, "..", os.path.basename(self.data_dir) + ".log")
 
     def start(self, timeout=15, env=None):
@@ -49,6 +50,8 @@ class Agent:
                 self.port = int(m.group(2))
                 d = re.search(r" dns=([\d.]+):(\d+)", line)
                 self.dns_port = int(d.group(2)) if d else None
+                h = re.search(r" https=([\d.]+):(\d+)", line)
+                self.https_port = int(h.group(2)) if h else None
                 return self
         raise RuntimeError("agent did not start; exit=%s log=%s" % (self.proc.poll(), self.read_log()))
 

@@ -1,7 +1,10 @@
 """The client library as an installed package: `cmake --install` of the
 "client" component into a temporary prefix, then client/examples built
 against it twice (find_package(Cairn) with CMAKE_PREFIX_PATH, and plain g++
-with pkg-config), and both programs run against a real agent."""
+with pkg-config), and both programs run against a real agent, over HTTP and
+over HTTPS with a client certificate (OpenSSL comes through the package's
+dependencies)."""
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +12,7 @@ import tempfile
 import unittest
 
 from cairn_agent import Agent
+from test_tls import Pki
 
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("CAIRN_BUILD_DIR", os.path.join(SOURCE, "build"))
@@ -25,7 +29,15 @@ def run(args, **kw):
 class InstalledPackageTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="cairn-install-")
-        self.agent = Agent().start()
+        pki = Pki(self.tmp)
+        self.ca = pki.make_ca("ca")
+        cert, key = pki.issue("ca", "server")
+        self.client_cert, self.client_key = pki.issue("ca", "client")
+        cfg = os.path.join(self.tmp, "tls.json")
+        with open(cfg, "w") as f:
+            json.dump({"tls": {"https": {"ca_file": self.ca, "cert_file": cert, "key_file": key,
+                                         "verify_incoming": True}}}, f)
+        self.agent = Agent(extra_args=["-https-port", "0", "-config-file", cfg]).start()
 
     def tearDown(self):
         self.agent.cleanup()
@@ -36,6 +48,18 @@ class InstalledPackageTest(unittest.TestCase):
         self.assertIn("healthy instances: 1", out)
         self.assertIn("resolved example to 127.0.0.1:9999", out)
         self.assertIn("done after 2 states", out)
+        # HTTPS: the CA and client certificate from the environment.
+        https = "https://127.0.0.1:%d" % self.agent.https_port
+        env = dict(os.environ, CAIRN_CACERT=self.ca, CAIRN_CLIENT_CERT=self.client_cert,
+                   CAIRN_CLIENT_KEY=self.client_key)
+        out = run([binary, https, "127.0.0.1:%d" % self.agent.dns_port], env=env)
+        self.assertIn("done after 2 states", out)
+        # And it does check: without the client certificate the server refuses.
+        del env["CAIRN_CLIENT_CERT"], env["CAIRN_CLIENT_KEY"]
+        r = subprocess.run([binary, https, "127.0.0.1:%d" % self.agent.dns_port], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("client certificate", r.stderr)
 
     def test_example_builds_against_the_installed_package(self):
         prefix = os.path.join(self.tmp, "prefix")
