@@ -9,8 +9,12 @@
 #  - keep-alive: HTTP/1.1 keep-alive, one handshake per wrk connection, so it
 #    measures the relay and record layer;
 #  - handshakes: "Connection: close", so every request is a new connection
-#    into proxy A and a new TLS 1.3 handshake (with client certificate)
-#    between A and B; requests/s = handshakes/s.
+#    into proxy A and a new TLS 1.3 connection between A and B; requests/s =
+#    handshakes/s. Both resume sessions as they do by default (HAProxy reuses
+#    the last session per server, Cairn keeps the last ticket per peer);
+#  - full-handshakes: the same against a second A of each kind that does not
+#    resume (HAProxy no-ssl-reuse, Cairn -tls-resumption=false): every
+#    connection does the full handshake with certificates both ways.
 # For each, the CPU time the pair's two processes used (utime+stime from
 # /proc) gives the rate per core of CPU spent by the pair.
 # With PIN=1 (the default on 2+ cores) the pair under test (both proxies) runs
@@ -85,8 +89,14 @@ curl -sf -X PUT "http://$HTTP/v1/agent/service/register" \
   -d "{\"Name\":\"api\",\"ID\":\"api-proxy\",\"Address\":\"127.0.0.1\",\"Port\":$CB}" >/dev/null
 "${on_pair[@]}" "$CAIRN" proxy -service web -http-addr "$HTTP" -upstream "api:$CA_" $(tls web api) -log-level warn \
   >/dev/null 2>"$T/proxy-a.err" & PIDS+=($!); CAIRN_A=$!
-wait_port "$CB"; wait_port "$CA_"
-for _ in $(seq 100); do [[ $(curl -s "http://127.0.0.1:$CA_/" | wc -c) == 100 ]] && break; sleep 0.1; done
+# The same A without session resumption: a full handshake per connection.
+CA2=$(free_port)
+"${on_pair[@]}" "$CAIRN" proxy -service web -http-addr "$HTTP" -upstream "api:$CA2" $(tls web api) -log-level warn \
+  -tls-resumption=false >/dev/null 2>"$T/proxy-a2.err" & PIDS+=($!); CAIRN_A2=$!
+wait_port "$CB"; wait_port "$CA_"; wait_port "$CA2"
+for port in "$CA_" "$CA2"; do
+  for _ in $(seq 100); do [[ $(curl -s "http://127.0.0.1:$port/" | wc -c) == 100 ]] && break; sleep 0.1; done
+done
 
 # ---- HAProxy pair ---------------------------------------------------------------
 HA=$(free_port); HB=$(free_port)
@@ -120,9 +130,14 @@ frontend in
 backend app
   server app 127.0.0.1:$NG
 HAP
+# The same A without session reuse (HAProxy reuses the last session by default).
+HA2=$(free_port)
+sed -e "s/bind 127.0.0.1:$HA\$/bind 127.0.0.1:$HA2/" -e 's/ssl-min-ver TLSv1.3$/ssl-min-ver TLSv1.3 no-ssl-reuse/' \
+  "$T/hap-a.cfg" >"$T/hap-a2.cfg"
 "${on_pair[@]}" haproxy -db -f "$T/hap-b.cfg" >"$T/hap-b.log" 2>&1 & PIDS+=($!); HAP_B=$!
 "${on_pair[@]}" haproxy -db -f "$T/hap-a.cfg" >"$T/hap-a.log" 2>&1 & PIDS+=($!); HAP_A=$!
-wait_port "$HA"; wait_port "$HB"
+"${on_pair[@]}" haproxy -db -f "$T/hap-a2.cfg" >"$T/hap-a2.log" 2>&1 & PIDS+=($!); HAP_A2=$!
+wait_port "$HA"; wait_port "$HB"; wait_port "$HA2"
 [[ $(curl -s "http://127.0.0.1:$HA/" | wc -c) == 100 ]] || { echo "haproxy pair does not forward" >&2; sleep 0.5; cat "$T"/hap-*.log >&2; exit 1; }
 
 # ---- runs -------------------------------------------------------------------------
@@ -146,9 +161,16 @@ run() {
 }
 echo "# wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s, 100-byte responses, $(nproc) cores, PIN=$PIN; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$REPS"); do
-  for mode in keep-alive handshakes; do
-    run direct "$NG" "$mode"
-    run haproxy-pair-mtls "$HA" "$mode" "$HAP_A" "$HAP_B"
-    run cairn-pair-mtls "$CA_" "$mode" "$CAIRN_A" "$CAIRN_B"
+  for mode in keep-alive handshakes full-handshakes; do
+    ha=("$HA" "$HAP_A") ca=("$CA_" "$CAIRN_A") m=$mode
+    [[ $mode == full-handshakes ]] && { ha=("$HA2" "$HAP_A2"); ca=("$CA2" "$CAIRN_A2"); m=handshakes; }
+    [[ $mode != full-handshakes ]] && run direct "$NG" "$m"
+    if (( r % 2 )); then  # the order alternates between rounds
+      run "haproxy-pair-mtls" "${ha[0]}" "$m" "${ha[1]}" "$HAP_B" | sed "s/ handshakes / $mode /"
+      run "cairn-pair-mtls" "${ca[0]}" "$m" "${ca[1]}" "$CAIRN_B" | sed "s/ handshakes / $mode /"
+    else
+      run "cairn-pair-mtls" "${ca[0]}" "$m" "${ca[1]}" "$CAIRN_B" | sed "s/ handshakes / $mode /"
+      run "haproxy-pair-mtls" "${ha[0]}" "$m" "${ha[1]}" "$HAP_B" | sed "s/ handshakes / $mode /"
+    fi
   done
 done

@@ -36,6 +36,8 @@ const char* const kProxyUsage =
     "  -proxy-id ID             settings from the registered connect-proxy ID (both imply "
     "-connect)\n"
     "  -mesh-wait D             how long to wait for the first leaf at start-up (default 30s)\n"
+    "  -tls-resumption=BOOL     resume TLS sessions between proxies (default true; false: a\n"
+    "                           full handshake, with certificates, on every connection)\n"
     "  -close-denied[=BOOL]     also close established inbound connections that an intention\n"
     "                           change denies (default false)\n"
     "  -log-level L\n";
@@ -93,6 +95,11 @@ Status applyToml(const std::string& path, ProxyConfig& cfg, const UpstreamConfig
   str(top, "proxy_id", cfg.proxyId);
   str(top, "sidecar_for", cfg.sidecarFor);
   if (auto v = top["connect"].value<bool>()) cfg.mesh = *v;
+  if (auto n = top["tls_resumption"]; n) {
+    auto b = n.value<bool>();
+    if (!b) return invalidArgument("config file " + path + ": tls_resumption: expected a boolean");
+    cfg.tlsResumption = *b;
+  }
   if (auto n = top["close_denied"]; n) {
     auto b = n.value<bool>();
     if (!b) return invalidArgument("config file " + path + ": close_denied: expected a boolean");
@@ -246,7 +253,11 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
       cfg.tls.caFile = value;
     else if (name == "tls-peer-id")
       cfg.tls.expectPeerId = value;
-    else if (name == "close-denied") {
+    else if (name == "tls-resumption") {
+      if (value != "true" && value != "false")
+        return invalidArgument(flag + ": expected true or false, got \"" + value + "\"");
+      cfg.tlsResumption = value == "true";
+    } else if (name == "close-denied") {
       if (value != "true" && value != "false")
         return invalidArgument(flag + ": expected true or false, got \"" + value + "\"");
       cfg.closeDenied = value == "true";
@@ -284,6 +295,7 @@ Result<ProxyConfig> parseProxyArgs(const std::vector<std::string>& args) {
     take("sidecar-for", cfg.sidecarFor, fromFile.sidecarFor);
     if (!seen.count("connect")) cfg.mesh = fromFile.mesh;
     if (!seen.count("close-denied")) cfg.closeDenied = fromFile.closeDenied;
+    if (!seen.count("tls-resumption")) cfg.tlsResumption = fromFile.tlsResumption;
     cfg.upstreams = std::move(fromFile.upstreams);
   }
   for (const auto& s : specs) {

@@ -64,6 +64,9 @@ struct ProxyConfig {
   // inbound connections whose source they now deny (new connections are
   // always checked).
   bool closeDenied = false;
+  // TLS 1.3 session resumption between proxies (tls_stream.hpp): a resumed
+  // connection skips the certificate signatures and chain checks.
+  bool tlsResumption = true;
   std::string logLevel = "info";
 
   bool fromRegistration() const { return !proxyId.empty() || !sidecarFor.empty(); }

@@ -124,5 +124,26 @@ TEST(ParseProxyArgs, CloseDeniedFromFlagOrFile) {
   std::remove(path.c_str());
 }
 
+TEST(ParseProxyArgs, TlsResumptionOnByDefaultOffByFlagOrFile) {
+  std::vector<std::string> base = {"-service", "web", "-upstream", "api:9191"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return parseProxyArgs(a);
+  };
+  EXPECT_TRUE(with({})->tlsResumption);
+  EXPECT_FALSE(with({"-tls-resumption=false"})->tlsResumption);
+  EXPECT_FALSE(with({"-tls-resumption", "false"})->tlsResumption);
+  EXPECT_FALSE(with({"-tls-resumption=no"}).ok());
+  std::string path = ::testing::TempDir() + "proxy_tls_resumption_test.toml";
+  {
+    std::ofstream f(path);
+    f << "tls_resumption = false\n";
+  }
+  EXPECT_FALSE(with({"-config", path})->tlsResumption);
+  EXPECT_TRUE(with({"-config", path, "-tls-resumption=true"})->tlsResumption);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace cairn::proxy

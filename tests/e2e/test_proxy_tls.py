@@ -91,7 +91,7 @@ class ProxyTlsTest(unittest.TestCase):
         return ["-tls-cert", leaf[0], "-tls-key", leaf[1], "-tls-ca", self.ca,
                 "-tls-peer-id", TD + peer]
 
-    def pair(self, mode="echo"):
+    def pair(self, mode="echo", a_args=()):
         """Backend "api" behind proxy B; proxy A in front with an upstream to api."""
         backend = Backend("api", mode=mode)
         self.backends.append(backend)
@@ -103,7 +103,7 @@ class ProxyTlsTest(unittest.TestCase):
             "Name": "api", "ID": "api-proxy", "Address": "127.0.0.1", "Port": b.inbound})
         self.assertEqual(status, 200, text)
         a = Proxy(["-service", "web", "-http-addr", self.agent.addr, "-upstream", "api:0"] +
-                  self.tls_args(self.web, "api"))
+                  self.tls_args(self.web, "api") + list(a_args))
         self.proxies.append(a)
         self.assertTrue(wait_until(lambda: a.metric("cairn_proxy_upstream_instances") == 1))
         return a, b, backend
@@ -136,6 +136,14 @@ class ProxyTlsTest(unittest.TestCase):
             lambda: exchange(port, b"z") == b"z" and
             a.metric("cairn_proxy_handshakes_total", upstream="api", kind="full") == 2))
         self.assertEqual(b.metric("cairn_proxy_handshake_failures_total"), 0)
+
+    def test_without_resumption_every_connection_is_a_full_handshake(self):
+        a, b, _ = self.pair(a_args=["-tls-resumption=false"])
+        port = a.upstreams["api"]
+        for i in range(3):
+            self.assertEqual(exchange(port, b"f%d" % i), b"f%d" % i)
+        self.assertEqual(a.metric("cairn_proxy_handshakes_total", upstream="api", kind="full"), 3)
+        self.assertEqual(a.metric("cairn_proxy_handshakes_total", upstream="api", kind="resumed"), 0)
 
     def test_half_close_from_the_backend_crosses_the_tls_leg(self):
         a, _, backend = self.pair(mode="greet")
