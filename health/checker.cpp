@@ -362,7 +362,7 @@ class CheckerImpl final : public Checker {
 
   void armRunTimer() {
     if (runs_.empty()) return;
-    Clock::time_point at = runs_.earliest();
+    Clock::time_point at = std::max(runs_.earliest(), lastRunDue_ + cfg_.runGranularity);
     if (runArmed_ && at >= runArmedAt_) return;
     runArmed_ = true;
     runArmedAt_ = at;
@@ -378,6 +378,7 @@ class CheckerImpl final : public Checker {
   void runDue() {
     RunQueue<Clock::time_point>::Item item{};
     Clock::time_point now = Clock::now();
+    lastRunDue_ = now;
     while (runs_.popDue(now, item)) {
       Entry* e = byGeneration(item.id);
       if (!e) continue;  // dropped or redefined since
@@ -531,6 +532,7 @@ class CheckerImpl final : public Checker {
   asio::steady_timer runTimer_;
   bool runArmed_ = false;
   Clock::time_point runArmedAt_{};
+  Clock::time_point lastRunDue_{};  // when runDue() last started
   std::map<std::string, registry::CheckStatusCommand> pending_;
   CheckerMetrics unused_;    // counts nobody reads, when the config gives none
   CheckerMetrics* metrics_;  // never null
@@ -566,6 +568,8 @@ class CheckerImpl final : public Checker {
 Status CheckerConfig::validate() const {
   if (batchWindow.count() < 0) return invalidArgument("health: batch_window must be >= 0");
   if (minInterval.count() <= 0) return invalidArgument("health: min_interval must be > 0");
+  if (runGranularity.count() < 0 || runGranularity > std::chrono::seconds(1))
+    return invalidArgument("health: run_granularity must be in [0, 1s]");
   if (reapEvery.count() <= 0) return invalidArgument("health: reap_every must be > 0");
   return {};
 }
