@@ -24,8 +24,9 @@
 #   5. The floor (reference): with the agent stopped, bench/health_floor on AGENT_CPU makes the same
 #      probes per second against the same targets for FLOOR_SECONDS (a bare epoll loop: socket,
 #      connect, the same request bytes, read, close; nothing else). On loopback the kernel does the
-#      target's side of every connection in the prober's context too, so this is the least CPU any
-#      prober can be charged here; the table gives agent / floor.
+#      target's side of every connection in the prober's context too, so this is the least CPU a
+#      prober that wakes once per probe can be charged here (the agent's checker starts the runs due
+#      within 10 ms together, so it can go below it); the table gives agent / floor.
 #
 # Modes (MODE=loopback|netns):
 #   loopback (default): targets on 127.0.0.1; the kernel's work for the targets' half of each
@@ -41,7 +42,8 @@
 #      utime+stime, each run reports AGENT_CPU's busy and softirq time from /proc/stat over the
 #      window (receive softirqs that land while the CPU is idle are charged to no process; with
 #      CONFIG_IRQ_TIME_ACCOUNTING off, those that interrupt the agent are charged to it) and the
-#      packets RPS steered to each CPU (/proc/net/softnet_stat). Needs root (ip netns, ip link).
+#      RPS wake-ups (IPIs) each CPU received (/proc/net/softnet_stat, received_rps).
+#      Needs root (ip netns, ip link).
 #
 # Usage:  bench/health_checks.sh [path/to/cairn [path/to/bench/bindir]]
 #         (defaults: build/cli/cairn and build/bench beside this script)
@@ -143,7 +145,8 @@ netns_up() {
 }
 # cpu_line N: busy softirq total (ticks) of CPU N from /proc/stat
 cpu_line() { awk -v c="cpu$1" '$1==c{t=0; for(i=2;i<=9;i++) t+=$i; print t-$5-$6, $8, t}' /proc/stat; }
-# rps_received: packets RPS queued to each CPU (softnet_stat column 10), "n0 n1 ..."
+# rps_received: RPS wake-ups (IPIs) each CPU received to process packets queued to it by another CPU
+# (softnet_stat column 10, received_rps), "n0 n1 ..."
 rps_received() {
   local -a f
   while read -r -a f; do printf '%d ' $((16#${f[9]})); done </proc/net/softnet_stat
@@ -236,7 +239,7 @@ cpu_delta() {
   awk -v a="$1" -v b="$2" 'BEGIN{split(a,x," "); split(b,y," "); t=y[3]-x[3]; if (t<=0) t=1
     printf "%.2f %.2f", 100*(y[1]-x[1])/t, 100*(y[2]-x[2])/t}'
 }
-# rps_delta BEFORE AFTER CPU: packets RPS queued to CPU between two rps_received readings
+# rps_delta BEFORE AFTER CPU: RPS IPIs CPU received between two rps_received readings
 rps_delta() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN{split(a,x," "); split(b,y," "); print y[c+1]-x[c+1]}'; }
 
 # floor N_HTTP N_TCP: sets FL to the CPU (% of one core) of bench/health_floor doing the same probes
@@ -323,8 +326,8 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   local cd
   cd=$(cpu_delta "$cl0" "$cl1")
   LINE+=" agent_cpu_busy_pct=${cd% *} agent_cpu_softirq_pct=${cd#* }"
-  LINE+=" rps_to_agent_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$AGENT_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
-  LINE+=" rps_to_target_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$TARGET_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
+  LINE+=" rps_ipis_to_agent_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$AGENT_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
+  LINE+=" rps_ipis_to_target_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$TARGET_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
   if [[ $THREADS == 1 ]]; then
     join <(echo "$th0") <(echo "$th1") | awk -v s="$secs" -v hz="$HZ" \
       '{d=$3-$2; if (d>0) printf "#     agent thread %s: %.2f %% of a core\n", $1, 100*d/hz/s}' >&2
