@@ -24,17 +24,35 @@
 #   5. The floor (reference): with the agent stopped, bench/health_floor on AGENT_CPU makes the same
 #      probes per second against the same targets for FLOOR_SECONDS (a bare epoll loop: socket,
 #      connect, the same request bytes, read, close; nothing else). On loopback the kernel does the
-#      target's side of every connection in the prober's context too, so this is the least CPU any
-#      prober can be charged here; the table gives agent / floor.
+#      target's side of every connection in the prober's context too, so this is the least CPU a
+#      prober that wakes once per probe can be charged here (the agent's checker starts the runs due
+#      within 10 ms together, so it can go below it); the table gives agent / floor.
+#
+# Modes (MODE=loopback|netns):
+#   loopback (default): targets on 127.0.0.1; the kernel's work for the targets' half of each
+#      connection (SYN-ACK, accept, the receive softirq) runs in the prober's context and is charged
+#      to it, which a prober of remote targets would not pay.
+#   netns: what a deployment with remote targets sees. The targets run in a network namespace of
+#      their own (NETNS_NAME, made here and deleted on exit), reached through a veth pair
+#      (10.<o>.0.1 here, 10.<o>.0.2 there); RPS on each end of the pair
+#      (/sys/class/net/<veth>/queues/rx-0/rps_cpus) steers the receive processing of packets for the
+#      targets to TARGET_CPU and of packets for the agent to AGENT_CPU, so each side's kernel work
+#      happens on its own CPU (a packet sent is queued to the other CPU's backlog, not processed
+#      inline as on loopback). Defaults there: AGENT_CPU=0, TARGET_CPU=1. Besides the agent's
+#      utime+stime, each run reports AGENT_CPU's busy and softirq time from /proc/stat over the
+#      window (receive softirqs that land while the CPU is idle are charged to no process; with
+#      CONFIG_IRQ_TIME_ACCOUNTING off, those that interrupt the agent are charged to it) and the
+#      RPS wake-ups (IPIs) each CPU received (/proc/net/softnet_stat, received_rps).
+#      Needs root (ip netns, ip link).
 #
 # Usage:  bench/health_checks.sh [path/to/cairn [path/to/bench/bindir]]
 #         (defaults: build/cli/cairn and build/bench beside this script)
-# Env:    RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
-#         AGENT_CPU=1 TARGET_CPU=0 QUIET_WAIT=120 (before each run, wait at most this long for the
+# Env:    MODE=loopback|netns RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
+#         AGENT_CPU=1 TARGET_CPU=0 (netns: 0 and 1) QUIET_WAIT=120 (before each run, wait at most this long for the
 #         machine to be idle) THREADS=1 (print each agent thread's CPU on stderr) FLOOR_SECONDS=30
 #         LOCK= (a file held with flock during each run, so that builds wait between runs, not during)
 # Per-run lines go to stderr, a markdown table (median (min-max) of REPS runs) to stdout.
-# Loopback only. Every process started is stopped by PID (trap), and each is bounded in time by
+# Every process started is stopped by PID (trap), and each is bounded in time by
 # itself too (`timeout` around the agent and the registration, -max-seconds for the targets).
 set -euo pipefail
 
@@ -48,8 +66,12 @@ INTERVAL=${INTERVAL:-10}
 DURATION=${DURATION:-60}
 PORTS=${PORTS:-100}
 WARMUP_EXTRA=${WARMUP_EXTRA:-5}
-AGENT_CPU=${AGENT_CPU:-1}
-TARGET_CPU=${TARGET_CPU:-0}
+MODE=${MODE:-loopback}
+case $MODE in
+  loopback) AGENT_CPU=${AGENT_CPU:-1}; TARGET_CPU=${TARGET_CPU:-0} ;;
+  netns) AGENT_CPU=${AGENT_CPU:-0}; TARGET_CPU=${TARGET_CPU:-1} ;;
+  *) echo "MODE must be loopback or netns" >&2; exit 2 ;;
+esac
 QUIET_WAIT=${QUIET_WAIT:-120}
 THREADS=${THREADS:-1}
 FLOOR_SECONDS=${FLOOR_SECONDS:-30}
@@ -65,6 +87,16 @@ for p in health_targets health_register health_floor; do
 done
 
 T=$(mktemp -d /tmp/bench-health.XXXXXX)
+# netns mode: the namespace, the veth pair (host end VETH_A, namespace end VETH_B) and the addresses.
+NETNS_NAME=${NETNS_NAME:-cairnhb$$}
+VETH_A=hbA$$
+VETH_B=hbB$$
+OCTET=$((200 + $$ % 50))
+HOST_ADDR=10.$OCTET.0.1
+TARGET_ADDR=127.0.0.1
+NETNS_MADE=0
+IN_NS=() # the command prefix that runs a program where the targets live
+[[ $MODE == netns ]] && TARGET_ADDR=10.$OCTET.0.2
 AGENT_PID=""   # the `timeout` wrapper around the agent
 CAIRN_PID=""   # the agent itself
 TARGETS_PID=""
@@ -80,10 +112,45 @@ stop_all() {
   stop_pid "$CAIRN_PID"; stop_pid "$AGENT_PID"; stop_pid "$TARGETS_PID"
   CAIRN_PID=""; AGENT_PID=""; TARGETS_PID=""
 }
-cleanup() { trap "" INT TERM; stop_all; rm -rf "$T"; }
+netns_down() {
+  ((NETNS_MADE)) || return 0
+  ip netns del "$NETNS_NAME" 2>/dev/null || true # takes VETH_B, and with it its peer VETH_A
+  ip link del "$VETH_A" 2>/dev/null || true
+  NETNS_MADE=0
+}
+cleanup() { trap "" INT TERM; stop_all; netns_down; rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "health_checks.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+cpumask() { printf '%x' $((1 << $1)); }
+netns_up() {
+  [[ $(id -u) == 0 ]] || { echo "MODE=netns needs root (ip netns, ip link)" >&2; exit 1; }
+  ip netns add "$NETNS_NAME"
+  NETNS_MADE=1
+  ip link add "$VETH_A" type veth peer name "$VETH_B"
+  ip link set "$VETH_B" netns "$NETNS_NAME"
+  ip addr add "$HOST_ADDR/24" dev "$VETH_A"
+  ip link set "$VETH_A" up
+  ip netns exec "$NETNS_NAME" ip addr add "$TARGET_ADDR/24" dev "$VETH_B"
+  ip netns exec "$NETNS_NAME" ip link set "$VETH_B" up
+  ip netns exec "$NETNS_NAME" ip link set lo up
+  # Receive processing: packets arriving on VETH_A (for the agent) on AGENT_CPU, packets arriving on
+  # VETH_B (for the targets) on TARGET_CPU. (`ip netns exec` mounts the namespace's /sys.)
+  cpumask "$AGENT_CPU" >"/sys/class/net/$VETH_A/queues/rx-0/rps_cpus"
+  ip netns exec "$NETNS_NAME" sh -c "echo $(cpumask "$TARGET_CPU") >/sys/class/net/$VETH_B/queues/rx-0/rps_cpus"
+  IN_NS=(ip netns exec "$NETNS_NAME")
+  echo "#   netns $NETNS_NAME: $VETH_A $HOST_ADDR (rps_cpus $(cat "/sys/class/net/$VETH_A/queues/rx-0/rps_cpus"))" \
+    "<-> $VETH_B $TARGET_ADDR (rps_cpus $(ip netns exec "$NETNS_NAME" cat "/sys/class/net/$VETH_B/queues/rx-0/rps_cpus"))" >&2
+}
+# cpu_line N: busy softirq total (ticks) of CPU N from /proc/stat
+cpu_line() { awk -v c="cpu$1" '$1==c{t=0; for(i=2;i<=9;i++) t+=$i; print t-$5-$6, $8, t}' /proc/stat; }
+# rps_received: RPS wake-ups (IPIs) each CPU received to process packets queued to it by another CPU
+# (softnet_stat column 10, received_rps), "n0 n1 ..."
+rps_received() {
+  local -a f
+  while read -r -a f; do printf '%d ' $((16#${f[9]})); done </proc/net/softnet_stat
+}
 
 stats() { # median (min-max)
   printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%s (%s-%s)", m, a[1], a[NR]}'
@@ -118,8 +185,8 @@ quantile() {
 }
 
 start_targets() {
-  timeout -k 5 "$RUN_MAX" taskset -c "$TARGET_CPU" "$BIN/health_targets" -http-ports "$PORTS" \
-    -tcp-ports "$PORTS" -interval-ms $((INTERVAL * 1000)) -max-seconds "$RUN_MAX" >"$T/targets.out" 2>"$T/targets.err" &
+  timeout -k 5 "$RUN_MAX" "${IN_NS[@]}" taskset -c "$TARGET_CPU" "$BIN/health_targets" -addr "$TARGET_ADDR" \
+    -http-ports "$PORTS" -tcp-ports "$PORTS" -interval-ms $((INTERVAL * 1000)) -max-seconds "$RUN_MAX" >"$T/targets.out" 2>"$T/targets.err" &
   TARGETS_PID=$!
   local line=""
   for _ in $(seq 100); do
@@ -128,7 +195,7 @@ start_targets() {
     sleep 0.05
   done
   [[ -n "$line" ]] || { echo "targets printed no ports:" >&2; cat "$T/targets.err" >&2; exit 1; }
-  TARGETS_REAL=$(pgrep -P "$TARGETS_PID" | head -1) # the program under timeout (taskset execs it)
+  TARGETS_REAL=$(pgrep -P "$TARGETS_PID" | head -1) # the program under timeout (ip netns exec and taskset exec it)
   CONTROL=$(kv control "$line"); HTTP_PORTS=$(kv http "$line"); TCP_PORTS=$(kv tcp "$line")
 }
 
@@ -154,7 +221,7 @@ register() { # kind count
   local ports=$HTTP_PORTS
   [[ $1 == tcp ]] && ports=$TCP_PORTS
   timeout 300 taskset -c "$TARGET_CPU" "$BIN/health_register" -port "$PORT" -kind "$1" -count "$2" \
-    -targets "$ports" -interval "${INTERVAL}s" -timeout 5s -conns 8
+    -targets "$ports" -target-host "$TARGET_ADDR" -interval "${INTERVAL}s" -timeout 5s -conns 8
 }
 
 applied() { http "http://127.0.0.1:$PORT/v1/agent/metrics" | awk '$1=="cairn_catalog_applied_index"{print $2}'; }
@@ -165,21 +232,35 @@ thread_ticks() { # tid ticks, per agent thread
   done 2>/dev/null | sort
 }
 
-# floor N_HTTP N_TCP: the CPU (% of one core) of bench/health_floor doing the same probes per second
-# against the same targets on AGENT_CPU for FLOOR_SECONDS: the least a prober can spend here.
+# pct D_TICKS SECS: ticks over SECS seconds in % of one core
+pct() { awk -v d="$1" -v s="$2" -v hz="$HZ" 'BEGIN{printf "%.2f", 100*d/hz/s}'; }
+# cpu_delta BEFORE AFTER: "busy% softirq%" of one CPU between two cpu_line readings (% of that CPU)
+cpu_delta() {
+  awk -v a="$1" -v b="$2" 'BEGIN{split(a,x," "); split(b,y," "); t=y[3]-x[3]; if (t<=0) t=1
+    printf "%.2f %.2f", 100*(y[1]-x[1])/t, 100*(y[2]-x[2])/t}'
+}
+# rps_delta BEFORE AFTER CPU: RPS IPIs CPU received between two rps_received readings
+rps_delta() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN{split(a,x," "); split(b,y," "); print y[c+1]-x[c+1]}'; }
+
+# floor N_HTTP N_TCP: sets FL to the CPU (% of one core) of bench/health_floor doing the same probes
+# per second against the same targets on AGENT_CPU for FLOOR_SECONDS: the least a prober can spend
+# here; FL_CPU to "busy% softirq%" of AGENT_CPU meanwhile.
 floor() {
-  local pids=() outs=() k n ports i=0
+  local pids=() outs=() k n ports i=0 cl0 cl1
+  cl0=$(cpu_line "$AGENT_CPU")
   for k in http tcp; do
     n=$1; ports=$HTTP_PORTS
     [[ $k == tcp ]] && n=$2 && ports=$TCP_PORTS
     ((n)) || continue
     timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor" -kind "$k" -targets "$ports" \
-      -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" >"$T/floor.$k" 2>&1 &
+      -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" >"$T/floor.$k" 2>&1 &
     pids+=($!); outs+=("$T/floor.$k")
   done
   for i in "${pids[@]}"; do wait "$i" || { cat "${outs[@]}" >&2; exit 1; }; done
-  cat "${outs[@]}" >&2
-  cat "${outs[@]}" | sed -n 's/.*cpu_pct=\([0-9.]*\).*/\1/p' | awk '{s+=$1} END{printf "%.2f", s}'
+  cl1=$(cpu_line "$AGENT_CPU")
+  sed 's/^/#     floor: /' "${outs[@]}" >&2
+  FL=$(cat "${outs[@]}" | sed -n 's/.*cpu_pct=\([0-9.]*\).*/\1/p' | awk '{s+=$1} END{printf "%.2f", s}')
+  FL_CPU=$(cpu_delta "$cl0" "$cl1")
 }
 
 run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
@@ -205,14 +286,15 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   # --- steady state ---
   local m0 m1 c0 c1 tg0 tg1 s0 s1 th0 th1 k0 k1
   http "http://127.0.0.1:$PORT/v1/agent/metrics" >"$T/m0"
-  http "http://127.0.0.1:$CONTROL/mark" >/dev/null
+  http "http://$TARGET_ADDR:$CONTROL/mark" >/dev/null
+  local cl0 cl1 r0 r1
   c0=$(ticks "$CAIRN_PID"); tg0=$(ticks "$TARGETS_REAL"); m0=$(machine); s0=$(date +%s.%N); k0=$(sys_ticks "$CAIRN_PID")
-  th0=$(thread_ticks)
+  th0=$(thread_ticks); cl0=$(cpu_line "$AGENT_CPU"); r0=$(rps_received)
   sleep "$DURATION"
   c1=$(ticks "$CAIRN_PID"); tg1=$(ticks "$TARGETS_REAL"); m1=$(machine); s1=$(date +%s.%N); k1=$(sys_ticks "$CAIRN_PID")
-  th1=$(thread_ticks)
+  th1=$(thread_ticks); cl1=$(cpu_line "$AGENT_CPU"); r1=$(rps_received)
   local win
-  win=$(http "http://127.0.0.1:$CONTROL/window")
+  win=$(http "http://$TARGET_ADDR:$CONTROL/window")
   http "http://127.0.0.1:$PORT/v1/agent/metrics" >"$T/m1"
   local secs agent_pct targets_pct other_pct probes expected rate writes skipped critical
   secs=$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", b-a}')
@@ -241,22 +323,28 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   LINE+=" gap_p50_ms=$(kv gap_p50_ms "$win") gap_p99_ms=$(kv gap_p99_ms "$win") gap_max_ms=$(kv gap_max_ms "$win")"
   LINE+=" per_check=$(kv check_min "$win")-$(kv check_max "$win") http_port=$(kv http_port_min "$win")-$(kv http_port_max "$win")"
   LINE+=" tcp_port=$(kv tcp_port_min "$win")-$(kv tcp_port_max "$win")"
+  local cd
+  cd=$(cpu_delta "$cl0" "$cl1")
+  LINE+=" agent_cpu_busy_pct=${cd% *} agent_cpu_softirq_pct=${cd#* }"
+  LINE+=" rps_ipis_to_agent_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$AGENT_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
+  LINE+=" rps_ipis_to_target_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$TARGET_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
   if [[ $THREADS == 1 ]]; then
     join <(echo "$th0") <(echo "$th1") | awk -v s="$secs" -v hz="$HZ" \
       '{d=$3-$2; if (d>0) printf "#     agent thread %s: %.2f %% of a core\n", $1, 100*d/hz/s}' >&2
   fi
   stop_pid "$CAIRN_PID"; stop_pid "$AGENT_PID"; CAIRN_PID=""; AGENT_PID=""
-  local fl
-  fl=$(floor "$n_http" "$n_tcp")
-  LINE+=" floor_cpu_pct=$fl agent_over_floor=$(awk -v a="$agent_pct" -v f="$fl" 'BEGIN{printf "%.2f", a/f}')"
+  floor "$n_http" "$n_tcp"
+  LINE+=" floor_cpu_pct=$FL agent_over_floor=$(awk -v a="$agent_pct" -v f="$FL" 'BEGIN{printf "%.2f", a/f}')"
+  LINE+=" floor_cpu_busy_pct=${FL_CPU% *} floor_cpu_softirq_pct=${FL_CPU#* }"
   stop_all
   rm -rf "$T/agent-$1"
 }
 
 echo "# health_checks: cairn $("$CAIRN" version 2>/dev/null | head -1); $(nproc) CPUs; agent on CPU $AGENT_CPU," \
-  "targets and registration on CPU $TARGET_CPU; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  "targets and registration on CPU $TARGET_CPU; mode $MODE; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+[[ $MODE == netns ]] && netns_up
 
-declare -A CPU SYS FLOOR RATIO TCPU RATE EXP P50 P99 MAX MEAN WR SKIP CRIT OTHER GAP99 GAPMAX
+declare -A CPU SYS FLOOR RATIO ABUSY ASIRQ FBUSY TCPU RATE EXP P50 P99 MAX MEAN WR SKIP CRIT OTHER GAP99 GAPMAX
 for r in $(seq "$REPS"); do
   for set in $RUNS; do
     if [[ -n "$LOCK" ]]; then exec 9>>"$LOCK"; flock 9; fi
@@ -266,6 +354,8 @@ for r in $(seq "$REPS"); do
     CPU[$set]+="$(kv agent_cpu_pct "$LINE") "; TCPU[$set]+="$(kv targets_cpu_pct "$LINE") "
     SYS[$set]+="$(kv agent_sys_pct "$LINE") "; FLOOR[$set]+="$(kv floor_cpu_pct "$LINE") "
     RATIO[$set]+="$(kv agent_over_floor "$LINE") "
+    ABUSY[$set]+="$(kv agent_cpu_busy_pct "$LINE") "; ASIRQ[$set]+="$(kv agent_cpu_softirq_pct "$LINE") "
+    FBUSY[$set]+="$(kv floor_cpu_busy_pct "$LINE") "
     RATE[$set]+="$(kv probes_per_s "$LINE") "; EXP[$set]=$(kv expected_per_s "$LINE")
     P50[$set]+="$(kv late_p50_ms "$LINE") "; P99[$set]+="$(kv late_p99_ms "$LINE") "
     MAX[$set]+="$(kv late_max_ms "$LINE") "; MEAN[$set]+="$(kv late_mean_ms "$LINE") "
@@ -277,14 +367,16 @@ done
 
 # shellcheck disable=SC2086
 {
-  echo "$CHECKS checks per kind at a ${INTERVAL} s interval against $PORTS HTTP + $PORTS TCP ports on 127.0.0.1,"
+  where="127.0.0.1 (loopback)"
+  [[ $MODE == netns ]] && where="$TARGET_ADDR (own network namespace over veth, RPS: receive work on each side's CPU)"
+  echo "$CHECKS checks per kind at a ${INTERVAL} s interval against $PORTS HTTP + $PORTS TCP ports on $where,"
   echo "${DURATION} s of steady state after warm-up; agent on CPU $AGENT_CPU, targets on CPU $TARGET_CPU; median (min-max) of $REPS runs"
   echo "(lateness: upper bound of the histogram bucket; gap: |time between two probes of one HTTP check - ${INTERVAL} s| at the target)"
   echo
-  echo "| checks | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| checks | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | CPU $AGENT_CPU busy % (agent run) | CPU $AGENT_CPU softirq % (agent run) | CPU $AGENT_CPU busy % (floor run) | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for set in $RUNS; do
     label="$CHECKS $set"; [[ $set == both ]] && label="$CHECKS http + $CHECKS tcp"
-    echo "| $label | $(stats ${CPU[$set]}) | $(stats ${SYS[$set]}) | $(stats ${FLOOR[$set]}) | $(stats ${RATIO[$set]}) | $(stats ${RATE[$set]}) (${EXP[$set]}) | $(stats ${P50[$set]}) | $(stats ${P99[$set]}) | $(stats ${MAX[$set]}) | $(stats ${MEAN[$set]}) | $(stats ${GAP99[$set]}) | $(stats ${GAPMAX[$set]}) | $(stats ${WR[$set]}) | $(stats ${SKIP[$set]}) | $(stats ${CRIT[$set]}) | $(stats ${TCPU[$set]}) | $(stats ${OTHER[$set]}) |"
+    echo "| $label | $(stats ${CPU[$set]}) | $(stats ${SYS[$set]}) | $(stats ${FLOOR[$set]}) | $(stats ${RATIO[$set]}) | $(stats ${ABUSY[$set]}) | $(stats ${ASIRQ[$set]}) | $(stats ${FBUSY[$set]}) | $(stats ${RATE[$set]}) (${EXP[$set]}) | $(stats ${P50[$set]}) | $(stats ${P99[$set]}) | $(stats ${MAX[$set]}) | $(stats ${MEAN[$set]}) | $(stats ${GAP99[$set]}) | $(stats ${GAPMAX[$set]}) | $(stats ${WR[$set]}) | $(stats ${SKIP[$set]}) | $(stats ${CRIT[$set]}) | $(stats ${TCPU[$set]}) | $(stats ${OTHER[$set]}) |"
   done
 }

@@ -4,13 +4,14 @@
 // probe, no allocation per probe.
 //
 //   health_floor -kind http|tcp -targets p1,p2,... [-rate 1000] [-seconds 20]
+//                [-addr 127.0.0.1]
 //
 // Starts `rate` probes per second (one every 1/rate s, paced by a timerfd)
-// against 127.0.0.1:p[i % len], round-robin: a new non-blocking socket,
-// connect; for tcp, close once connected; for http, write
-// "GET /c/<i> HTTP/1.1" with Host, User-Agent, Accept and Connection: close
-// headers (as the agent's probe sends), read the answer until the end of
-// its headers and body (Content-Length) or EOF, close. Prints on stdout:
+// against ADDR:p[i % len] (-addr, an IPv4 address, default 127.0.0.1), round-robin: a new
+// non-blocking socket, connect; for tcp, close once connected; for http, write "GET /c/<i>
+// HTTP/1.1" with Host, User-Agent, Accept and Connection: close headers (as the agent's probe
+// sends), read the answer until the end of its headers and body (Content-Length) or EOF, close.
+// Prints on stdout:
 //   probes=N ok=N failed=N secs=S user_pct=U sys_pct=S cpu_pct=T us_per_probe=C
 // (its own CPU from getrusage, in % of one core, and per probe).
 #include <arpa/inet.h>
@@ -48,7 +49,7 @@ double cpuSecs(const timeval& t) {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "health_floor: %s\nusage: health_floor -kind http|tcp -targets p1,p2,... "
-               "[-rate 1000] [-seconds 20]\n",
+               "[-rate 1000] [-seconds 20] [-addr 127.0.0.1]\n",
                why);
   std::exit(2);
 }
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
   std::string kind;
   std::vector<uint16_t> ports;
   long rate = 1000, seconds = 20;
+  in_addr addr{};
+  addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string addrText = "127.0.0.1";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "-kind") {
@@ -79,6 +83,9 @@ int main(int argc, char** argv) {
         if (!p.empty()) ports.push_back(static_cast<uint16_t>(std::atoi(p.c_str())));
     } else if (a == "-rate") {
       rate = std::atol(v.c_str());
+    } else if (a == "-addr") {
+      if (inet_pton(AF_INET, v.c_str(), &addr) != 1) usage("-addr: not an IPv4 address");
+      addrText = v;
     } else if (a == "-seconds") {
       seconds = std::atol(v.c_str());
     } else {
@@ -133,7 +140,7 @@ int main(int argc, char** argv) {
           }
           sockaddr_in a{};
           a.sin_family = AF_INET;
-          a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+          a.sin_addr = addr;
           a.sin_port = htons(ports[started % ports.size()]);
           conns[s] = Conn{};
           conns[s].used = true;
@@ -170,10 +177,10 @@ int main(int argc, char** argv) {
         }
         c.connected = true;
         int len = std::snprintf(req, sizeof req,
-                                "GET /c/%zu HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUser-Agent: Cairn "
+                                "GET /c/%zu HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: Cairn "
                                 "Health Check\r\nAccept: text/plain, text/*, */*\r\nConnection: "
                                 "close\r\n\r\n",
-                                c.check, ports[c.check % ports.size()]);
+                                c.check, addrText.c_str(), ports[c.check % ports.size()]);
         if (write(fd, req, static_cast<size_t>(len)) != len) {
           finish(fd, false);
           continue;

@@ -2,13 +2,13 @@
 // through PUT /v1/agent/service/register of a running agent.
 //
 //   health_register -port P -kind http|tcp -count N -targets p1,p2,...
-//                   [-host 127.0.0.1] [-interval 10s] [-timeout 5s]
-//                   [-conns 8] [-prefix hb]
+//                   [-host 127.0.0.1] [-target-host 127.0.0.1] [-interval 10s]
+//                   [-timeout 5s] [-conns 8] [-prefix hb]
 //
 // Service i (0 <= i < N): ID "<prefix>-<kind>-<i>", name "<prefix>-<kind>-<i % 100>",
 // port targets[i % len]; its check probes
-//   http: http://127.0.0.1:<port>/c/<i>    (the path names the check for the targets)
-//   tcp:  127.0.0.1:<port>
+//   http: http://<target-host>:<port>/c/<i>  (the path names the check for the targets)
+//   tcp:  <target-host>:<port>
 // Registrations go over C keep-alive connections in parallel (one thread
 // each). Prints "registered=N secs=S rate=R" on stdout. Exit 1 on any failed
 // request (non-2xx or I/O error).
@@ -35,6 +35,7 @@ using tcp = asio::ip::tcp;
 
 struct Options {
   std::string host = "127.0.0.1";
+  std::string targetHost = "127.0.0.1";  // where the targets listen
   std::string port;
   std::string kind;
   long count = 0;
@@ -48,7 +49,8 @@ struct Options {
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "health_register: " << why
             << "\nusage: health_register -port P -kind http|tcp -count N -targets p1,p2,..."
-               " [-host H] [-interval 10s] [-timeout 5s] [-conns C] [-prefix hb]\n";
+               " [-host H] [-target-host 127.0.0.1] [-interval 10s] [-timeout 5s] [-conns C] "
+               "[-prefix hb]\n";
   std::exit(2);
 }
 
@@ -56,12 +58,12 @@ std::string body(const Options& o, long i) {
   const std::string& port = o.targets[static_cast<size_t>(i) % o.targets.size()];
   std::string id = o.prefix + "-" + o.kind + "-" + std::to_string(i);
   std::string name = o.prefix + "-" + o.kind + "-" + std::to_string(i % 100);
-  std::string check = o.kind == "http"
-                          ? "\"HTTP\":\"http://127.0.0.1:" + port + "/c/" + std::to_string(i) + "\""
-                          : "\"TCP\":\"127.0.0.1:" + port + "\"";
-  return "{\"ID\":\"" + id + "\",\"Name\":\"" + name +
-         "\",\"Address\":\"127.0.0.1\",\"Port\":" + port + ",\"Check\":{" + check +
-         ",\"Interval\":\"" + o.interval + "\",\"Timeout\":\"" + o.timeout + "\"}}";
+  std::string check = o.kind == "http" ? "\"HTTP\":\"http://" + o.targetHost + ":" + port + "/c/" +
+                                             std::to_string(i) + "\""
+                                       : "\"TCP\":\"127.0.0.1:" + port + "\"";
+  return "{\"ID\":\"" + id + "\",\"Name\":\"" + name + "\",\"Address\":\"" + o.targetHost +
+         "\",\"Port\":" + port + ",\"Check\":{" + check + ",\"Interval\":\"" + o.interval +
+         "\",\"Timeout\":\"" + o.timeout + "\"}}";
 }
 
 // Registers services first, first + step, ... below count on one connection.
@@ -103,6 +105,8 @@ int main(int argc, char** argv) {
     std::string v = argv[++i];
     if (a == "-host") {
       o.host = v;
+    } else if (a == "-target-host") {
+      o.targetHost = v;
     } else if (a == "-port") {
       o.port = v;
     } else if (a == "-kind") {

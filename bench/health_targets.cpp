@@ -2,16 +2,16 @@
 // probes they receive. One thread, one epoll set, no allocation per probe.
 //
 //   health_targets [-http-ports N] [-tcp-ports M] [-interval-ms MS]
-//                  [-max-seconds S]
+//                  [-max-seconds S] [-addr 127.0.0.1]
 //
-// Listens on 127.0.0.1 on N HTTP ports and M TCP ports (free ports picked by
-// the kernel) plus one control port, and prints one line on stdout:
+// Listens on -addr (an IPv4 address, default 127.0.0.1) on N HTTP ports and M TCP ports (free ports
+// picked by the kernel) plus one control port, and prints one line on stdout:
 //   targets: control=P http=p1,p2,... tcp=q1,q2,...
 // HTTP targets read one request, answer "200 OK" (body "ok"), and close;
 // the path /c/<id> names the check (id < 1,048,576). TCP targets accept and
 // close. Every accepted connection is one probe.
 //
-// The control port speaks HTTP (curl http://127.0.0.1:P/<cmd>); it is not
+// The control port speaks HTTP (curl http://ADDR:P/<cmd>); it is not
 // counted:
 //   /stats   totals since start: http=... tcp=... http_ports_hit=...
 //            tcp_ports_hit=... checks_seen=... bad=...
@@ -83,8 +83,8 @@ struct Check {
 
 class Targets {
  public:
-  Targets(int httpPorts, int tcpPorts, int64_t intervalMs, int maxSeconds)
-      : intervalNs_(intervalMs * 1'000'000), maxSeconds_(maxSeconds) {
+  Targets(in_addr addr, int httpPorts, int tcpPorts, int64_t intervalMs, int maxSeconds)
+      : addr_(addr), intervalNs_(intervalMs * 1'000'000), maxSeconds_(maxSeconds) {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     if (ep_ < 0) die("epoll_create1");
     for (int i = 0; i < httpPorts; ++i) listen(Kind::kHttp);
@@ -141,7 +141,7 @@ class Targets {
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr = addr_;
     a.sin_port = 0;
     if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
     if (::listen(fd, 4096) != 0) die("listen");
@@ -328,6 +328,7 @@ class Targets {
                   pmax[0], pmin[1], pmax[1], g.size(), pct(0.5), pct(0.99), pct(1.0));
   }
 
+  in_addr addr_;
   int64_t intervalNs_;
   int maxSeconds_;
   int ep_ = -1;
@@ -346,7 +347,7 @@ class Targets {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "health_targets: %s\nusage: health_targets [-http-ports N] [-tcp-ports M] "
-               "[-interval-ms MS] [-max-seconds S]\n",
+               "[-interval-ms MS] [-max-seconds S] [-addr 127.0.0.1]\n",
                why);
   std::exit(2);
 }
@@ -356,9 +357,15 @@ class Targets {
 int main(int argc, char** argv) {
   int httpPorts = 100, tcpPorts = 100, maxSeconds = 3600;
   long intervalMs = 10000;
+  in_addr addr{};
+  addr.s_addr = htonl(INADDR_LOOPBACK);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (i + 1 >= argc) usage(("missing value for " + a).c_str());
+    if (a == "-addr") {
+      if (inet_pton(AF_INET, argv[++i], &addr) != 1) usage("-addr: not an IPv4 address");
+      continue;
+    }
     long v = std::strtol(argv[++i], nullptr, 10);
     if (a == "-http-ports")
       httpPorts = static_cast<int>(v);
@@ -374,7 +381,7 @@ int main(int argc, char** argv) {
   if (httpPorts < 0 || tcpPorts < 0 || httpPorts + tcpPorts > 20000 || intervalMs <= 0 ||
       maxSeconds <= 0)
     usage("bad value");
-  Targets t(httpPorts, tcpPorts, intervalMs, maxSeconds);
+  Targets t(addr, httpPorts, tcpPorts, intervalMs, maxSeconds);
   t.printPorts();
   t.run();
   return 0;

@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
@@ -52,15 +53,18 @@ milliseconds durationOr(const std::string& text, milliseconds dflt) {
   return d.ok() ? *d : dflt;
 }
 
-// One check this server runs. Lives on the checker's thread.
+// One check this server runs. Lives on the checker's thread. Its runs are
+// items of the checker's one RunQueue, found again by `generation`.
 struct Entry {
-  Entry(asio::io_context& ioc, const Check& c, StatusMachine m)
-      : check(c), machine(std::move(m)), timer(ioc), ttlTimer(ioc) {}
-  Check check;  // as last seen in the catalog
+  Entry(asio::io_context& ioc, std::string k, registry::CheckPtr c, StatusMachine m)
+      : key(std::move(k)), check(*c), seen(std::move(c)), machine(std::move(m)), ttlTimer(ioc) {}
+  std::string key;          // the catalog's key (registry::instanceKey)
+  Check check;              // as last seen in the catalog
+  registry::CheckPtr seen;  // the catalog's object last seen (unchanged: the same pointer)
   StatusMachine machine;
-  asio::steady_timer timer;     // next run
   asio::steady_timer ttlTimer;  // TTL expiry
-  uint64_t generation = 0;      // bumped when the definition changes
+  uint64_t generation = 0;      // unique per entry: a new entry when the definition changes
+  uint64_t syncMark = 0;        // the last sync() that found the check in the catalog
   // Worked out once from the definition (an entry is rebuilt when it
   // changes): what a run starts, and how often.
   PreparedProbePtr probe;
@@ -78,6 +82,7 @@ class CheckerImpl final : public Checker {
         replicator_(replicator),
         gate_(std::make_shared<Gate>()),
         work_(asio::make_work_guard(ioc_)),
+        runTimer_(ioc_),
         metrics_(cfg_.metrics ? cfg_.metrics : &unused_),
         flushTimer_(ioc_),
         reapTimer_(ioc_),
@@ -96,6 +101,7 @@ class CheckerImpl final : public Checker {
     }
     ioc_.stop();
     if (thread_.joinable()) thread_.join();
+    byGen_.clear();
     entries_.clear();  // timers before the io_context
   }
 
@@ -121,7 +127,7 @@ class CheckerImpl final : public Checker {
         if (it->second->check.type != "ttl") return;
         Entry& e = *it->second;
         e.machine.catalogChanged(report.status, report.output);
-        armTtl(key, e);
+        armTtl(e);
         return;
       }
       // Not running here: the server that runs it keeps the timer.
@@ -179,11 +185,13 @@ class CheckerImpl final : public Checker {
       log_->warn("no leader for {} ms: this server stops running health checks until it hears one",
                  std::chrono::duration_cast<milliseconds>(now - *staleSince_).count());
       ownNothing_ = true;
+      ++ownershipVersion_;
       return true;
     }
     staleSince_.reset();
     if (!ownNothing_ && l.epoch == epoch_ && l.live == live_) return false;
     if (ownNothing_) log_->info("leader heard again: running health checks");
+    ++ownershipVersion_;
     ownNothing_ = false;
     epoch_ = l.epoch;
     live_ = std::move(l.live);
@@ -202,33 +210,44 @@ class CheckerImpl final : public Checker {
 
   // Brings the set of checks in line with the catalog, then waits for the
   // next change of the checks table. On the checker's thread.
+  //
+  // Still one walk of the checks table per change of it, but a check whose
+  // catalog object is the one already seen (the catalog's persistent map
+  // keeps untouched values) costs one lookup: no comparison, no allocation.
   void sync() {
     registry::ViewPtr view = hub_.view();
     seenIndex_ = view->checksIndex;
-    std::unordered_map<std::string, bool> present;
+    const uint64_t mark = ++syncMarks_;
+    const bool sameOwners = syncedOwnership_ == ownershipVersion_;
+    syncedOwnership_ = ownershipVersion_;
     std::array<uint64_t, kCheckKinds> counts{};
     view->checks.forEach([&](const std::string& key, const registry::CheckPtr& c) {
-      if (!runnable(*c) || !owns(key)) return true;
-      present[key] = true;
-      ++counts[static_cast<size_t>(checkKindOf(c->type))];
       auto it = entries_.find(key);
+      if (sameOwners && it != entries_.end() && it->second->seen == c) {
+        it->second->syncMark = mark;  // unchanged, and still ours
+        ++counts[static_cast<size_t>(checkKindOf(c->type))];
+        return true;
+      }
+      if (!runnable(*c) || !owns(key)) return true;
+      ++counts[static_cast<size_t>(checkKindOf(c->type))];
       if (it == entries_.end()) {
-        add(key, *c);
+        add(key, c)->syncMark = mark;
       } else if (!(it->second->check.definition == c->definition) ||
                  it->second->check.type != c->type) {
-        entries_.erase(it);
-        add(key, *c);
+        drop(it);
+        add(key, c)->syncMark = mark;
       } else {
-        observe(*it->second, *c);
+        observe(*it->second, c);
+        it->second->syncMark = mark;
       }
       return true;
     });
     for (auto it = entries_.begin(); it != entries_.end();) {
-      if (present.count(it->first)) {
+      if (it->second->syncMark == mark) {
         ++it;
       } else {
         pending_.erase(it->first);
-        it = entries_.erase(it);
+        it = drop(it);
       }
     }
     running_.store(entries_.size(), std::memory_order_relaxed);
@@ -244,8 +263,17 @@ class CheckerImpl final : public Checker {
     if (watchId_ == 0) asio::post(ioc_, [this] { sync(); });
   }
 
+  // Forgets an entry; its queued run and any probe in flight find nothing.
+  template <typename It>
+  It drop(It it) {
+    byGen_.erase(it->second->generation);
+    reapable_.erase(it->second->generation);
+    return entries_.erase(it);
+  }
+
   // The catalog's copy of a check we run changed (or not).
-  void observe(Entry& e, const Check& c) {
+  void observe(Entry& e, const registry::CheckPtr& cp) {
+    const Check& c = *cp;
     if (c.status != e.check.status || c.output != e.check.output)
       e.machine.catalogChanged(c.status, c.output);
     if (c.status == HealthStatus::kCritical) {
@@ -255,29 +283,39 @@ class CheckerImpl final : public Checker {
       e.deregisterProposed = false;
     }
     e.check = c;
+    e.seen = cp;
   }
 
-  void add(const std::string& key, const Check& c) {
-    auto e = std::make_unique<Entry>(ioc_, c,
+  Entry* add(const std::string& key, const registry::CheckPtr& cp) {
+    const Check& c = *cp;
+    auto e = std::make_unique<Entry>(ioc_, key, cp,
                                      StatusMachine(Thresholds::of(c.definition), c.status, c.output,
                                                    Clock::time_point{}, cfg_.checkUpdateInterval));
     e->generation = ++generations_;
     if (c.status == HealthStatus::kCritical) e->criticalSince = Clock::now();
     Entry& ref = *e;
     entries_[key] = std::move(e);
+    byGen_[ref.generation] = &ref;
+    if (!c.definition.deregisterCriticalServiceAfter.empty()) reapable_.insert(ref.generation);
     if (c.type == "ttl") {
-      armTtl(key, ref);
-      return;
+      armTtl(ref);
+      return &ref;
     }
     milliseconds interval = durationOr(c.definition.interval, milliseconds(0));
     if (interval.count() <= 0) {
       log_->warn("check has no valid interval, not run node={} check_id={} interval={}", c.node,
                  c.checkId, c.definition.interval);
-      return;
+      return &ref;
     }
     ref.interval = std::max(interval, cfg_.minInterval);
     ref.probe = prepare(c);
-    scheduleRun(key, ref, Clock::now() + firstRunDelay(ref.interval, rng_));
+    scheduleRun(ref, Clock::now() + firstRunDelay(ref.interval, rng_));
+    return &ref;
+  }
+
+  Entry* byGeneration(uint64_t gen) {
+    auto it = byGen_.find(gen);
+    return it == byGen_.end() ? nullptr : it->second;
   }
 
   PreparedProbePtr prepare(const Check& c) {
@@ -315,63 +353,88 @@ class CheckerImpl final : public Checker {
     return prober_->prepare(std::move(s));
   }
 
-  void scheduleRun(const std::string& key, Entry& e, Clock::time_point due) {
-    e.timer.expires_at(due);
-    e.timer.async_wait([this, key, gen = e.generation, due](boost::system::error_code ec) {
+  // Queues the entry's next run; the one run timer is moved earlier if
+  // this run is due before the time it is set for.
+  void scheduleRun(Entry& e, Clock::time_point due) {
+    runs_.push(due, e.generation);
+    armRunTimer();
+  }
+
+  void armRunTimer() {
+    if (runs_.empty()) return;
+    Clock::time_point at = std::max(runs_.earliest(), lastRunDue_ + cfg_.runGranularity);
+    if (runArmed_ && at >= runArmedAt_) return;
+    runArmed_ = true;
+    runArmedAt_ = at;
+    runTimer_.expires_at(at);  // a wait pending for a later time ends with operation_aborted
+    runTimer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      auto it = entries_.find(key);
-      if (it == entries_.end() || it->second->generation != gen) return;
-      Entry& en = *it->second;
-      auto now = Clock::now();
-      scheduleRun(key, en, nextRunAfter(due, now, en.interval));
-      if (en.inFlight) {
+      runArmed_ = false;
+      runDue();
+    });
+  }
+
+  // Starts every run that is due, queues each check's next run, re-arms.
+  void runDue() {
+    RunQueue<Clock::time_point>::Item item{};
+    Clock::time_point now = Clock::now();
+    lastRunDue_ = now;
+    while (runs_.popDue(now, item)) {
+      Entry* e = byGeneration(item.id);
+      if (!e) continue;  // dropped or redefined since
+      runs_.push(nextRunAfter(item.due, now, e->interval), item.id);
+      if (e->inFlight) {
         metrics_->probeSkipped();
-        return;
+      } else {
+        metrics_->probeStarted(
+            checkKindOf(e->check.type),
+            std::chrono::duration_cast<std::chrono::microseconds>(now - item.due));
+        run(*e);
       }
-      metrics_->probeStarted(checkKindOf(en.check.type),
-                             std::chrono::duration_cast<std::chrono::microseconds>(now - due));
-      run(key, en);
-    });
+      now = Clock::now();
+    }
+    armRunTimer();
   }
 
-  void run(const std::string& key, Entry& e) {
+  void run(Entry& e) {
     e.inFlight = true;
-    prober_->run(e.probe, [this, key, gen = e.generation](ProbeResult r) {
+    // Captures fit std::function's inline storage: no allocation per run.
+    prober_->run(e.probe, [this, gen = e.generation](ProbeResult r) {
       // Probes complete on this thread (the prober shares the io_context).
-      auto it = entries_.find(key);
-      if (it == entries_.end() || it->second->generation != gen) return;
-      it->second->inFlight = false;
-      result(key, *it->second, std::move(r));
+      Entry* en = byGeneration(gen);
+      if (!en) return;
+      en->inFlight = false;
+      result(*en, std::move(r));
     });
   }
 
-  void result(const std::string& key, Entry& e, ProbeResult r) {
+  void result(Entry& e, ProbeResult r) {
     metrics_->probeFinished(r.status);
     auto u = e.machine.onResult(r.status, std::move(r.output), Clock::now());
-    if (u) queue(key, e, u->status, u->output);
+    if (u) queue(e, u->status, u->output);
   }
 
-  void armTtl(const std::string& key, Entry& e) {
+  void armTtl(Entry& e) {
     milliseconds ttl = durationOr(e.check.definition.ttl, milliseconds(0));
     if (ttl.count() <= 0) return;
     e.ttlTimer.expires_after(ttl);
-    e.ttlTimer.async_wait([this, key, gen = e.generation](boost::system::error_code ec) {
+    e.ttlTimer.async_wait([this, gen = e.generation](boost::system::error_code ec) {
       if (ec) return;
-      auto it = entries_.find(key);
-      if (it == entries_.end() || it->second->generation != gen) return;
-      Entry& en = *it->second;
+      Entry* found = byGeneration(gen);
+      if (!found) return;
+      Entry& en = *found;
       std::string out = "TTL expired";
       if (!en.machine.output().empty() && en.machine.output() != out)
         out += " (last output before timeout follows): " + en.machine.output();
       if (out.size() > kMaxOutputBytes) out.resize(kMaxOutputBytes);
       if (en.machine.status() == HealthStatus::kCritical && en.machine.output() == out) return;
       en.machine.catalogChanged(HealthStatus::kCritical, out);
-      queue(key, en, HealthStatus::kCritical, out);
+      queue(en, HealthStatus::kCritical, out);
     });
   }
 
-  void queue(const std::string& key, Entry& e, HealthStatus s, std::string output) {
-    pending_[key] =
+  void queue(Entry& e, HealthStatus s, std::string output) {
+    pending_[e.key] =
         registry::CheckStatusCommand{e.check.node, e.check.checkId, s, std::move(output)};
     if (flushArmed_) return;
     flushArmed_ = true;
@@ -434,7 +497,10 @@ class CheckerImpl final : public Checker {
   // been critical in the catalog for that long.
   void reap() {
     auto now = Clock::now();
-    for (auto& [key, e] : entries_) {
+    for (uint64_t gen : reapable_) {
+      Entry* e = byGeneration(gen);
+      if (!e) continue;
+      const std::string& key = e->key;
       const auto& d = e->check.definition;
       if (d.deregisterCriticalServiceAfter.empty() || e->check.serviceId.empty()) continue;
       if (!e->criticalSince || e->deregisterProposed) continue;
@@ -453,10 +519,20 @@ class CheckerImpl final : public Checker {
   std::shared_ptr<Gate> gate_;
   // Destroyed after the io_context: abandoned probes may still refer to it.
   std::unique_ptr<Prober> prober_;
-  asio::io_context ioc_;
+  // One thread runs it (other threads only post): lets Asio skip some locking.
+  asio::io_context ioc_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  // Found twice per probe (run, result): hashed, not ordered.
+  // By catalog key (sync, TTL reports); by generation (runs, results).
   std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
+  std::unordered_map<uint64_t, Entry*> byGen_;
+  // The entries with deregister_critical_service_after: all that reap() looks at.
+  std::unordered_set<uint64_t> reapable_;
+  // Every check's next run, and the one timer set for the earliest.
+  RunQueue<Clock::time_point> runs_;
+  asio::steady_timer runTimer_;
+  bool runArmed_ = false;
+  Clock::time_point runArmedAt_{};
+  Clock::time_point lastRunDue_{};  // when runDue() last started
   std::map<std::string, registry::CheckStatusCommand> pending_;
   CheckerMetrics unused_;    // counts nobody reads, when the config gives none
   CheckerMetrics* metrics_;  // never null
@@ -473,6 +549,11 @@ class CheckerImpl final : public Checker {
   std::mt19937_64 rng_;
   uint64_t generations_ = 0;
   uint64_t seenIndex_ = 0;
+  uint64_t syncMarks_ = 0;
+  // Bumped when which checks this server owns may have changed; sync()
+  // re-decides ownership of unchanged checks only then.
+  uint64_t ownershipVersion_ = 0;
+  uint64_t syncedOwnership_ = 0;
   std::mutex watchMu_;
   uint64_t watchId_ = 0;
   std::atomic<uint64_t> proposals_{0};
@@ -487,6 +568,8 @@ class CheckerImpl final : public Checker {
 Status CheckerConfig::validate() const {
   if (batchWindow.count() < 0) return invalidArgument("health: batch_window must be >= 0");
   if (minInterval.count() <= 0) return invalidArgument("health: min_interval must be > 0");
+  if (runGranularity.count() < 0 || runGranularity > std::chrono::seconds(1))
+    return invalidArgument("health: run_granularity must be in [0, 1s]");
   if (reapEvery.count() <= 0) return invalidArgument("health: reap_every must be > 0");
   return {};
 }

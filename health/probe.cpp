@@ -19,6 +19,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <limits>
 #include <optional>
 #include <sstream>
 
@@ -38,6 +39,12 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using registry::HealthStatus;
+// Bound to the io_context's executor, not the type-erased any_io_executor:
+// no executor copies and work counting through a vtable per operation.
+using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>,
+                                         asio::io_context::executor_type>;
 
 constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
 
@@ -110,7 +117,7 @@ std::optional<tcp::endpoint> literalEndpoint(const std::string& host, const std:
 // literal never builds one) and tries every address in turn. Calls
 // done(error_code) once.
 template <typename Done>
-void connectTo(tcp::socket& socket, std::optional<tcp::resolver>& resolver,
+void connectTo(Socket& socket, std::optional<tcp::resolver>& resolver,
                const std::optional<tcp::endpoint>& endpoint, const std::string& host,
                const std::string& port, Done done) {
   if (endpoint) {
@@ -188,14 +195,62 @@ std::string buildRequest(const HttpProbeSpec& spec, const ParsedUrl& url) {
   return out.str();
 }
 
+// What a probe keeps of an HTTP response: the status, the reason and the
+// start of the body (chunked or not, decoded by Beast's parser); the header
+// fields are skipped, not stored (no allocation per field).
+class ResponseParser final : public bhttp::basic_parser<false> {
+ public:
+  ResponseParser() {
+    header_limit(kMaxHeaderBytes);
+    // The body is kept only up to kMaxOutputBytes, so its declared length
+    // does not matter.
+    body_limit(std::numeric_limits<uint64_t>::max());
+    eager(true);
+  }
+  int code() const { return code_; }
+  const std::string& reason() const { return reason_; }
+  const std::string& body() const { return body_; }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view reason, int, beast::error_code&) override {
+    code_ = code;
+    reason_.assign(reason.data(), reason.size());
+  }
+  void on_field_impl(bhttp::field, beast::string_view, beast::string_view,
+                     beast::error_code&) override {}
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<uint64_t>&, beast::error_code&) override {}
+  size_t on_body_impl(beast::string_view s, beast::error_code&) override {
+    keep(s);
+    return s.size();
+  }
+  void on_chunk_header_impl(uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(uint64_t, beast::string_view s, beast::error_code&) override {
+    keep(s);
+    return s.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  void keep(beast::string_view s) {
+    size_t room = kMaxOutputBytes - std::min(kMaxOutputBytes, body_.size());
+    body_.append(s.data(), std::min(room, s.size()));
+  }
+
+  int code_ = 0;
+  std::string reason_;
+  std::string body_;
+};
+
+// One HTTP(S) probe. Reads with the socket's (or TLS stream's) own
+// async_read_some into one buffer and feeds Beast's parser directly: no
+// composed read operations per read. The socket and timer are bound to the
+// io_context's own executor (no type-erased executor per operation).
 class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
  public:
   HttpProbe(asio::io_context& ioc, std::shared_ptr<const PreparedHttp> p, ProbeDone done)
-      : p_(std::move(p)),
-        done_(std::move(done)),
-        socket_(ioc),
-        timer_(ioc),
-        buffer_(size_t{64} * 1024) {
+      : p_(std::move(p)), done_(std::move(done)), socket_(ioc), timer_(ioc) {
     if (p_->tls) tls_.emplace(socket_, *p_->tls);
   }
 
@@ -210,7 +265,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
       self->socket_.close(ignored);
     });
     connectTo(socket_, resolver_, p_->endpoint, p_->url->host, p_->url->port,
-              [self](beast::error_code ec) {
+              [self = std::move(self)](beast::error_code ec) {
                 if (ec) return self->fail(ec);
                 if (self->tls_)
                   self->handshake();
@@ -235,7 +290,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     auto self = shared_from_this();
     auto onWrite = [self](beast::error_code ec, size_t) {
       if (ec) return self->fail(ec);
-      self->readHeader();
+      self->read();
     };
     withStream(
         [&](auto& stream) { asio::async_write(stream, asio::buffer(p_->request), onWrite); });
@@ -250,41 +305,62 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
       f(socket_);
   }
 
-  void readHeader() {
-    parser_.header_limit(kMaxHeaderBytes);
-    // The body is read only up to kMaxOutputBytes (readBody), so its declared
-    // length does not matter.
-    parser_.body_limit(std::numeric_limits<uint64_t>::max());
+  void read() {
+    // The parser takes the header whole (up to kMaxHeaderBytes) and the body
+    // as it comes; a buffer this full holds something it cannot take.
+    size_t room = std::min(kReadBytes, buffer_.max_size() - buffer_.size());
+    if (room == 0) return fail(bhttp::error::buffer_overflow);
     auto self = shared_from_this();
-    auto onRead = [self](beast::error_code ec, size_t) {
-      if (ec) return self->fail(ec);
-      self->readBody();
-    };
-    withStream([&](auto& stream) { bhttp::async_read_header(stream, buffer_, parser_, onRead); });
+    auto onRead = [self](beast::error_code ec, size_t n) { self->onRead(ec, n); };
+    withStream([&](auto& stream) { stream.async_read_some(buffer_.prepare(room), onRead); });
   }
 
-  void readBody() {
-    if (parser_.is_done() || parser_.get().body().size() >= kMaxOutputBytes) return succeed();
-    auto self = shared_from_this();
-    auto onRead = [self](beast::error_code ec, size_t) {
-      // The body may end with the connection; what arrived is the output.
-      if (ec && ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
-          ec != asio::ssl::error::stream_truncated && ec != bhttp::error::partial_message)
-        return self->fail(ec);
-      if (ec) return self->succeed();
-      self->readBody();
-    };
-    withStream([&](auto& stream) { bhttp::async_read_some(stream, buffer_, parser_, onRead); });
+  void onRead(beast::error_code ec, size_t n) {
+    buffer_.commit(n);
+    if (!ec) ec = parse();
+    if (!ec) {
+      if (parser_.is_header_done() &&
+          (parser_.is_done() || parser_.body().size() >= kMaxOutputBytes))
+        return succeed();
+      return read();
+    }
+    if (!parser_.is_header_done()) {
+      // As Beast's reads say it: nothing at all, or a header cut short.
+      if (ec == asio::error::eof)
+        ec = parser_.got_some() || buffer_.size() ? bhttp::error::partial_message
+                                                  : bhttp::error::end_of_stream;
+      return fail(ec);
+    }
+    // The body may end with the connection; what arrived is the output.
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return succeed();
+    fail(ec);
+  }
+
+  // Feeds what was read to the parser. need_more is not an error here.
+  beast::error_code parse() {
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_.is_done()) {
+      size_t used = parser_.put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) return {};
+      if (ec) return ec;
+      if (used == 0) break;
+    }
+    return {};
   }
 
   void succeed() {
-    const auto& res = parser_.get();
-    int code = static_cast<int>(res.result_int());
-    const std::string& body = res.body();
-    std::string out = p_->prefix;
-    out += std::to_string(code);
+    int code = parser_.code();
+    const std::string& body = parser_.body();
+    std::string out;
+    out.reserve(p_->prefix.size() + 16 + parser_.reason().size() +
+                (body.empty() ? 0 : 9 + body.size()));
+    out += p_->prefix;
+    char num[16];
+    auto [end, _] = std::to_chars(num, num + sizeof num, code);
+    out.append(num, end);
     out += ' ';
-    out += res.reason();
+    out += parser_.reason();
     if (!body.empty()) {
       out += " Output: ";
       out += body;
@@ -304,7 +380,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     if (!done_) return;
     timer_.cancel();
     beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);  // a normal close (FIN), as Consul
     socket_.close(ignored);
     capOutput(out);
     auto done = std::move(done_);
@@ -312,14 +388,16 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
     done(ProbeResult{s, std::move(out)});
   }
 
+  static constexpr size_t kReadBytes = 4096;
+
   std::shared_ptr<const PreparedHttp> p_;
   ProbeDone done_;
   std::optional<tcp::resolver> resolver_;  // only for a host name
-  tcp::socket socket_;
-  std::optional<ssl::stream<tcp::socket&>> tls_;
-  asio::steady_timer timer_;
-  beast::flat_buffer buffer_;
-  bhttp::response_parser<bhttp::string_body> parser_;
+  Socket socket_;
+  std::optional<ssl::stream<Socket&>> tls_;
+  Timer timer_;
+  beast::flat_buffer buffer_{kMaxHeaderBytes + kReadBytes};
+  ResponseParser parser_;
   bool timedOut_ = false;
 };
 
@@ -339,7 +417,12 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
       : p_(std::move(p)), done_(std::move(done)), socket_(ioc), timer_(ioc) {}
 
   void start() {
-    if (!p_->valid) return finish(HealthStatus::kCritical, p_->prefix + "not a host:port address");
+    if (!p_->valid) {  // completes later, never within start()
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->finish(HealthStatus::kCritical, self->p_->prefix + "not a host:port address");
+      });
+      return;
+    }
     auto self = shared_from_this();
     timer_.expires_after(p_->spec.timeout);
     timer_.async_wait([self](beast::error_code ec) {
@@ -376,8 +459,8 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
   std::shared_ptr<const PreparedTcp> p_;
   ProbeDone done_;
   std::optional<tcp::resolver> resolver_;  // only for a host name
-  tcp::socket socket_;
-  asio::steady_timer timer_;
+  Socket socket_;
+  Timer timer_;
   bool timedOut_ = false;
 };
 
@@ -567,13 +650,13 @@ class ProberImpl final : public Prober {
           return;
         }
         auto p = std::make_shared<HttpProbe>(ioc_, std::move(h), std::move(done));
-        asio::post(ioc_, [p] { p->start(); });
+        startOnIoThread(std::move(p));
         return;
       }
       case ProbeKind::kTcp: {
         auto p = std::make_shared<TcpProbe>(
             ioc_, std::static_pointer_cast<const PreparedTcp>(probe), std::move(done));
-        asio::post(ioc_, [p] { p->start(); });
+        startOnIoThread(std::move(p));
         return;
       }
       case ProbeKind::kScript: {
@@ -593,6 +676,18 @@ class ProberImpl final : public Prober {
   }
 
  private:
+  // Starts a probe now when called on the io_context's thread (the checker
+  // does), else posts the start there. A probe never completes inside
+  // start() (Asio completes no handler inline), so `done` still never runs
+  // within run().
+  template <typename P>
+  void startOnIoThread(std::shared_ptr<P> p) {
+    if (ioc_.get_executor().running_in_this_thread())
+      p->start();
+    else
+      asio::post(ioc_, [p = std::move(p)] { p->start(); });
+  }
+
   asio::io_context& ioc_;
   std::unique_ptr<ssl::context> verify_;
   std::unique_ptr<ssl::context> noVerify_;

@@ -202,6 +202,55 @@ TEST_F(ProbeTest, HttpBodyEndingWithTheConnection) {
   EXPECT_NE(r.output.find("Output: bye"), std::string::npos) << r.output;
 }
 
+TEST_F(ProbeTest, HttpChunkedBodyIsDecoded) {
+  TestServer s(
+      "HTTP/1.1 429 Too Many Requests\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nslow \r\n4\r\ndown\r\n0\r\n\r\n");
+  auto r = http(httpSpec(url(s)));
+  EXPECT_EQ(r.status, HealthStatus::kWarning);
+  EXPECT_EQ(r.output, "HTTP GET " + url(s) + ": 429 Too Many Requests Output: slow down");
+}
+
+TEST_F(ProbeTest, HttpManyHeaderFieldsAreSkipped) {
+  std::string fields;
+  for (int i = 0; i < 200; ++i) fields += "X-Field-" + std::to_string(i) + ": some value\r\n";
+  TestServer s("HTTP/1.1 204 No Content\r\n" + fields + "Content-Length: 0\r\n\r\n");
+  auto r = http(httpSpec(url(s)));
+  EXPECT_EQ(r.status, HealthStatus::kPassing);
+  EXPECT_EQ(r.output, "HTTP GET " + url(s) + ": 204 No Content");
+}
+
+TEST_F(ProbeTest, HttpHeaderOverTheLimitIsCritical) {
+  std::string big(20000, 'a');
+  TestServer s("HTTP/1.1 200 OK\r\nX-Big: " + big + "\r\nContent-Length: 0\r\n\r\n");
+  auto r = http(httpSpec(url(s)));
+  EXPECT_EQ(r.status, HealthStatus::kCritical);
+  EXPECT_NE(r.output.find("header limit"), std::string::npos) << r.output;
+}
+
+TEST_F(ProbeTest, HttpConnectionClosedBeforeAnyAnswerIsCritical) {
+  // Reads the request, then closes without a byte of answer.
+  asio::io_context sioc;
+  tcp::acceptor acc(sioc, {asio::ip::make_address("127.0.0.1"), 0});
+  std::thread server([&] {
+    tcp::socket sock(sioc);
+    acc.accept(sock);
+    asio::streambuf buf;
+    boost::system::error_code ec;
+    asio::read_until(sock, buf, "\r\n\r\n", ec);
+    sock.shutdown(tcp::socket::shutdown_both, ec);
+    sock.close(ec);
+  });
+  auto r = http(httpSpec("http://127.0.0.1:" + std::to_string(acc.local_endpoint().port()) + "/"));
+  server.join();
+  EXPECT_EQ(r.status, HealthStatus::kCritical);
+  EXPECT_NE(r.output.find("end of stream"), std::string::npos) << r.output;
+  TestServer half("HTTP/1.1 200 O");
+  auto h = http(httpSpec(url(half)));
+  EXPECT_EQ(h.status, HealthStatus::kCritical);
+  EXPECT_NE(h.output.find("partial message"), std::string::npos) << h.output;
+}
+
 TEST_F(ProbeTest, HttpRefusedIsCritical) {
   auto r = http(httpSpec("http://127.0.0.1:" + std::to_string(closedPort()) + "/"));
   EXPECT_EQ(r.status, HealthStatus::kCritical);

@@ -44,5 +44,43 @@ TEST(Schedule, NextRunKeepsThePhase) {
             due + milliseconds(3000));
 }
 
+TEST(RunQueue, PopsInDueOrderOnlyWhatIsDue) {
+  using TP = std::chrono::steady_clock::time_point;
+  RunQueue<TP> q;
+  TP t0{};
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> dues;
+  for (uint64_t i = 0; i < 1000; ++i) {
+    auto d = static_cast<int64_t>(rng() % 10000);
+    dues.push_back(d);
+    q.push(t0 + milliseconds(d), i);
+  }
+  EXPECT_EQ(q.size(), 1000u);
+  std::sort(dues.begin(), dues.end());
+  EXPECT_EQ(q.earliest(), t0 + milliseconds(dues.front()));
+  RunQueue<TP>::Item it{};
+  // Nothing before the earliest due time.
+  EXPECT_FALSE(q.popDue(t0 + milliseconds(dues.front()) - milliseconds(1), it));
+  // Everything due by 5 s, in order, then nothing more.
+  std::vector<int64_t> got;
+  while (q.popDue(t0 + milliseconds(5000), it)) {
+    EXPECT_EQ(it.id < 1000, true);
+    got.push_back(std::chrono::duration_cast<milliseconds>(it.due - t0).count());
+  }
+  std::vector<int64_t> want;
+  for (auto d : dues)
+    if (d <= 5000) want.push_back(d);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(q.size(), 1000u - want.size());
+  // The rest comes out later, still in order.
+  got.clear();
+  while (q.popDue(t0 + milliseconds(10000), it))
+    got.push_back(std::chrono::duration_cast<milliseconds>(it.due - t0).count());
+  EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
+  EXPECT_EQ(got.size() + want.size(), 1000u);
+  EXPECT_TRUE(q.empty());
+  EXPECT_FALSE(q.popDue(t0 + milliseconds(20000), it));
+}
+
 }  // namespace
 }  // namespace cairn::health
