@@ -158,7 +158,10 @@ Status ProxyImpl::start() {
     auto m = MeshTls::create(
         io_, {.client = clientCfg, .service = cfg_.service, .startupWait = cfg_.meshWait},
         [this](std::shared_ptr<asio::ssl::context> ctx) {
-          if (cfg_.tlsResumption) enableResumption(*ctx, kSessionLifetime);
+          if (cfg_.tlsResumption)
+            enableResumption(*ctx, kSessionLifetime);
+          else
+            disableResumption(*ctx);
           tls_ = std::move(ctx);
         });
     if (!m.ok()) return m.error();
@@ -243,7 +246,10 @@ Result<std::shared_ptr<asio::ssl::context>> ProxyImpl::loadTls() const {
   t.role = tls::TlsRole::kBoth;
   auto ctx = tls::makeContext(t);
   if (!ctx.ok()) return ctx.error();
-  if (cfg_.tlsResumption) enableResumption(**ctx, kSessionLifetime);
+  if (cfg_.tlsResumption)
+    enableResumption(**ctx, kSessionLifetime);
+  else
+    disableResumption(**ctx);
   return std::shared_ptr<asio::ssl::context>(std::move(*ctx));
 }
 

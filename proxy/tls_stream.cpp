@@ -111,6 +111,17 @@ void enableResumption(asio::ssl::context& context, std::chrono::seconds lifetime
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, &onNewSession);
   SSL_CTX_set_ex_data(ctx, sessionsIndex(), new ClientSessions);
+  // One ticket per connection (OpenSSL sends two by default): a client keeps
+  // only the last one per peer, and each costs the server a sealed session
+  // and the client a parsed one.
+  SSL_CTX_set_num_tickets(ctx, 1);
+}
+
+void disableResumption(asio::ssl::context& context) {
+  SSL_CTX* ctx = context.native_handle();
+  SSL_CTX_set_num_tickets(ctx, 0);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 }
 
 void TlsStream::offerSession() {

@@ -168,6 +168,9 @@ class TlsStream {
 // certificate signatures and chain checks; the peer's certificate (and so its
 // SPIFFE ID) comes from the session. Sessions live `lifetime`.
 void enableResumption(boost::asio::ssl::context& ctx, std::chrono::seconds lifetime);
+// No tickets issued, none kept: every connection made from `ctx` does a full
+// handshake.
+void disableResumption(boost::asio::ssl::context& ctx);
 
 void shutdownSend(TlsStream& s, std::shared_ptr<void> keep);
 void closeStream(TlsStream& s);
