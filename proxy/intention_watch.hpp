@@ -25,10 +25,9 @@ namespace cairn::proxy {
 struct IntentionWatchConfig {
   client::ClientConfig client;  // the agent's HTTP address; timeouts are set from `wait`
   std::string destination;
-  // The blocking query's wait. Short: it also bounds how long a change can
-  // go unseen if the agent leaves a woken query unanswered (seen under load,
-  // see the note on run() in intention_watch.cpp).
-  std::chrono::seconds wait{10};
+  // The blocking query's wait (the agent answers at once on a change; an
+  // answer after `wait` with nothing new costs one request).
+  std::chrono::seconds wait{60};
   // After a failed query: min, doubling up to max, with up to 50% jitter.
   std::chrono::milliseconds retryMin{250};
   std::chrono::milliseconds retryMax{5000};

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <ctime>
 
+#include "registry/spiffe.hpp"
+
 namespace cairn::proxy {
 namespace json = boost::json;
 
@@ -91,35 +93,17 @@ Result<MeshRoots> decodeMeshRoots(std::string_view body) {
   return r;
 }
 
-std::optional<SpiffeService> parseSpiffeService(std::string_view uri) {
-  constexpr std::string_view kScheme = "spiffe://";
-  if (!uri.starts_with(kScheme)) return std::nullopt;
-  uri.remove_prefix(kScheme.size());
-  std::vector<std::string_view> parts;
-  while (true) {
-    size_t slash = uri.find('/');
-    parts.push_back(uri.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    uri.remove_prefix(slash + 1);
-  }
-  if (parts.size() != 7 || parts[1] != "ns" || parts[3] != "dc" || parts[5] != "svc")
-    return std::nullopt;
-  for (auto p : parts)
-    if (p.empty()) return std::nullopt;
-  return SpiffeService{std::string(parts[0]), std::string(parts[4]), std::string(parts[6])};
-}
-
-std::string spiffeServiceId(const SpiffeService& id) {
-  return "spiffe://" + id.trustDomain + "/ns/default/dc/" + id.datacenter + "/svc/" + id.service;
-}
-
 Result<std::string> upstreamSpiffeId(const MeshLeaf& own, const MeshRoots& roots,
                                      std::string_view upstream) {
-  auto self = parseSpiffeService(own.serviceUri);
+  auto self = registry::parseSpiffeServiceUri(own.serviceUri);
   if (!self)
     return invalidArgument("our leaf's ServiceURI \"" + own.serviceUri +
                            "\" is not a service SPIFFE ID");
-  return spiffeServiceId({roots.trustDomain, self->datacenter, std::string(upstream)});
+  registry::SpiffeServiceId id;
+  id.trustDomain = roots.trustDomain;
+  id.datacenter = self->datacenter;
+  id.service = std::string(upstream);
+  return registry::spiffeServiceUri(id);
 }
 
 }  // namespace cairn::proxy

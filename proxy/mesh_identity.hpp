@@ -43,15 +43,6 @@ Result<MeshRoots> decodeMeshRoots(std::string_view body);
 // "2026-11-27T17:04:34Z" (what the agent writes) to unix seconds.
 Result<int64_t> parseRfc3339(std::string_view text);
 
-struct SpiffeService {
-  std::string trustDomain;
-  std::string datacenter;
-  std::string service;
-};
-// spiffe://<td>/ns/<ns>/dc/<dc>/svc/<service>; nullopt for anything else.
-std::optional<SpiffeService> parseSpiffeService(std::string_view uri);
-std::string spiffeServiceId(const SpiffeService& id);
-
 // The identity an upstream's proxies must present: the upstream's SPIFFE ID
 // in the roots' trust domain and the datacenter of our own leaf (upstreams
 // are looked up in the local datacenter). Fails when our leaf's URI is not a

@@ -58,19 +58,6 @@ TEST(MeshIdentity, RootsWithoutACaAreUnavailable) {
   EXPECT_FALSE(decodeMeshRoots(R"({"TrustDomain":"td","Roots":[]})").ok());
 }
 
-TEST(MeshIdentity, SpiffeIds) {
-  auto id = parseSpiffeService("spiffe://td.consul/ns/default/dc/dc1/svc/web");
-  ASSERT_TRUE(id);
-  EXPECT_EQ(id->trustDomain, "td.consul");
-  EXPECT_EQ(id->datacenter, "dc1");
-  EXPECT_EQ(id->service, "web");
-  EXPECT_EQ(spiffeServiceId(*id), "spiffe://td.consul/ns/default/dc/dc1/svc/web");
-  EXPECT_FALSE(parseSpiffeService("spiffe://td.consul"));
-  EXPECT_FALSE(parseSpiffeService("spiffe://td.consul/ns/default/dc/dc1/svc/"));
-  EXPECT_FALSE(parseSpiffeService("https://td.consul/ns/default/dc/dc1/svc/web"));
-  EXPECT_FALSE(parseSpiffeService("spiffe://td.consul/ns/default/dc/dc1/svc/web/x"));
-}
-
 TEST(MeshIdentity, UpstreamIdTakesTheRootsTrustDomainAndOurDatacenter) {
   MeshLeaf own;
   own.serviceUri = "spiffe://old.consul/ns/default/dc/east/svc/web";

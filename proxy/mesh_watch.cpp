@@ -1,52 +1,18 @@
 #include "proxy/mesh_watch.hpp"
 
-#include <condition_variable>
-#include <mutex>
-#include <random>
 #include <thread>
 
 #include "proxy/instances.hpp"
+#include "proxy/watch_support.hpp"
 
 namespace cairn::proxy {
 
-struct MeshWatch::Shared {
+struct MeshWatch::Shared : WatchState {
   MeshWatchConfig config;
   Handlers handlers;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopped = false;
-
-  bool sleepFor(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu);
-    return !cv.wait_for(lock, d, [&] { return stopped; });
-  }
-  // Runs `f` unless stopped; the lock keeps the destructor waiting until a
-  // handler in progress has returned.
-  template <class F>
-  bool deliver(F&& f) {
-    std::lock_guard lock(mu);
-    if (stopped) return false;
-    f();
-    return true;
-  }
 };
 
 namespace {
-
-std::string percentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 // One GET; the decoded body and the answer's X-Consul-Index.
 template <class T>
@@ -66,8 +32,7 @@ template <class T>
 void follow(std::shared_ptr<MeshWatch::Shared> s, std::unique_ptr<Client> client, std::string base,
             Result<T> (*decode)(std::string_view), T last, uint64_t index, const char* what,
             void (*publish)(MeshWatch::Shared&, T)) {
-  std::mt19937_64 rng(std::random_device{}());
-  auto backoff = s->config.retryMin;
+  RetryBackoff backoff(s->config.retryMin, s->config.retryMax);
   while (true) {
     auto got = fetch<T>(*client, base + std::to_string(index), decode);
     if (!got.ok()) {
@@ -75,14 +40,11 @@ void follow(std::shared_ptr<MeshWatch::Shared> s, std::unique_ptr<Client> client
             if (s->handlers.failure) s->handlers.failure(what, got.error());
           }))
         return;
-      auto jitter = std::chrono::milliseconds(
-          std::uniform_int_distribution<int64_t>(0, backoff.count() / 2)(rng));
-      if (!s->sleepFor(backoff + jitter)) return;
-      backoff = std::min(backoff * 2, s->config.retryMax);
+      if (!s->sleepFor(backoff.next())) return;
       index = 0;  // the agent may have been replaced: start over
       continue;
     }
-    backoff = s->config.retryMin;
+    backoff.reset();
     index = nextBlockingIndex(index, got->second);
     if (got->first == last) {
       if (!s->deliver([] {})) return;
@@ -138,9 +100,7 @@ Result<std::unique_ptr<MeshWatch>> MeshWatch::create(MeshWatchConfig config, Han
   firstLeaf = leaf->first;
   firstRoots = roots->first;
 
-  // The server may hold a query for wait + wait/16 of jitter.
-  config.client.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-      config.wait + config.wait / 8 + std::chrono::seconds(5));
+  config.client.timeout = client::blockingTimeout(config.wait);
   auto leafClient = Client::create(config.client);
   if (!leafClient.ok()) return leafClient.error();
   auto rootsClient = Client::create(config.client);
@@ -165,12 +125,7 @@ Result<std::unique_ptr<MeshWatch>> MeshWatch::create(MeshWatchConfig config, Han
 }
 
 MeshWatch::~MeshWatch() {
-  {
-    std::lock_guard lock(shared_->mu);
-    shared_->stopped = true;
-    shared_->handlers = {};
-  }
-  shared_->cv.notify_all();
+  shared_->stop([&] { shared_->handlers = {}; });
 }
 
 }  // namespace cairn::proxy

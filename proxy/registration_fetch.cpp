@@ -4,25 +4,11 @@
 
 #include "client/client.hpp"
 #include "proxy/registration.hpp"
+#include "proxy/watch_support.hpp"
 
 namespace cairn::proxy {
 
 namespace {
-
-std::string percentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 Status loadOnce(ProxyConfig& cfg, Client& client) {
   std::string id = cfg.proxyId;
