@@ -45,9 +45,15 @@
 #      RPS wake-ups (IPIs) each CPU received (/proc/net/softnet_stat, received_rps).
 #      Needs root (ip netns, ip link).
 #
+# Close (CLOSE="fin", "reset" or "fin reset"): how the agent's HTTP and TCP probes end their
+# connection, the agent's `check_close` (written to a config file the agent reads); the floor makes
+# the same close (health_floor -close). fin (default): a normal close, as Consul; reset: SO_LINGER
+# {1, 0}, an RST and no TIME_WAIT, as HAProxy. With several, each rep runs every set in each close
+# in turn, and the table has a row per set and close.
+#
 # Usage:  bench/health_checks.sh [path/to/cairn [path/to/bench/bindir]]
 #         (defaults: build/cli/cairn and build/bench beside this script)
-# Env:    MODE=loopback|netns RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
+# Env:    MODE=loopback|netns CLOSE="fin" RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
 #         AGENT_CPU=1 TARGET_CPU=0 (netns: 0 and 1) QUIET_WAIT=120 (before each run, wait at most this long for the
 #         machine to be idle) THREADS=1 (print each agent thread's CPU on stderr) FLOOR_SECONDS=30
 #         LOCK= (a file held with flock during each run, so that builds wait between runs, not during)
@@ -67,6 +73,11 @@ DURATION=${DURATION:-60}
 PORTS=${PORTS:-100}
 WARMUP_EXTRA=${WARMUP_EXTRA:-5}
 MODE=${MODE:-loopback}
+CLOSE=${CLOSE:-fin}
+for c in $CLOSE; do
+  [[ $c == fin || $c == reset ]] || { echo "CLOSE must be fin, reset or \"fin reset\"" >&2; exit 2; }
+done
+RUN_CLOSE=fin # the close of the run in progress
 case $MODE in
   loopback) AGENT_CPU=${AGENT_CPU:-1}; TARGET_CPU=${TARGET_CPU:-0} ;;
   netns) AGENT_CPU=${AGENT_CPU:-0}; TARGET_CPU=${TARGET_CPU:-1} ;;
@@ -202,8 +213,9 @@ start_targets() {
 start_agent() { # fresh agent with its own data dir; sets CAIRN_PID and PORT
   local d="$T/agent-$1"
   rm -rf "$d"; mkdir -p "$d"
+  echo "check_close = \"$RUN_CLOSE\"" >"$d/close.toml"
   timeout -k 5 "$RUN_MAX" taskset -c "$AGENT_CPU" "$CAIRN" agent -dev -http-port 0 -dns-port -1 \
-    -data-dir "$d/data" -node bench -log-level warn >"$d/out" 2>"$d/err" &
+    -config-file "$d/close.toml" -data-dir "$d/data" -node bench -log-level warn >"$d/out" 2>"$d/err" &
   AGENT_PID=$!
   PORT=""
   for _ in $(seq 200); do
@@ -253,7 +265,8 @@ floor() {
     [[ $k == tcp ]] && n=$2 && ports=$TCP_PORTS
     ((n)) || continue
     timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor" -kind "$k" -targets "$ports" \
-      -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" >"$T/floor.$k" 2>&1 &
+      -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" -close "$RUN_CLOSE" \
+      >"$T/floor.$k" 2>&1 &
     pids+=($!); outs+=("$T/floor.$k")
   done
   for i in "${pids[@]}"; do wait "$i" || { cat "${outs[@]}" >&2; exit 1; }; done
@@ -341,16 +354,18 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
 }
 
 echo "# health_checks: cairn $("$CAIRN" version 2>/dev/null | head -1); $(nproc) CPUs; agent on CPU $AGENT_CPU," \
-  "targets and registration on CPU $TARGET_CPU; mode $MODE; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  "targets and registration on CPU $TARGET_CPU; mode $MODE; close $CLOSE; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 [[ $MODE == netns ]] && netns_up
 
 declare -A CPU SYS FLOOR RATIO ABUSY ASIRQ FBUSY TCPU RATE EXP P50 P99 MAX MEAN WR SKIP CRIT OTHER GAP99 GAPMAX
 for r in $(seq "$REPS"); do
-  for set in $RUNS; do
+  for set0 in $RUNS; do
+  for RUN_CLOSE in $CLOSE; do
+    set="$set0/$RUN_CLOSE"
     if [[ -n "$LOCK" ]]; then exec 9>>"$LOCK"; flock 9; fi
-    run_one "$r-$set" "$set"
+    run_one "$r-$set0-$RUN_CLOSE" "$set0"
     if [[ -n "$LOCK" ]]; then flock -u 9; exec 9>&-; fi
-    echo "#   run $r $set: $LINE" >&2
+    echo "#   run $r $set0 close=$RUN_CLOSE: $LINE" >&2
     CPU[$set]+="$(kv agent_cpu_pct "$LINE") "; TCPU[$set]+="$(kv targets_cpu_pct "$LINE") "
     SYS[$set]+="$(kv agent_sys_pct "$LINE") "; FLOOR[$set]+="$(kv floor_cpu_pct "$LINE") "
     RATIO[$set]+="$(kv agent_over_floor "$LINE") "
@@ -363,6 +378,7 @@ for r in $(seq "$REPS"); do
     CRIT[$set]+="$(kv critical_at_end "$LINE") "; OTHER[$set]+="$(kv other_load_pct "$LINE") "
     GAP99[$set]+="$(kv gap_p99_ms "$LINE") "; GAPMAX[$set]+="$(kv gap_max_ms "$LINE") "
   done
+  done
 done
 
 # shellcheck disable=SC2086
@@ -373,10 +389,14 @@ done
   echo "${DURATION} s of steady state after warm-up; agent on CPU $AGENT_CPU, targets on CPU $TARGET_CPU; median (min-max) of $REPS runs"
   echo "(lateness: upper bound of the histogram bucket; gap: |time between two probes of one HTTP check - ${INTERVAL} s| at the target)"
   echo
-  echo "| checks | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | CPU $AGENT_CPU busy % (agent run) | CPU $AGENT_CPU softirq % (agent run) | CPU $AGENT_CPU busy % (floor run) | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
+  echo "| checks, close | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | CPU $AGENT_CPU busy % (agent run) | CPU $AGENT_CPU softirq % (agent run) | CPU $AGENT_CPU busy % (floor run) | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  for set in $RUNS; do
-    label="$CHECKS $set"; [[ $set == both ]] && label="$CHECKS http + $CHECKS tcp"
+  for set0 in $RUNS; do
+  for c in $CLOSE; do
+    set="$set0/$c"
+    label="$CHECKS $set0"; [[ $set0 == both ]] && label="$CHECKS http + $CHECKS tcp"
+    label+=", $c"
     echo "| $label | $(stats ${CPU[$set]}) | $(stats ${SYS[$set]}) | $(stats ${FLOOR[$set]}) | $(stats ${RATIO[$set]}) | $(stats ${ABUSY[$set]}) | $(stats ${ASIRQ[$set]}) | $(stats ${FBUSY[$set]}) | $(stats ${RATE[$set]}) (${EXP[$set]}) | $(stats ${P50[$set]}) | $(stats ${P99[$set]}) | $(stats ${MAX[$set]}) | $(stats ${MEAN[$set]}) | $(stats ${GAP99[$set]}) | $(stats ${GAPMAX[$set]}) | $(stats ${WR[$set]}) | $(stats ${SKIP[$set]}) | $(stats ${CRIT[$set]}) | $(stats ${TCPU[$set]}) | $(stats ${OTHER[$set]}) |"
+  done
   done
 }

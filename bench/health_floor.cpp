@@ -4,13 +4,16 @@
 // probe, no allocation per probe.
 //
 //   health_floor -kind http|tcp -targets p1,p2,... [-rate 1000] [-seconds 20]
-//                [-addr 127.0.0.1]
+//                [-addr 127.0.0.1] [-close fin|reset]
 //
 // Starts `rate` probes per second (one every 1/rate s, paced by a timerfd)
 // against ADDR:p[i % len] (-addr, an IPv4 address, default 127.0.0.1), round-robin: a new
 // non-blocking socket, connect; for tcp, close once connected; for http, write "GET /c/<i>
 // HTTP/1.1" with Host, User-Agent, Accept and Connection: close headers (as the agent's probe
 // sends), read the answer until the end of its headers and body (Content-Length) or EOF, close.
+// -close reset (the agent's check_close = "reset"): SO_LINGER {1, 0} before every close of a
+// connected socket, so that it ends with an RST instead of the FIN exchange; fin (default): a
+// plain close.
 // Prints on stdout:
 //   probes=N ok=N failed=N secs=S user_pct=U sys_pct=S cpu_pct=T us_per_probe=C
 // (its own CPU from getrusage, in % of one core, and per probe).
@@ -49,7 +52,7 @@ double cpuSecs(const timeval& t) {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "health_floor: %s\nusage: health_floor -kind http|tcp -targets p1,p2,... "
-               "[-rate 1000] [-seconds 20] [-addr 127.0.0.1]\n",
+               "[-rate 1000] [-seconds 20] [-addr 127.0.0.1] [-close fin|reset]\n",
                why);
   std::exit(2);
 }
@@ -73,6 +76,7 @@ int main(int argc, char** argv) {
   in_addr addr{};
   addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string addrText = "127.0.0.1";
+  bool reset = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "-kind") {
@@ -86,6 +90,9 @@ int main(int argc, char** argv) {
     } else if (a == "-addr") {
       if (inet_pton(AF_INET, v.c_str(), &addr) != 1) usage("-addr: not an IPv4 address");
       addrText = v;
+    } else if (a == "-close") {
+      if (v != "fin" && v != "reset") usage("-close: fin or reset");
+      reset = v == "reset";
     } else if (a == "-seconds") {
       seconds = std::atol(v.c_str());
     } else {
@@ -113,8 +120,11 @@ int main(int argc, char** argv) {
   std::vector<Conn> conns(65536);
   uint64_t started = 0, ok = 0, failed = 0;
   long total = rate * seconds;
+  const linger rst{1, 0};
   auto finish = [&](int fd, bool good) {
     conns[fd].used = false;
+    // A failed connect has nothing to reset (and SO_LINGER on it is harmless).
+    if (reset) setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof rst);
     close(fd);
     ++(good ? ok : failed);
   };

@@ -106,7 +106,7 @@ class CheckerImpl final : public Checker {
   }
 
   Status start() {
-    auto p = Prober::create(ioc_);
+    auto p = Prober::create(ioc_, ProberOptions{cfg_.probeClose});
     if (!p.ok()) return p.error();
     prober_ = std::move(*p);
     asio::post(ioc_, [this] {

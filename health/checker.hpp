@@ -31,6 +31,7 @@
 
 #include "common/result.hpp"
 #include "health/metrics.hpp"
+#include "health/probe.hpp"
 #include "health/status.hpp"
 #include "registry/model.hpp"
 #include "registry/replicator.hpp"
@@ -55,6 +56,8 @@ struct CheckerConfig {
   std::chrono::milliseconds ownershipPoll = std::chrono::milliseconds(200);
   // How long a server cut off from the leader keeps running its checks.
   std::chrono::milliseconds staleGrace = std::chrono::seconds(3);
+  // How HTTP and TCP probes end their connection (the agent's check_close).
+  ProbeClose probeClose = ProbeClose::kFin;
   uint64_t seed = 0;  // jitter; 0: from std::random_device
   // Several changes go as one CheckStatusBatchCommand once every server
   // applies command version 2 (Replicator::clusterCommandVersion());

@@ -136,6 +136,20 @@ void connectTo(Socket& socket, std::optional<tcp::resolver>& resolver,
       });
 }
 
+// Ends a probe's connection as `how` says. A socket never connected (or
+// already closed) just closes: there is nothing to reset.
+void closeConnection(Socket& socket, ProbeClose how) {
+  beast::error_code ignored;
+  if (!socket.is_open()) return;
+  if (how == ProbeClose::kReset)
+    // Linux's tcp_close: with a zero linger time it sends an RST and frees
+    // the socket at once (no FIN, no TIME_WAIT).
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  else
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
 enum class ProbeKind : uint8_t { kHttp, kTcp, kScript, kGrpc };
 
 // What every prepared probe of this file is: ProberImpl::run tells them
@@ -249,8 +263,9 @@ class ResponseParser final : public bhttp::basic_parser<false> {
 // io_context's own executor (no type-erased executor per operation).
 class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
  public:
-  HttpProbe(asio::io_context& ioc, std::shared_ptr<const PreparedHttp> p, ProbeDone done)
-      : p_(std::move(p)), done_(std::move(done)), socket_(ioc), timer_(ioc) {
+  HttpProbe(asio::io_context& ioc, std::shared_ptr<const PreparedHttp> p, ProbeClose close,
+            ProbeDone done)
+      : p_(std::move(p)), done_(std::move(done)), close_(close), socket_(ioc), timer_(ioc) {
     if (p_->tls) tls_.emplace(socket_, *p_->tls);
   }
 
@@ -261,8 +276,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
       if (ec) return;
       self->timedOut_ = true;
       if (self->resolver_) self->resolver_->cancel();
-      beast::error_code ignored;
-      self->socket_.close(ignored);
+      closeConnection(self->socket_, self->close_);
     });
     connectTo(socket_, resolver_, p_->endpoint, p_->url->host, p_->url->port,
               [self = std::move(self)](beast::error_code ec) {
@@ -379,9 +393,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
   void finish(HealthStatus s, std::string out) {
     if (!done_) return;
     timer_.cancel();
-    beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);  // a normal close (FIN), as Consul
-    socket_.close(ignored);
+    closeConnection(socket_, close_);
     capOutput(out);
     auto done = std::move(done_);
     done_ = nullptr;
@@ -392,6 +404,7 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
 
   std::shared_ptr<const PreparedHttp> p_;
   ProbeDone done_;
+  ProbeClose close_;
   std::optional<tcp::resolver> resolver_;  // only for a host name
   Socket socket_;
   std::optional<ssl::stream<Socket&>> tls_;
@@ -413,8 +426,9 @@ struct PreparedTcp final : Prepared {
 
 class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
  public:
-  TcpProbe(asio::io_context& ioc, std::shared_ptr<const PreparedTcp> p, ProbeDone done)
-      : p_(std::move(p)), done_(std::move(done)), socket_(ioc), timer_(ioc) {}
+  TcpProbe(asio::io_context& ioc, std::shared_ptr<const PreparedTcp> p, ProbeClose close,
+           ProbeDone done)
+      : p_(std::move(p)), done_(std::move(done)), close_(close), socket_(ioc), timer_(ioc) {}
 
   void start() {
     if (!p_->valid) {  // completes later, never within start()
@@ -429,8 +443,7 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
       if (ec) return;
       self->timedOut_ = true;
       if (self->resolver_) self->resolver_->cancel();
-      beast::error_code ignored;
-      self->socket_.close(ignored);
+      closeConnection(self->socket_, self->close_);
     });
     connectTo(socket_, resolver_, p_->endpoint, p_->host, p_->port, [self](beast::error_code ec) {
       if (ec) return self->fail(ec);
@@ -448,8 +461,13 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
   void finish(HealthStatus s, std::string out) {
     if (!done_) return;
     timer_.cancel();
-    beast::error_code ignored;
-    socket_.close(ignored);
+    // FIN mode: a plain close (the FIN; nothing was read or written).
+    if (close_ == ProbeClose::kReset) {
+      closeConnection(socket_, close_);
+    } else {
+      beast::error_code ignored;
+      socket_.close(ignored);
+    }
     capOutput(out);
     auto done = std::move(done_);
     done_ = nullptr;
@@ -458,6 +476,7 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
 
   std::shared_ptr<const PreparedTcp> p_;
   ProbeDone done_;
+  ProbeClose close_;
   std::optional<tcp::resolver> resolver_;  // only for a host name
   Socket socket_;
   Timer timer_;
@@ -597,9 +616,9 @@ struct PreparedGrpc final : Prepared {
 // connection, so the contexts stay protocol-neutral).
 class ProberImpl final : public Prober {
  public:
-  ProberImpl(asio::io_context& ioc, std::unique_ptr<ssl::context> verify,
+  ProberImpl(asio::io_context& ioc, ProberOptions opts, std::unique_ptr<ssl::context> verify,
              std::unique_ptr<ssl::context> noVerify)
-      : ioc_(ioc), verify_(std::move(verify)), noVerify_(std::move(noVerify)) {}
+      : ioc_(ioc), opts_(opts), verify_(std::move(verify)), noVerify_(std::move(noVerify)) {}
 
   PreparedProbePtr prepare(HttpProbeSpec spec) override {
     auto p = std::make_shared<PreparedHttp>();
@@ -649,13 +668,13 @@ class ProberImpl final : public Prober {
           });
           return;
         }
-        auto p = std::make_shared<HttpProbe>(ioc_, std::move(h), std::move(done));
+        auto p = std::make_shared<HttpProbe>(ioc_, std::move(h), opts_.close, std::move(done));
         startOnIoThread(std::move(p));
         return;
       }
       case ProbeKind::kTcp: {
         auto p = std::make_shared<TcpProbe>(
-            ioc_, std::static_pointer_cast<const PreparedTcp>(probe), std::move(done));
+            ioc_, std::static_pointer_cast<const PreparedTcp>(probe), opts_.close, std::move(done));
         startOnIoThread(std::move(p));
         return;
       }
@@ -689,6 +708,7 @@ class ProberImpl final : public Prober {
   }
 
   asio::io_context& ioc_;
+  ProberOptions opts_;
   std::unique_ptr<ssl::context> verify_;
   std::unique_ptr<ssl::context> noVerify_;
 };
@@ -701,7 +721,13 @@ HealthStatus httpStatusOf(int code) {
   return HealthStatus::kCritical;
 }
 
-Result<std::unique_ptr<Prober>> Prober::create(asio::io_context& ioc) {
+std::optional<ProbeClose> parseProbeClose(std::string_view s) {
+  if (s == "fin") return ProbeClose::kFin;
+  if (s == "reset") return ProbeClose::kReset;
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Prober>> Prober::create(asio::io_context& ioc, ProberOptions opts) {
   auto verify = std::make_unique<ssl::context>(ssl::context::tls_client);
   auto noVerify = std::make_unique<ssl::context>(ssl::context::tls_client);
   boost::system::error_code ec;
@@ -712,7 +738,7 @@ Result<std::unique_ptr<Prober>> Prober::create(asio::io_context& ioc) {
   for (auto* c : {verify.get(), noVerify.get()})
     SSL_CTX_set_min_proto_version(c->native_handle(), TLS1_2_VERSION);
   return std::unique_ptr<Prober>(
-      std::make_unique<ProberImpl>(ioc, std::move(verify), std::move(noVerify)));
+      std::make_unique<ProberImpl>(ioc, opts, std::move(verify), std::move(noVerify)));
 }
 
 }  // namespace cairn::health

@@ -6,10 +6,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -61,6 +64,26 @@ struct GrpcProbeSpec {
   std::string tlsServerName;  // SNI and the name checked; default: the target's host
 };
 
+// How an HTTP or TCP probe ends its connection, once the answer has been
+// read (HTTP) or the connect succeeded (TCP); also at a timeout or an error.
+// gRPC and script probes are not affected.
+enum class ProbeClose : uint8_t {
+  // shutdown + close: the FIN exchange, and TIME_WAIT on whichever side
+  // closed first (Consul's checks).
+  kFin,
+  // SO_LINGER {on, 0 s}, then close: one RST, no FIN exchange and no
+  // TIME_WAIT on either side (HAProxy's health checks). The result does not
+  // change: the probe has what it needs before it resets.
+  kReset,
+};
+
+// "fin" or "reset" (the agent's check_close); nullopt for anything else.
+std::optional<ProbeClose> parseProbeClose(std::string_view s);
+
+struct ProberOptions {
+  ProbeClose close = ProbeClose::kFin;
+};
+
 // 2xx passing, 429 warning (Too Many Requests), anything else critical.
 registry::HealthStatus httpStatusOf(int code);
 
@@ -105,7 +128,8 @@ class Prober {
   void grpc(GrpcProbeSpec spec, ProbeDone done) { run(prepare(std::move(spec)), std::move(done)); }
 
   // Fails only if the system's TLS trust store cannot be loaded.
-  static Result<std::unique_ptr<Prober>> create(boost::asio::io_context& ioc);
+  static Result<std::unique_ptr<Prober>> create(boost::asio::io_context& ioc,
+                                                ProberOptions opts = {});
 };
 
 }  // namespace cairn::health

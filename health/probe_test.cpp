@@ -1,7 +1,12 @@
 // Probes against real servers on loopback, started by the test (port 0).
 #include "health/probe.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -9,6 +14,8 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -75,11 +82,12 @@ class TestServer {
   std::string last_;
 };
 
-// Runs the prober's io_context on a thread for the test's lifetime.
-class ProbeTest : public ::testing::Test {
+// Runs the prober's io_context on a thread for the test's lifetime. Every
+// test runs with both ways of closing (ProbeClose): results must not differ.
+class ProbeTest : public ::testing::TestWithParam<ProbeClose> {
  protected:
   void SetUp() override {
-    auto p = Prober::create(ioc_);
+    auto p = Prober::create(ioc_, ProberOptions{GetParam()});
     ASSERT_TRUE(p.ok()) << p.error().message;
     prober_ = std::move(*p);
     thread_ = std::thread([this] { ioc_.run(); });
@@ -145,6 +153,95 @@ uint16_t closedPort() {
   return a.local_endpoint().port();  // closed when `a` goes
 }
 
+// One connection's target, in plain sockets, that records how the prober
+// ended the connection: accepts one connection; as an HTTP target reads the
+// request and answers (and, with `closeFirst`, then shuts down its side, as
+// a server answering "Connection: close" does); then reads until the end:
+// "fin" when recv returns 0, "reset" when it fails with ECONNRESET. Every
+// wait is bounded (5 s): "timeout" then.
+class EndingTarget {
+ public:
+  enum Kind { kTcp, kHttp };
+  EndingTarget(Kind kind, bool closeFirst = false) {
+    lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (lfd_ < 0 || ::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(lfd_, 8) != 0 || ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      ADD_FAILURE() << "listen: " << strerror(errno);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this, kind, closeFirst] { ending_ = serve(kind, closeFirst); });
+  }
+  ~EndingTarget() {
+    if (thread_.joinable()) thread_.join();
+    ::close(lfd_);
+  }
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // How the connection ended; waits for it.
+  std::string ending() {
+    thread_.join();
+    return ending_;
+  }
+
+ private:
+  static bool readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 5000) == 1;
+  }
+  std::string serve(Kind kind, bool closeFirst) {
+    if (!readable(lfd_)) return "timeout (accept)";
+    int fd = ::accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return std::string("accept: ") + strerror(errno);
+    std::string got;
+    char buf[4096];
+    if (kind == kHttp) {
+      while (got.find("\r\n\r\n") == std::string::npos) {
+        if (!readable(fd)) return ::close(fd), "timeout (request)";
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return ::close(fd), "request cut short";
+        got.append(buf, static_cast<size_t>(n));
+      }
+      static constexpr std::string_view kAnswer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      if (::send(fd, kAnswer.data(), kAnswer.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(kAnswer.size()))
+        return ::close(fd), "answer not sent";
+      if (closeFirst) ::shutdown(fd, SHUT_WR);
+    }
+    std::string ending;
+    for (;;) {
+      if (!readable(fd)) {
+        ending = "timeout (end)";
+        break;
+      }
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) continue;  // nothing more is expected; keep reading to the end
+      ending = n == 0 ? "fin" : errno == ECONNRESET ? "reset" : strerror(errno);
+      break;
+    }
+    ::close(fd);
+    return ending;
+  }
+
+  int lfd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::string ending_;
+};
+
+std::string endingOf(ProbeClose c) {
+  return c == ProbeClose::kReset ? "reset" : "fin";
+}
+
+TEST(ParseProbeClose, FinOrReset) {
+  EXPECT_EQ(parseProbeClose("fin"), ProbeClose::kFin);
+  EXPECT_EQ(parseProbeClose("reset"), ProbeClose::kReset);
+  EXPECT_EQ(parseProbeClose("rst"), std::nullopt);
+  EXPECT_EQ(parseProbeClose(""), std::nullopt);
+}
+
 TEST(HttpStatusOf, ConsulRules) {
   EXPECT_EQ(httpStatusOf(200), HealthStatus::kPassing);
   EXPECT_EQ(httpStatusOf(204), HealthStatus::kPassing);
@@ -155,26 +252,26 @@ TEST(HttpStatusOf, ConsulRules) {
   EXPECT_EQ(httpStatusOf(500), HealthStatus::kCritical);
 }
 
-TEST_F(ProbeTest, Http200IsPassingWithStatusLineAndBody) {
+TEST_P(ProbeTest, Http200IsPassingWithStatusLineAndBody) {
   TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
   auto r = http(httpSpec(url(s)));
   EXPECT_EQ(r.status, HealthStatus::kPassing);
   EXPECT_EQ(r.output, "HTTP GET " + url(s) + ": 200 OK Output: hello");
 }
 
-TEST_F(ProbeTest, Http429IsWarning) {
+TEST_P(ProbeTest, Http429IsWarning) {
   TestServer s("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(http(httpSpec(url(s))).status, HealthStatus::kWarning);
 }
 
-TEST_F(ProbeTest, Http500IsCritical) {
+TEST_P(ProbeTest, Http500IsCritical) {
   TestServer s("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops");
   auto r = http(httpSpec(url(s)));
   EXPECT_EQ(r.status, HealthStatus::kCritical);
   EXPECT_NE(r.output.find("500 Internal Server Error Output: oops"), std::string::npos);
 }
 
-TEST_F(ProbeTest, HttpSendsMethodHeadersAndBody) {
+TEST_P(ProbeTest, HttpSendsMethodHeadersAndBody) {
   TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
   HttpProbeSpec spec = httpSpec(url(s, "/x?y=1"));
   spec.method = "POST";
@@ -186,7 +283,7 @@ TEST_F(ProbeTest, HttpSendsMethodHeadersAndBody) {
   EXPECT_NE(s.lastRequest().find("Content-Length: 4\r\n"), std::string::npos);
 }
 
-TEST_F(ProbeTest, HttpOutputIsCappedAt4KiB) {
+TEST_P(ProbeTest, HttpOutputIsCappedAt4KiB) {
   std::string body(100000, 'x');
   TestServer s("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
                body);
@@ -195,14 +292,14 @@ TEST_F(ProbeTest, HttpOutputIsCappedAt4KiB) {
   EXPECT_EQ(r.output.size(), kMaxOutputBytes);
 }
 
-TEST_F(ProbeTest, HttpBodyEndingWithTheConnection) {
+TEST_P(ProbeTest, HttpBodyEndingWithTheConnection) {
   TestServer s("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbye");
   auto r = http(httpSpec(url(s)));
   EXPECT_EQ(r.status, HealthStatus::kPassing);
   EXPECT_NE(r.output.find("Output: bye"), std::string::npos) << r.output;
 }
 
-TEST_F(ProbeTest, HttpChunkedBodyIsDecoded) {
+TEST_P(ProbeTest, HttpChunkedBodyIsDecoded) {
   TestServer s(
       "HTTP/1.1 429 Too Many Requests\r\nTransfer-Encoding: chunked\r\n\r\n"
       "5\r\nslow \r\n4\r\ndown\r\n0\r\n\r\n");
@@ -211,7 +308,7 @@ TEST_F(ProbeTest, HttpChunkedBodyIsDecoded) {
   EXPECT_EQ(r.output, "HTTP GET " + url(s) + ": 429 Too Many Requests Output: slow down");
 }
 
-TEST_F(ProbeTest, HttpManyHeaderFieldsAreSkipped) {
+TEST_P(ProbeTest, HttpManyHeaderFieldsAreSkipped) {
   std::string fields;
   for (int i = 0; i < 200; ++i) fields += "X-Field-" + std::to_string(i) + ": some value\r\n";
   TestServer s("HTTP/1.1 204 No Content\r\n" + fields + "Content-Length: 0\r\n\r\n");
@@ -220,7 +317,7 @@ TEST_F(ProbeTest, HttpManyHeaderFieldsAreSkipped) {
   EXPECT_EQ(r.output, "HTTP GET " + url(s) + ": 204 No Content");
 }
 
-TEST_F(ProbeTest, HttpHeaderOverTheLimitIsCritical) {
+TEST_P(ProbeTest, HttpHeaderOverTheLimitIsCritical) {
   std::string big(20000, 'a');
   TestServer s("HTTP/1.1 200 OK\r\nX-Big: " + big + "\r\nContent-Length: 0\r\n\r\n");
   auto r = http(httpSpec(url(s)));
@@ -228,7 +325,7 @@ TEST_F(ProbeTest, HttpHeaderOverTheLimitIsCritical) {
   EXPECT_NE(r.output.find("header limit"), std::string::npos) << r.output;
 }
 
-TEST_F(ProbeTest, HttpConnectionClosedBeforeAnyAnswerIsCritical) {
+TEST_P(ProbeTest, HttpConnectionClosedBeforeAnyAnswerIsCritical) {
   // Reads the request, then closes without a byte of answer.
   asio::io_context sioc;
   tcp::acceptor acc(sioc, {asio::ip::make_address("127.0.0.1"), 0});
@@ -251,13 +348,13 @@ TEST_F(ProbeTest, HttpConnectionClosedBeforeAnyAnswerIsCritical) {
   EXPECT_NE(h.output.find("partial message"), std::string::npos) << h.output;
 }
 
-TEST_F(ProbeTest, HttpRefusedIsCritical) {
+TEST_P(ProbeTest, HttpRefusedIsCritical) {
   auto r = http(httpSpec("http://127.0.0.1:" + std::to_string(closedPort()) + "/"));
   EXPECT_EQ(r.status, HealthStatus::kCritical);
   EXPECT_NE(r.output.find("refused"), std::string::npos) << r.output;
 }
 
-TEST_F(ProbeTest, HttpTimeoutIsCritical) {
+TEST_P(ProbeTest, HttpTimeoutIsCritical) {
   TestServer s("");  // accepts, reads, never answers
   auto t0 = std::chrono::steady_clock::now();
   auto r = http(httpSpec(url(s), 200ms));
@@ -268,11 +365,11 @@ TEST_F(ProbeTest, HttpTimeoutIsCritical) {
   EXPECT_LT(took, 5s);
 }
 
-TEST_F(ProbeTest, HttpBadUrlIsCritical) {
+TEST_P(ProbeTest, HttpBadUrlIsCritical) {
   EXPECT_EQ(http(httpSpec("ftp://x/")).status, HealthStatus::kCritical);
 }
 
-TEST_F(ProbeTest, HttpsToAPlainServerIsCritical) {
+TEST_P(ProbeTest, HttpsToAPlainServerIsCritical) {
   TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
   auto spec = httpSpec("https://127.0.0.1:" + std::to_string(s.port()) + "/", 2s);
   spec.tlsSkipVerify = true;
@@ -280,7 +377,7 @@ TEST_F(ProbeTest, HttpsToAPlainServerIsCritical) {
   EXPECT_EQ(r.status, HealthStatus::kCritical);
 }
 
-TEST_F(ProbeTest, ManyProbesInFlightOnOneThread) {
+TEST_P(ProbeTest, ManyProbesInFlightOnOneThread) {
   TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   constexpr int kN = 200;
   std::atomic<int> passing{0}, finished{0};
@@ -295,7 +392,7 @@ TEST_F(ProbeTest, ManyProbesInFlightOnOneThread) {
   EXPECT_EQ(s.requests(), kN);  // a new connection and request per probe
 }
 
-TEST_F(ProbeTest, TcpConnectPassingAndRefused) {
+TEST_P(ProbeTest, TcpConnectPassingAndRefused) {
   TestServer s("");
   auto ok = tcpProbe(tcpSpec("127.0.0.1:" + std::to_string(s.port())));
   EXPECT_EQ(ok.status, HealthStatus::kPassing);
@@ -307,7 +404,7 @@ TEST_F(ProbeTest, TcpConnectPassingAndRefused) {
 
 // IP literals are connected to directly; a host name goes through the
 // resolver and every address it returns (localhost may be ::1 first).
-TEST_F(ProbeTest, HostNamesGoThroughTheResolver) {
+TEST_P(ProbeTest, HostNamesGoThroughTheResolver) {
   TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   auto h = http(httpSpec("http://localhost:" + std::to_string(s.port()) + "/health"));
   EXPECT_EQ(h.status, HealthStatus::kPassing) << h.output;
@@ -317,7 +414,7 @@ TEST_F(ProbeTest, HostNamesGoThroughTheResolver) {
   EXPECT_EQ(bad.status, HealthStatus::kCritical);
 }
 
-TEST_F(ProbeTest, ScriptExitCodes) {
+TEST_P(ProbeTest, ScriptExitCodes) {
   auto p = script(scriptSpec({"/bin/sh", "-c", "echo fine; exit 0"}));
   EXPECT_EQ(p.status, HealthStatus::kPassing);
   EXPECT_EQ(p.output, "fine\n");
@@ -328,7 +425,7 @@ TEST_F(ProbeTest, ScriptExitCodes) {
   EXPECT_EQ(script(scriptSpec({"/nonexistent/check"})).status, HealthStatus::kCritical);
 }
 
-TEST_F(ProbeTest, ScriptKilledAtTimeout) {
+TEST_P(ProbeTest, ScriptKilledAtTimeout) {
   auto t0 = std::chrono::steady_clock::now();
   // The child's own child holds the pipe too: the whole group must go.
   auto r = script(scriptSpec({"/bin/sh", "-c", "sleep 30 & sleep 30"}, 200ms));
@@ -337,11 +434,38 @@ TEST_F(ProbeTest, ScriptKilledAtTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
 
-TEST_F(ProbeTest, ScriptOutputCapped) {
+TEST_P(ProbeTest, ScriptOutputCapped) {
   auto r = script(scriptSpec({"/bin/sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x"}));
   EXPECT_EQ(r.status, HealthStatus::kPassing);
   EXPECT_EQ(r.output.size(), kMaxOutputBytes);
 }
+
+// The probe has read the whole answer before it closes, so the result is the
+// same either way; the target sees a FIN or an RST as configured.
+TEST_P(ProbeTest, HttpConnectionEndsAsConfigured) {
+  for (bool closeFirst : {false, true}) {
+    EndingTarget t(EndingTarget::kHttp, closeFirst);
+    std::string u = "http://" + t.address() + "/health";
+    auto r = http(httpSpec(u, 5s));
+    EXPECT_EQ(r.status, HealthStatus::kPassing) << r.output;
+    EXPECT_EQ(r.output, "HTTP GET " + u + ": 200 OK Output: ok");
+    EXPECT_EQ(t.ending(), endingOf(GetParam())) << "target closed first: " << closeFirst;
+  }
+}
+
+TEST_P(ProbeTest, TcpConnectionEndsAsConfigured) {
+  EndingTarget t(EndingTarget::kTcp);
+  auto r = tcpProbe(tcpSpec(t.address()));
+  EXPECT_EQ(r.status, HealthStatus::kPassing) << r.output;
+  EXPECT_EQ(r.output, "TCP connect " + t.address() + ": Success");
+  EXPECT_EQ(t.ending(), endingOf(GetParam()));
+}
+
+INSTANTIATE_TEST_SUITE_P(BothCloses, ProbeTest,
+                         ::testing::Values(ProbeClose::kFin, ProbeClose::kReset),
+                         [](const ::testing::TestParamInfo<ProbeClose>& i) {
+                           return std::string(i.param == ProbeClose::kReset ? "Reset" : "Fin");
+                         });
 
 }  // namespace
 }  // namespace cairn::health

@@ -283,6 +283,7 @@ class Agent {
     hc.enableScriptChecks = cfg_.enableScriptChecks;
     hc.metrics = healthMetrics_.get();
     hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
+    hc.probeClose = health::parseProbeClose(cfg_.checkClose).value();  // validated
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
     checker_ = std::move(*c);

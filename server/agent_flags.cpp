@@ -149,6 +149,12 @@ const std::map<std::string, FlagSpec>& specs() {
         [](C& c, const std::string& v) {
           return toBool("enable-script-checks", v, c.enableScriptChecks);
         }}},
+      {"check-close",
+       {true, "how HTTP/TCP checks close: fin or reset",
+        [](C& c, const std::string& v) {
+          c.checkClose = v;
+          return Status();
+        }}},
   };
   return s;
 }

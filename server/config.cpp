@@ -442,6 +442,7 @@ class Applier {
     if (key == "connect") return connect(v);
     if (key == "enable_script_checks") return boolean(key, v, c_.enableScriptChecks);
     if (key == "check_update_interval") return duration(key, v, c_.checkUpdateInterval);
+    if (key == "check_close") return str(key, v, c_.checkClose);
     if (key == "service" || key == "services") return objects(key, v, c_.services);
     if (key == "check" || key == "checks") return objects(key, v, c_.checks);
     if (key == "http_config") {
@@ -545,6 +546,8 @@ Status AgentConfig::validate() const {
       !ttl.ok() || *ttl < std::chrono::seconds(10) || *ttl > std::chrono::hours(24 * 365))
     return invalidArgument("connect.leaf_cert_ttl: \"" + connectLeafCertTtl +
                            "\" must be a duration from 10s to 8760h");
+  if (checkClose != "fin" && checkClose != "reset")
+    return invalidArgument("check_close: \"" + checkClose + "\" must be fin or reset");
   if (connectDefaultIntentionPolicy != "allow" && connectDefaultIntentionPolicy != "deny")
     return invalidArgument("connect.default_intention_policy: \"" + connectDefaultIntentionPolicy +
                            "\" must be allow or deny");

@@ -96,6 +96,10 @@ struct AgentConfig {
   // A check result whose only change is its output is written at most once
   // per this interval (Consul's check_update_interval).
   std::string checkUpdateInterval = "5m";
+  // Cairn: how HTTP and TCP checks end their connection once answered:
+  // "fin" (a normal close, as Consul) or "reset" (SO_LINGER 0: an RST, no
+  // TIME_WAIT, as HAProxy's health checks). See health::ProbeClose.
+  std::string checkClose = "fin";
   int httpThreads = 2;
   uint64_t httpMaxBodyBytes = 1 << 20;
   // Cairn: the body limit of PUT /v1/snapshot (http_config.max_snapshot_bytes).

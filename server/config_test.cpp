@@ -56,6 +56,23 @@ TEST_F(ConfigTest, HttpConfigLimits) {
       << p.error().message;
 }
 
+TEST_F(ConfigTest, CheckClose) {
+  auto p = parseAgentArgs({"-dev"});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->config.checkClose, "fin");
+  auto f = write("close.toml", "check_close = \"reset\"\n");
+  p = parseAgentArgs({"-dev", "-config-file", f});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.checkClose, "reset");
+  p = parseAgentArgs({"-dev", "-config-file", f, "-check-close", "fin"});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.checkClose, "fin");
+  f = write("bad.json", R"({"check_close":"rst"})");
+  p = parseAgentArgs({"-dev", "-config-file", f});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("check_close"), std::string::npos) << p.error().message;
+}
+
 TEST_F(ConfigTest, ConnectKeys) {
   auto p = parseAgentArgs({"-dev"});
   ASSERT_TRUE(p.ok());

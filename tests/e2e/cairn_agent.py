@@ -37,6 +37,10 @@ class Agent:
     def start(self, timeout=15, env=None):
         args = [CAIRN, "agent", "-dev", "-http-port", "0", "-dns-port", "0",
                 "-data-dir", self.data_dir, "-node", self.node] + self.extra_args
+        # CAIRN_E2E_CHECK_CLOSE=reset runs a whole suite with checks closing by RST
+        # (ctest e2e_health_reset); flags given by the test itself come later and win.
+        if os.environ.get("CAIRN_E2E_CHECK_CLOSE"):
+            args[2:2] = ["-check-close", os.environ["CAIRN_E2E_CHECK_CLOSE"]]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True,
                                      env=dict(os.environ, **(env or {})))

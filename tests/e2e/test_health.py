@@ -222,6 +222,119 @@ class HealthTest(unittest.TestCase):
         self.assertTrue(wait_until(gone, 10))
 
 
+class EndingTarget:
+    """A target that records how each probe's connection ended: "fin" when
+    recv returns b"" (a normal close), "reset" on ECONNRESET. As an HTTP
+    target it reads the request and answers 200 with a Content-Length, then
+    keeps reading until the prober closes; as a TCP target it only reads."""
+
+    def __init__(self, http):
+        self.http = http
+        self.endings = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=self.one, args=(conn,), daemon=True).start()
+
+    def one(self, conn):
+        conn.settimeout(10)
+        ending = "timeout"
+        try:
+            if self.http:
+                got = b""
+                while b"\r\n\r\n" not in got:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        raise ConnectionAbortedError("request cut short")
+                    got += chunk
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            while conn.recv(4096):
+                pass
+            ending = "fin"
+        except ConnectionResetError:
+            ending = "reset"
+        except OSError as e:
+            ending = repr(e)
+        finally:
+            conn.close()
+        with self.lock:
+            self.endings.append(ending)
+
+    def seen(self):
+        with self.lock:
+            return list(self.endings)
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join()
+        self.sock.close()
+
+
+class CheckCloseTest(unittest.TestCase):
+    """check_close: HTTP and TCP probes end with a FIN ("fin", the default) or
+    an RST ("reset"), seen by the target; the check passes either way."""
+
+    def run_mode(self, mode):
+        cfg_dir = tempfile.mkdtemp(prefix="cairn-close-")
+        self.addCleanup(shutil.rmtree, cfg_dir, True)
+        args = []
+        if mode is not None:
+            with open(os.path.join(cfg_dir, "close.toml"), "w") as f:
+                f.write('check_close = "%s"\n' % mode)
+            args = ["-config-dir", cfg_dir]
+        agent = Agent(extra_args=args)
+        self.addCleanup(agent.cleanup)
+        # A suite-wide CAIRN_E2E_CHECK_CLOSE would be a flag, which beats the config file.
+        suite_close = os.environ.pop("CAIRN_E2E_CHECK_CLOSE", None) if mode else None
+        try:
+            agent.start()
+        finally:
+            if suite_close is not None:
+                os.environ["CAIRN_E2E_CHECK_CLOSE"] = suite_close
+        web, db = EndingTarget(http=True), EndingTarget(http=False)
+        self.addCleanup(web.stop)
+        self.addCleanup(db.stop)
+        for name, target, check in (
+                ("web", web, {"HTTP": "http://127.0.0.1:%d/health" % web.port}),
+                ("db", db, {"TCP": "127.0.0.1:%d" % db.port})):
+            check.update({"CheckID": name + "-check", "Interval": "1s", "Timeout": "5s"})
+            status, _, text = agent.request("PUT", "/v1/agent/service/register", {
+                "Name": name, "ID": name + "1", "Port": target.port, "Check": check})
+            self.assertEqual(status, 200, text)
+        # Three probes each, all ended as configured, and both checks passing.
+        self.assertTrue(wait_until(lambda: len(web.seen()) >= 3 and len(db.seen()) >= 3, 15),
+                        (web.seen(), db.seen()))
+        checks, _ = agent.get_json("/v1/agent/checks")
+        self.assertEqual(checks["web-check"]["Status"], "passing", checks["web-check"])
+        self.assertIn("200 OK Output: ok", checks["web-check"]["Output"])
+        self.assertEqual(checks["db-check"]["Status"], "passing", checks["db-check"])
+        expected = mode or os.environ.get("CAIRN_E2E_CHECK_CLOSE") or "fin"
+        self.assertEqual(set(web.seen()), {expected}, web.seen())
+        self.assertEqual(set(db.seen()), {expected}, db.seen())
+
+    def test_default(self):
+        self.run_mode(None)
+
+    def test_fin(self):
+        self.run_mode("fin")
+
+    def test_reset(self):
+        self.run_mode("reset")
+
+
 class ScriptCheckTest(unittest.TestCase):
     JOB = {"Name": "job", "ID": "job1",
            "Check": {"CheckID": "job-script", "Args": ["/bin/sh", "-c", "echo busy; exit 1"],
