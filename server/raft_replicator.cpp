@@ -137,7 +137,7 @@ void RaftReplicator::propose(std::string command, Done done) {
     if (!stopping_) {
       auto now = std::chrono::steady_clock::now();
       incoming_.push_back({std::move(command), std::move(done), now + cfg_.proposalTimeout,
-                           now + cfg_.noLeaderTimeout});
+                           now + cfg_.noLeaderTimeout, ""});
       cv_.notify_one();
       return;
     }
@@ -316,17 +316,19 @@ void RaftReplicator::run() {
     std::deque<raft::Message> msgs;
     std::deque<ReadWait> reads;
     std::deque<Task> tasks;
+    std::deque<std::pair<std::string, bool>> links;
     {
       std::unique_lock lock(mu_);
       cv_.wait_until(lock, nextTick, [&] {
         return stopping_ || !incoming_.empty() || !inbox_.empty() || !incomingReads_.empty() ||
-               !tasks_.empty();
+               !tasks_.empty() || !linkChanges_.empty();
       });
       if (stopping_) break;
       props.swap(incoming_);
       msgs.swap(inbox_);
       reads.swap(incomingReads_);
       tasks.swap(tasks_);
+      links.swap(linkChanges_);
     }
     for (auto& r : reads) readsWithoutLeader_.push_back(std::move(r));
     auto now = std::chrono::steady_clock::now();
@@ -341,24 +343,28 @@ void RaftReplicator::run() {
     }
     for (auto& p : props) waitingForLeader_.push_back(std::move(p));
     for (auto& t : tasks) t.run();
-    // Proposals go to the core while some leader is known; otherwise they
-    // wait, and fail like Consul's ("No cluster leader") after a bound.
+    std::vector<std::string> lostForwards = takeLinkChanges(std::move(links));
+    // Proposals go to the core while some leader is known and reachable;
+    // otherwise they wait, and fail like Consul's ("No cluster leader")
+    // after a bound.
     while (!waitingForLeader_.empty()) {
+      auto target = proposalTarget();
+      if (!target) break;
       Proposal& p = waitingForLeader_.front();
-      if (node_ && node_->softState().lead != raft::kNone) {
-        std::string id = proposalId(cfg_.raftId, nextProposal_++);
-        Status st = node_->propose(id + p.command);
-        if (st.ok()) {
-          pending_.emplace(id, std::move(p));
-          waitingForLeader_.pop_front();
-          continue;
-        }
-      }
-      break;
+      std::string id = proposalId(cfg_.raftId, nextProposal_++);
+      Status st = node_->propose(id + p.command);
+      if (!st.ok()) break;
+      p.forwardedTo = std::move(*target);
+      pending_.emplace(id, std::move(p));
+      waitingForLeader_.pop_front();
     }
     for (auto it = waitingForLeader_.begin(); it != waitingForLeader_.end();) {
       if (now >= it->leaderDeadline) {
-        it->done(unavailable("No cluster leader"));
+        bool unreachable = node_ && node_->softState().lead != raft::kNone &&
+                           node_->softState().lead != cfg_.raftId;
+        it->done(unavailable(unreachable ? "No cluster leader (the leader cannot be reached from "
+                                           "this server)"
+                                         : "No cluster leader"));
         it = waitingForLeader_.erase(it);
       } else {
         ++it;
@@ -396,6 +402,7 @@ void RaftReplicator::run() {
       if (nextTick < now) nextTick = now + cfg_.tick;
     }
     while (node_ && node_->hasReady()) handleReady();
+    failLostForwards(lostForwards);
     if (node_) {
       reconcileMembers(now);
       maybePublishLiveness(now);

@@ -5,7 +5,11 @@
 // Concurrent proposals share a Ready, so they share one fsync.
 //
 // A proposal made on a follower is forwarded to the leader by the core and
-// acknowledged once this server has applied it (read-your-writes here).
+// acknowledged once this server has applied it (read-your-writes here). It
+// is forwarded only while this server's connection to the leader is up; if
+// that connection is lost before the answer, the proposal fails at once
+// (its outcome is unknown: the leader may have committed it), not after
+// proposalTimeout. It is never sent again: a write is not idempotent.
 //
 // Membership: servers find each other through hellos (each lists the
 // servers its sender knows). The leader adds a server it hears from that is
@@ -103,7 +107,17 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   void onMessage(raft::Message m) override;
   void onLoads(LoadReports reports) override;
   void onTtls(TtlReports reports) override;
+  void onLink(const std::string& address, bool up) override;
   void flushLoads();
+  // Takes the transport's link changes (driver thread): updates linksUp_
+  // and returns the ids of the proposals forwarded on a connection that was
+  // lost, to fail once this round's committed entries are applied (those
+  // that are among them still succeed).
+  std::vector<std::string> takeLinkChanges(std::deque<std::pair<std::string, bool>> changes);
+  void failLostForwards(const std::vector<std::string>& ids);
+  // Where a proposal made now would go: "" for this server (the leader),
+  // else the leader's address; nullopt while no leader is reachable.
+  std::optional<std::string> proposalTarget();
 
   void run();
   bool maybeBootstrap();
@@ -135,6 +149,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
     Done done;
     std::chrono::steady_clock::time_point deadline;
     std::chrono::steady_clock::time_point leaderDeadline;
+    std::string forwardedTo;  // the leader's address; "" when proposed as leader
   };
 
   RaftReplicatorConfig cfg_;
@@ -154,6 +169,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   };
   std::deque<ReadWait> incomingReads_;
   std::deque<raft::Message> inbox_;
+  std::deque<std::pair<std::string, bool>> linkChanges_;  // from the transport
   struct Task {
     std::function<void()> run;  // on the driver thread
     OpDone fail;                // instead, when shutting down
@@ -180,6 +196,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   bool stopping_ = false;
 
   // Driver thread only.
+  std::set<std::string> linksUp_;  // addresses with an established outbound connection
   std::deque<Proposal> waitingForLeader_;
   std::map<std::string, Proposal> pending_;  // by proposal id
   uint64_t nextProposal_ = 1;

@@ -316,6 +316,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   }
   void connected() {
     connected_ = true;
+    shared_.handler.onLink(address_, true);
     backoff_ = std::chrono::milliseconds(50);
     watchForClose(gen_);
     queue_.push_front(hello_());
@@ -340,6 +341,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   }
   void retry() {
     ++gen_;
+    if (connected_) shared_.handler.onLink(address_, false);
     connected_ = false;
     writing_ = false;
     if (stream_) stream_->close();

@@ -37,6 +37,15 @@ class Transport {
     virtual void onMessage(raft::Message m) = 0;
     virtual void onLoads(LoadReports reports) { (void)reports; }
     virtual void onTtls(TtlReports reports) { (void)reports; }
+    // The outbound connection to `address` (as given to connect()/send())
+    // was established (up), or was lost after being established (down):
+    // frames sent to `address` before a down may not have arrived, and the
+    // ones sent until the next up wait in the queue. Ups and downs of one
+    // address alternate, starting with an up.
+    virtual void onLink(const std::string& address, bool up) {
+      (void)address;
+      (void)up;
+    }
   };
 
   struct Config {

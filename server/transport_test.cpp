@@ -34,6 +34,14 @@ class Recorder final : public Transport::Handler {
     std::lock_guard lock(mu_);
     messages_.push_back(std::move(m));
   }
+  void onLink(const std::string& address, bool up) override {
+    std::lock_guard lock(mu_);
+    links_.emplace_back(address, up);
+  }
+  std::vector<std::pair<std::string, bool>> links() const {
+    std::lock_guard lock(mu_);
+    return links_;
+  }
   size_t hellos() const {
     std::lock_guard lock(mu_);
     return hellos_.size();
@@ -47,6 +55,7 @@ class Recorder final : public Transport::Handler {
   mutable std::mutex mu_;
   std::vector<PeerHello> hellos_;
   std::vector<raft::Message> messages_;
+  std::vector<std::pair<std::string, bool>> links_;
 };
 
 // Polls `pred` until it holds or 10 s pass.
@@ -108,7 +117,8 @@ class TransportTlsTest : public ::testing::Test {
     caB = pki->makeCa("ca-b");
   }
   void TearDown() override {
-    for (auto& n : nodes) n->transport->stop();
+    for (auto& n : nodes)
+      if (n->transport) n->transport->stop();
     nodes.clear();
     std::filesystem::remove_all(dir);
   }
@@ -216,6 +226,26 @@ TEST_F(TransportTlsTest, SilentPeerIsDroppedAfterTheHandshakeTimeout) {
   s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), a.transport->port()));
   EXPECT_TRUE(eventually([&] { return a.transport->stats().inboundRefused == 1; }));
   EXPECT_EQ(readUntilClosed(ioc, s), asio::error::eof);
+}
+
+// A follower learns at once that its connection to the leader is gone
+// (the leader process died: its sockets closed), so that the writes it had
+// forwarded on it need not wait for their timeout.
+TEST_F(TransportTlsTest, LinkGoesUpOnConnectAndDownWhenThePeerGoes) {
+  for (bool withTls : {false, true}) {
+    SCOPED_TRACE(withTls ? "tls" : "plain");
+    Node& a = start(withTls ? std::optional(tlsFor(caA, "ca-a", "s1")) : std::nullopt, 1);
+    Node& b = start(withTls ? std::optional(tlsFor(caA, "ca-a", "s2")) : std::nullopt, 2);
+    const std::string bAddr = b.address();
+    using Links = std::vector<std::pair<std::string, bool>>;
+    EXPECT_TRUE(a.handler.links().empty());
+    a.transport->send(bAddr, appendMessage(1, 2));
+    EXPECT_TRUE(eventually([&] { return b.handler.messages() == 1; }));
+    EXPECT_EQ(a.handler.links(), (Links{{bAddr, true}}));
+    b.transport.reset();  // as a killed process: its sockets close
+    EXPECT_TRUE(eventually([&] { return a.handler.links().size() == 2; }));
+    EXPECT_EQ(a.handler.links(), (Links{{bAddr, true}, {bAddr, false}}));
+  }
 }
 
 TEST_F(TransportTlsTest, BadFilesFailCreateNamingTheFile) {
