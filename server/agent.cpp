@@ -30,6 +30,7 @@
 #include "server/config.hpp"
 #include "server/config_services.hpp"
 #include "server/local_replicator.hpp"
+#include "server/own_node.hpp"
 #include "server/raft_replicator.hpp"
 #include "storage/db.hpp"
 
@@ -144,10 +145,16 @@ class Agent {
       // One server: writes are immediate, so the node is there before HTTP opens.
       if (Status st = registerSelf(); !st.ok()) return fail(st.error().message);
       if (Status st = syncConfigDefinitions(); !st.ok()) return fail(st.error().message);
-    } else {
-      // A cluster may not have a leader yet: register in the background.
-      registrar_ = std::thread([this] { registerWhenPossible(); });
     }
+    // A cluster may not have a leader yet: the keeper registers in the
+    // background, and again whenever the node goes missing (a restore).
+    ownNode_ = std::make_unique<OwnNodeKeeper>(
+        catalog_->watches(), OwnNode{cfg_.nodeName, cfg_.nodeId, cfg_.advertiseAddr},
+        [this] {
+          Status st = registerSelf();
+          return st.ok() ? syncConfigDefinitions() : st;
+        },
+        OwnNodeKeeper::Options{.registered = local_ != nullptr});
 
     http::AgentIdentity id{cfg_.nodeName,      cfg_.nodeId,     cfg_.datacenter,
                            cfg_.advertiseAddr, cfg_.serverPort, CAIRN_VERSION};
@@ -338,19 +345,6 @@ class Agent {
     return {};
   }
 
-  void registerWhenPossible() {
-    auto logger = log::get("agent");
-    for (int attempt = 0; !stopRegistrar_; ++attempt) {
-      Status st = registerSelf();
-      if (st.ok()) st = syncConfigDefinitions();
-      if (st.ok()) return;
-      if (attempt % 10 == 0)
-        logger->info("waiting for the cluster to register this node: {}", st.error().message);
-      for (int i = 0; i < 10 && !stopRegistrar_; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-
   Status registerSelf() {
     registry::RegisterCommand cmd;
     cmd.node.name = cfg_.nodeName;
@@ -360,7 +354,7 @@ class Agent {
     cmd.node.taggedAddresses = {{"lan", cfg_.advertiseAddr}, {"wan", cfg_.advertiseAddr}};
     cmd.node.meta = {{"cairn-version", CAIRN_VERSION}};
     registry::Check serf;
-    serf.checkId = "serfHealth";
+    serf.checkId = std::string(kOwnNodeCheckId);
     serf.name = "Serf Health Status";
     serf.status = registry::HealthStatus::kPassing;
     serf.output = "Agent alive and reachable";
@@ -371,8 +365,10 @@ class Agent {
   }
 
   // Registers the config's services and checks, and deregisters the ones
-  // that an earlier config had and this one does not.
+  // that an earlier config had and this one does not. Called by the own-node
+  // keeper's thread and by reload().
   Status syncConfigDefinitions() {
+    std::lock_guard lock(configMu_);
     auto defs = decodeConfigDefinitions(cfg_.services, cfg_.checks, cfg_.nodeName);
     if (!defs.ok()) return defs.error();
     if (Status st = refuseScriptChecks(*defs, cfg_.enableScriptChecks); !st.ok()) return st;
@@ -408,8 +404,11 @@ class Agent {
     }
     cfg_.logLevel = parsed->config.logLevel;
     log::setLevel(cfg_.logLevel);
-    cfg_.services = parsed->config.services;
-    cfg_.checks = parsed->config.checks;
+    {
+      std::lock_guard lock(configMu_);
+      cfg_.services = parsed->config.services;
+      cfg_.checks = parsed->config.checks;
+    }
     Status st = syncConfigDefinitions();
     if (!st.ok())
       logger->error("reload: {}", st.error().message);
@@ -451,7 +450,7 @@ class Agent {
     // them, then close everything.
     for (auto* h : {http_.get(), https_.get()})
       if (h) h->stopAccepting();
-    stopRegistrar_ = true;
+    if (ownNode_) ownNode_->stop();
     if (replicator_) replicator_->setTtlSink(nullptr);
     {
       std::lock_guard lock(checkerMu_);
@@ -460,7 +459,7 @@ class Agent {
     caKeeper_.reset();
     if (local_) local_->shutdown();
     if (raft_) raft_->shutdown();
-    if (registrar_.joinable()) registrar_.join();
+    ownNode_.reset();  // its proposal in flight, if any, has failed
     // Snapshot requests answer before the server stops (their work runs on
     // the Api's own thread).
     if (api_) api_->stopBackgroundWork();
@@ -495,8 +494,10 @@ class Agent {
   std::unique_ptr<RaftReplicator> raft_;
   registry::Replicator* replicator_ = nullptr;
   uint16_t serverPort_ = 0;
-  std::thread registrar_;
-  std::atomic<bool> stopRegistrar_{false};
+  // Registers this server's node, and again when it goes missing; stops
+  // before the replicator it proposes to.
+  std::unique_ptr<OwnNodeKeeper> ownNode_;
+  std::mutex configMu_;  // cfg_.services and cfg_.checks, between reload() and the keeper
   std::unique_ptr<dns::LoadTable> loads_;
   // The DNS counters shown at /metrics; outlive both the DNS server and the Api.
   std::unique_ptr<dns::DnsMetrics> dnsMetrics_;

@@ -1,8 +1,10 @@
 """`cairn snapshot save` / `restore` with the real binary: a copy of one
 agent's catalog restored into a fresh agent and into a three-server cluster
-(through a follower) gives the same nodes, services and checks everywhere;
-a corrupt, truncated or newer-format file is refused and changes nothing;
-blocking queries on the target wake when the restore lands."""
+(through a follower) gives the same nodes, services and checks everywhere,
+plus each server's own node, which every server registers again within
+seconds, without a restart; a corrupt, truncated or newer-format file is
+refused and changes nothing; blocking queries on the target wake when the
+restore lands."""
 import json
 import os
 import shutil
@@ -56,12 +58,16 @@ def agent_catalog(agent, exclude_nodes=()):
     return catalog(lambda p: agent.get_json(p)[0], exclude_nodes)
 
 
-def server_catalog(server):
+def server_catalog(server, exclude_nodes=()):
     def get(path):
         status, _, body = server.request("GET", path + ("&" if "?" in path else "?") + "stale")
         assert status == 200, (path, status, body)
         return json.loads(body)
-    return catalog(get)
+    return catalog(get, exclude_nodes)
+
+
+def node_names(get):
+    return {n["Node"] for n in get("/v1/catalog/nodes")}
 
 
 def populate(agent, n):
@@ -157,10 +163,11 @@ class SnapshotTest(unittest.TestCase):
             watchers = [BlockingQuery(target.request, path, index)
                         for path in ("/v1/catalog/services", "/v1/health/service/svc-1",
                                      "/v1/health/service/legacy")]
+            parked = target.metric("cairn_watch_waiting")
             for w in watchers:
                 w.start()
             # The watchers are parked before the restore is sent.
-            self.assertTrue(wait_until(lambda: target.metric("cairn_watch_waiting") >= 3),
+            self.assertTrue(wait_until(lambda: target.metric("cairn_watch_waiting") >= parked + 3),
                             "watchers did not park")
 
             restored_at = time.monotonic()
@@ -174,9 +181,19 @@ class SnapshotTest(unittest.TestCase):
             for w in watchers:
                 self.assertEqual(w.answered_index(10), now_at, w.path)
             self.assertLess(time.monotonic() - restored_at, 15)
-            # Exactly the source's catalog: the target's own node and its
-            # "legacy" service are gone.
-            self.assertEqual(agent_catalog(target), self.want)
+            # Exactly the source's catalog, and the target's own node, which
+            # it registers again within seconds (no restart); the "legacy"
+            # service registered on it before is gone.
+            self.assertEqual(agent_catalog(target, exclude_nodes={"target"}), self.want)
+            self.assertTrue(wait_until(lambda: "target" in node_names(lambda p: target.get_json(p)[0]),
+                                       timeout=5), "the agent's own node did not come back")
+            self.assertLess(time.monotonic() - restored_at, 20)
+            self.assertEqual(agent_catalog(target, exclude_nodes={"target"}), self.want)
+            node = target.get_json("/v1/catalog/node/target")[0]
+            self.assertEqual(node["Node"]["Address"], "127.0.0.1")
+            self.assertEqual(node["Services"], {})
+            checks = target.get_json("/v1/health/node/target")[0]
+            self.assertEqual([c["CheckID"] for c in checks], ["serfHealth"])
 
             # Durable: a restart serves the same (plus its own node, which the
             # agent registers again when it starts).
@@ -271,13 +288,25 @@ class ClusterSnapshotTest(unittest.TestCase):
 
         r = cli("snapshot", "restore", self.file, addr=follower.http)
         self.assertEqual(r.returncode, 0, r.stderr)
+        restored_at = time.monotonic()
         now_at = int(r.stdout.rsplit(" ", 1)[1])
+        servers = {"s1", "s2", "s3"}
         # Read-your-writes on the follower that took it, then everywhere.
-        self.assertEqual(server_catalog(follower), self.want)
+        self.assertEqual(server_catalog(follower, servers), self.want)
         for x in self.s:
-            self.assertTrue(wait_until(lambda: server_catalog(x) == self.want, timeout=20),
+            self.assertTrue(wait_until(lambda: server_catalog(x, servers) == self.want, timeout=20),
                             "%s does not serve the restored catalog" % x.name)
         self.assertGreaterEqual(watcher.answered_index(20), now_at)
+        # The restore replaced the servers' own nodes too (the source had
+        # none of them): each server registers its node again, leader and
+        # followers, within seconds and without a restart.
+        for x in self.s:
+            self.assertTrue(wait_until(lambda: servers <= node_names(
+                lambda p: json.loads(x.request("GET", p + "?stale")[2])), timeout=5),
+                "%s lacks server nodes" % x.name)
+        self.assertLess(time.monotonic() - restored_at, 10)
+        self.want = server_catalog(follower)
+        self.assertEqual(set(self.want["nodes"]), servers | {"source", "ext-0", "ext-1", "ext-2"})
 
         # A consistent save through the other follower holds the same catalog.
         copy = os.path.join(self.root, "copy.snap")
@@ -288,7 +317,7 @@ class ClusterSnapshotTest(unittest.TestCase):
         try:
             r = cli("snapshot", "restore", copy, addr=fresh.addr)
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertEqual(agent_catalog(fresh), self.want)
+            self.assertEqual(agent_catalog(fresh, exclude_nodes={"fresh"}), self.want)
         finally:
             fresh.cleanup()
 

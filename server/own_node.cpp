@@ -1,0 +1,95 @@
+#include "server/own_node.hpp"
+
+#include <algorithm>
+
+#include "common/log.hpp"
+
+namespace cairn::server {
+
+using Clock = std::chrono::steady_clock;
+
+bool ownNodeIntact(const registry::View& v, const OwnNode& self) {
+  const auto* e = v.nodes.find(self.name);
+  if (!e) return false;
+  const registry::Node& n = (*e)->node;
+  if (n.id != self.id || n.address != self.address) return false;
+  return std::any_of((*e)->checks.begin(), (*e)->checks.end(),
+                     [](const registry::CheckPtr& c) { return c->checkId == kOwnNodeCheckId; });
+}
+
+OwnNodeKeeper::OwnNodeKeeper(registry::WatchHub& hub, OwnNode self,
+                             std::function<Status()> registerAll, Options opts)
+    : hub_(hub), self_(std::move(self)), registerAll_(std::move(registerAll)), opts_(opts) {
+  thread_ = std::thread([this] { run(); });
+}
+
+OwnNodeKeeper::~OwnNodeKeeper() {
+  stop();
+  thread_.join();
+}
+
+void OwnNodeKeeper::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool OwnNodeKeeper::pause(Clock::duration d) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, d, [this] { return stop_; });
+  return !stop_;
+}
+
+void OwnNodeKeeper::run() {
+  auto logger = log::get("agent");
+  bool registered = opts_.registered;
+  constexpr auto kMinHoldoff = std::chrono::seconds(1);
+  constexpr auto kMaxHoldoff = std::chrono::seconds(60);
+  Clock::duration holdoff{0};
+  Clock::time_point lastRepair{};
+  Clock::time_point notBefore{};  // of the next repair
+  for (int attempt = 0;; ++attempt) {
+    if (registered && ownNodeIntact(*hub_.view(), self_)) {
+      attempt = -1;
+      if (!pause(opts_.pollInterval)) return;
+      continue;
+    }
+    if (registered) {
+      if (auto now = Clock::now(); now < notBefore) {
+        if (!pause(notBefore - now)) return;
+        if (ownNodeIntact(*hub_.view(), self_)) continue;
+      }
+      if (attempt == 0)
+        logger->warn(
+            "this server's node {} is missing from the catalog (replaced by a snapshot restore, "
+            "or deregistered): registering it again",
+            self_.name);
+    }
+    Status st = registerAll_();
+    if (!st.ok()) {
+      if (attempt % 10 == 0)
+        logger->info("waiting for the cluster to register this node: {}", st.error().message);
+      if (!pause(std::chrono::seconds(1))) return;
+      continue;
+    }
+    if (registered) {
+      ++repairs_;
+      auto now = Clock::now();
+      // Repairs within a minute of each other: each waits longer.
+      holdoff = lastRepair != Clock::time_point{} && now - lastRepair < kMaxHoldoff
+                    ? std::clamp<Clock::duration>(2 * holdoff, kMinHoldoff, kMaxHoldoff)
+                    : Clock::duration{0};
+      lastRepair = now;
+      notBefore = now + holdoff;
+      logger->info("registered this server's node {} again", self_.name);
+    }
+    registered = true;
+    attempt = -1;
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+  }
+}
+
+}  // namespace cairn::server
