@@ -347,14 +347,14 @@ void RaftReplicator::run() {
     // Proposals go to the core while some leader is known and reachable;
     // otherwise they wait, and fail like Consul's ("No cluster leader")
     // after a bound.
-    while (!waitingForLeader_.empty()) {
-      auto target = proposalTarget();
-      if (!target) break;
+    std::optional<std::string> target;
+    if (!waitingForLeader_.empty()) target = proposalTarget();
+    while (target && !waitingForLeader_.empty()) {
       Proposal& p = waitingForLeader_.front();
       std::string id = proposalId(cfg_.raftId, nextProposal_++);
       Status st = node_->propose(id + p.command);
       if (!st.ok()) break;
-      p.forwardedTo = std::move(*target);
+      p.forwardedTo = *target;
       pending_.emplace(id, std::move(p));
       waitingForLeader_.pop_front();
     }
