@@ -3,8 +3,9 @@
 // server's outbound connection to it; the answer is the entry coming back,
 // committed. When that connection is lost, what was sent on it may or may
 // not have reached the leader, so its proposals fail at once with an
-// "outcome unknown" error (never re-sent: a write is not idempotent), and
-// new proposals wait until a leader is reachable again.
+// "outcome unknown" error (never re-sent: a write is not idempotent), its
+// unconfirmed ReadIndex requests are asked again, and new proposals and
+// reads wait until a leader is reachable again.
 #include "common/log.hpp"
 #include "server/raft_replicator.hpp"
 
@@ -27,6 +28,15 @@ std::vector<std::string> RaftReplicator::takeLinkChanges(
     linksUp_.erase(address);
     for (const auto& [id, p] : pending_)
       if (p.forwardedTo == address) lost.push_back(id);
+    // A late answer to the old request finds nothing and is ignored.
+    for (auto it = readsInFlight_.begin(); it != readsInFlight_.end();) {
+      if (it->second.index == 0 && it->second.forwardedTo == address) {
+        readsWithoutLeader_.push_front(std::move(it->second));
+        it = readsInFlight_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
   return lost;
 }

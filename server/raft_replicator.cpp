@@ -204,7 +204,7 @@ void RaftReplicator::readBarrier(std::function<void(Status)> done) {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       incomingReads_.push_back(
-          {std::move(done), std::chrono::steady_clock::now() + cfg_.noLeaderTimeout, 0});
+          {std::move(done), std::chrono::steady_clock::now() + cfg_.noLeaderTimeout, 0, ""});
       cv_.notify_one();
       return;
     }
@@ -371,9 +371,11 @@ void RaftReplicator::run() {
       }
     }
     // Reads: ask the leader to confirm the commit index (ReadIndex).
-    while (!readsWithoutLeader_.empty() && node_ && node_->softState().lead != raft::kNone) {
+    if (!readsWithoutLeader_.empty()) target = proposalTarget();
+    while (target && !readsWithoutLeader_.empty()) {
       std::string ctx = proposalId(cfg_.raftId, nextRead_++);
       node_->readIndex(ctx);
+      readsWithoutLeader_.front().forwardedTo = *target;
       readsInFlight_.emplace(ctx, std::move(readsWithoutLeader_.front()));
       readsWithoutLeader_.pop_front();
     }

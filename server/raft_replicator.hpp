@@ -9,7 +9,9 @@
 // is forwarded only while this server's connection to the leader is up; if
 // that connection is lost before the answer, the proposal fails at once
 // (its outcome is unknown: the leader may have committed it), not after
-// proposalTimeout. It is never sent again: a write is not idempotent.
+// proposalTimeout. It is never sent again: a write is not idempotent. A
+// ReadIndex request lost that way is asked again of the next reachable
+// leader.
 //
 // Membership: servers find each other through hellos (each lists the
 // servers its sender knows). The leader adds a server it hears from that is
@@ -109,10 +111,11 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   void onTtls(TtlReports reports) override;
   void onLink(const std::string& address, bool up) override;
   void flushLoads();
-  // Takes the transport's link changes (driver thread): updates linksUp_
-  // and returns the ids of the proposals forwarded on a connection that was
-  // lost, to fail once this round's committed entries are applied (those
-  // that are among them still succeed).
+  // Takes the transport's link changes (driver thread): updates linksUp_,
+  // puts the reads sent on a connection that was lost and not yet confirmed
+  // back in line (a read may be asked again), and returns the ids of the
+  // proposals forwarded on it, to fail once this round's committed entries
+  // are applied (those that are among them still succeed).
   std::vector<std::string> takeLinkChanges(std::deque<std::pair<std::string, bool>> changes);
   void failLostForwards(const std::vector<std::string>& ids);
   // Where a proposal made now would go: "" for this server (the leader),
@@ -165,7 +168,8 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   struct ReadWait {
     std::function<void(Status)> done;
     std::chrono::steady_clock::time_point deadline;
-    uint64_t index = 0;  // set once the leader has confirmed it
+    uint64_t index = 0;       // set once the leader has confirmed it
+    std::string forwardedTo;  // as Proposal's
   };
   std::deque<ReadWait> incomingReads_;
   std::deque<raft::Message> inbox_;

@@ -2,7 +2,9 @@
 within seconds of the kill, not after the 10 s proposal timeout: the
 follower notices the lost connection, fails the writes it had sent on it
 (their outcome is unknown: the leader may have committed them) and holds new
-writes until a leader is reachable again. Nothing answered 200 is lost."""
+writes until a leader is reachable again. Nothing answered 200 is lost.
+Default (ReadIndex) reads through the follower at the same time are asked
+again of the new leader: they succeed, none waits out its 5 s bound."""
 import shutil
 import signal
 import tempfile
@@ -14,6 +16,7 @@ from cairn_agent import wait_until
 from test_cluster import Server
 
 WRITERS = 8
+READERS = 2
 MAX_WRITES = 2000  # per writer: bounds the loop however fast the cluster is
 AFTER_KILL_S = 4.0  # writers keep going this long after the kill
 ANSWER_WITHIN_S = 5.0  # every write answered this soon after the kill (or after it started)
@@ -65,7 +68,22 @@ class LostForwardTest(unittest.TestCase):
                 if status == 200:
                     first_ack.set()
 
+        reads = []  # (started, ended, status, body)
+
+        def reader():
+            for _ in range(MAX_WRITES):
+                if time.monotonic() >= stop_at[0]:
+                    return
+                started = time.monotonic()
+                try:
+                    status, _, body = follower.request("GET", "/v1/catalog/service/web", timeout=30)
+                except OSError as e:
+                    status, body = 0, str(e)
+                with lock:
+                    reads.append((started, time.monotonic(), status, body[:200]))
+
         threads = [threading.Thread(target=writer, args=(w,), daemon=True) for w in range(WRITERS)]
+        threads += [threading.Thread(target=reader, daemon=True) for _ in range(READERS)]
         for t in threads:
             t.start()
         self.assertTrue(first_ack.wait(10), "no write went through before the kill")
@@ -98,6 +116,12 @@ class LostForwardTest(unittest.TestCase):
             if status == 500 and "No cluster leader" not in body:
                 self.assertIn("outcome is unknown", body)
                 self.assertIn("may have committed", body)
+
+        # Reads through the follower: every one answered, and answered well.
+        self.assertTrue(any(r[0] < killed_at < r[1] or r[0] > killed_at for r in reads))
+        bad_reads = [(round(r[0] - killed_at, 2), round(r[1] - killed_at, 2), r[2], r[3])
+                     for r in reads if r[1] > killed_at and r[2] != 200]
+        self.assertEqual(bad_reads, [], "reads that failed (start, end after the kill)")
 
         # Every acknowledged write is on both survivors.
         acked = {r[1] for r in results if r[4] == 200}
