@@ -13,22 +13,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/openssl_errors.hpp"
+
 namespace cairn::client {
 namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-
-// The reasons on this thread's OpenSSL error queue, oldest first; empties it.
-std::string opensslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    const char* r = ERR_reason_error_string(e);
-    if (!out.empty()) out += "; ";
-    out += r ? std::string(r) : "error " + std::to_string(e);
-  }
-  return out.empty() ? "no detail from OpenSSL" : out;
-}
 
 Status checkReadable(const std::string& what, const std::string& path) {
   std::error_code ec;

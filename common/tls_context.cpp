@@ -12,21 +12,12 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/openssl_errors.hpp"
+
 namespace cairn::tls {
 namespace {
 
 namespace ssl = boost::asio::ssl;
-
-// The reasons on this thread's OpenSSL error queue, oldest first; empties it.
-std::string opensslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    const char* r = ERR_reason_error_string(e);
-    if (!out.empty()) out += "; ";
-    out += r ? std::string(r) : "error " + std::to_string(e);
-  }
-  return out.empty() ? "no detail from OpenSSL" : out;
-}
 
 // A missing or unreadable file is the usual mistake: say so before OpenSSL
 // says something vaguer.
