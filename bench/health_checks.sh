@@ -51,9 +51,14 @@
 # {1, 0}, an RST and no TIME_WAIT, as HAProxy. With several, each rep runs every set in each close
 # in turn, and the table has a row per set and close.
 #
+# Engine (ENGINE="uring", "epoll" or "uring epoll"): the agent's `check_io_uring` (true: plain HTTP
+# and TCP probes through io_uring, the default since session 6; false: through epoll, Asio). The
+# floor of a run follows it: bench/health_floor (epoll) or bench/health_floor_uring (io_uring, one
+# enter per 10 ms tick). A reset close always goes through epoll (ENGINE is then only a label).
+#
 # Usage:  bench/health_checks.sh [path/to/cairn [path/to/bench/bindir]]
 #         (defaults: build/cli/cairn and build/bench beside this script)
-# Env:    MODE=loopback|netns CLOSE="fin" RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
+# Env:    MODE=loopback|netns CLOSE="fin" ENGINE="uring" RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
 #         AGENT_CPU=1 TARGET_CPU=0 (netns: 0 and 1) QUIET_WAIT=120 (before each run, wait at most this long for the
 #         machine to be idle) THREADS=1 (print each agent thread's CPU on stderr) FLOOR_SECONDS=30
 #         LOCK= (a file held with flock during each run, so that builds wait between runs, not during)
@@ -78,6 +83,11 @@ for c in $CLOSE; do
   [[ $c == fin || $c == reset ]] || { echo "CLOSE must be fin, reset or \"fin reset\"" >&2; exit 2; }
 done
 RUN_CLOSE=fin # the close of the run in progress
+ENGINE=${ENGINE:-uring}
+for e in $ENGINE; do
+  [[ $e == uring || $e == epoll ]] || { echo "ENGINE must be uring, epoll or \"uring epoll\"" >&2; exit 2; }
+done
+RUN_ENGINE=uring # the engine of the run in progress
 case $MODE in
   loopback) AGENT_CPU=${AGENT_CPU:-1}; TARGET_CPU=${TARGET_CPU:-0} ;;
   netns) AGENT_CPU=${AGENT_CPU:-0}; TARGET_CPU=${TARGET_CPU:-1} ;;
@@ -93,7 +103,7 @@ HZ=$(getconf CLK_TCK)
 RUN_MAX=$((120 + 2 * INTERVAL + 60 + DURATION + 120))
 
 [[ -x "$CAIRN" ]] || { echo "no cairn binary at $CAIRN (build first)" >&2; exit 1; }
-for p in health_targets health_register health_floor; do
+for p in health_targets health_register health_floor health_floor_uring; do
   [[ -x "$BIN/$p" ]] || { echo "no $p in $BIN (cmake --build build)" >&2; exit 1; }
 done
 
@@ -214,6 +224,7 @@ start_agent() { # fresh agent with its own data dir; sets CAIRN_PID and PORT
   local d="$T/agent-$1"
   rm -rf "$d"; mkdir -p "$d"
   echo "check_close = \"$RUN_CLOSE\"" >"$d/close.toml"
+  echo "check_io_uring = $([[ $RUN_ENGINE == uring ]] && echo true || echo false)" >>"$d/close.toml"
   timeout -k 5 "$RUN_MAX" taskset -c "$AGENT_CPU" "$CAIRN" agent -dev -http-port 0 -dns-port -1 \
     -config-file "$d/close.toml" -data-dir "$d/data" -node bench -log-level warn >"$d/out" 2>"$d/err" &
   AGENT_PID=$!
@@ -264,9 +275,15 @@ floor() {
     n=$1; ports=$HTTP_PORTS
     [[ $k == tcp ]] && n=$2 && ports=$TCP_PORTS
     ((n)) || continue
-    timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor" -kind "$k" -targets "$ports" \
-      -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" -close "$RUN_CLOSE" \
-      >"$T/floor.$k" 2>&1 &
+    if [[ $RUN_ENGINE == uring && $RUN_CLOSE == fin ]]; then
+      timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor_uring" -kind "$k" \
+        -targets "$ports" -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" \
+        >"$T/floor.$k" 2>&1 &
+    else
+      timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor" -kind "$k" -targets "$ports" \
+        -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" -close "$RUN_CLOSE" \
+        >"$T/floor.$k" 2>&1 &
+    fi
     pids+=($!); outs+=("$T/floor.$k")
   done
   for i in "${pids[@]}"; do wait "$i" || { cat "${outs[@]}" >&2; exit 1; }; done
@@ -324,6 +341,9 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   writes=$(awk -v a="$(metric cairn_catalog_applied_index "$T/m0")" -v b="$(metric cairn_catalog_applied_index "$T/m1")" \
     -v s="$secs" 'BEGIN{printf "%.1f", (b-a)*60/s}')
   skipped=$(($(metric cairn_health_probes_skipped_total "$T/m1") - $(metric cairn_health_probes_skipped_total "$T/m0")))
+  local uring_per_s
+  uring_per_s=$(awk -v a="$(metric cairn_health_probes_io_uring_total "$T/m0")" \
+    -v b="$(metric cairn_health_probes_io_uring_total "$T/m1")" -v s="$secs" 'BEGIN{printf "%.1f", (b-a)/s}')
   critical=$(http "http://127.0.0.1:$PORT/v1/health/state/critical" | grep -o '"Status":"critical"' | wc -l || true)
   local mean
   mean=$(awk '$1=="cairn_health_check_lateness_seconds_sum"{s[FILENAME]=$2} $1=="cairn_health_check_lateness_seconds_count"{c[FILENAME]=$2}
@@ -339,6 +359,7 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   local cd
   cd=$(cpu_delta "$cl0" "$cl1")
   LINE+=" agent_cpu_busy_pct=${cd% *} agent_cpu_softirq_pct=${cd#* }"
+  LINE+=" io_uring_probes_per_s=$uring_per_s"
   LINE+=" rps_ipis_to_agent_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$AGENT_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
   LINE+=" rps_ipis_to_target_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$TARGET_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
   if [[ $THREADS == 1 ]]; then
@@ -361,11 +382,12 @@ declare -A CPU SYS FLOOR RATIO ABUSY ASIRQ FBUSY TCPU RATE EXP P50 P99 MAX MEAN 
 for r in $(seq "$REPS"); do
   for set0 in $RUNS; do
   for RUN_CLOSE in $CLOSE; do
-    set="$set0/$RUN_CLOSE"
+  for RUN_ENGINE in $ENGINE; do
+    set="$set0/$RUN_CLOSE/$RUN_ENGINE"
     if [[ -n "$LOCK" ]]; then exec 9>>"$LOCK"; flock 9; fi
-    run_one "$r-$set0-$RUN_CLOSE" "$set0"
+    run_one "$r-$set0-$RUN_CLOSE-$RUN_ENGINE" "$set0"
     if [[ -n "$LOCK" ]]; then flock -u 9; exec 9>&-; fi
-    echo "#   run $r $set0 close=$RUN_CLOSE: $LINE" >&2
+    echo "#   run $r $set0 close=$RUN_CLOSE engine=$RUN_ENGINE: $LINE" >&2
     CPU[$set]+="$(kv agent_cpu_pct "$LINE") "; TCPU[$set]+="$(kv targets_cpu_pct "$LINE") "
     SYS[$set]+="$(kv agent_sys_pct "$LINE") "; FLOOR[$set]+="$(kv floor_cpu_pct "$LINE") "
     RATIO[$set]+="$(kv agent_over_floor "$LINE") "
@@ -379,6 +401,7 @@ for r in $(seq "$REPS"); do
     GAP99[$set]+="$(kv gap_p99_ms "$LINE") "; GAPMAX[$set]+="$(kv gap_max_ms "$LINE") "
   done
   done
+  done
 done
 
 # shellcheck disable=SC2086
@@ -389,14 +412,16 @@ done
   echo "${DURATION} s of steady state after warm-up; agent on CPU $AGENT_CPU, targets on CPU $TARGET_CPU; median (min-max) of $REPS runs"
   echo "(lateness: upper bound of the histogram bucket; gap: |time between two probes of one HTTP check - ${INTERVAL} s| at the target)"
   echo
-  echo "| checks, close | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | CPU $AGENT_CPU busy % (agent run) | CPU $AGENT_CPU softirq % (agent run) | CPU $AGENT_CPU busy % (floor run) | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
+  echo "| checks, close, engine | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | CPU $AGENT_CPU busy % (agent run) | CPU $AGENT_CPU softirq % (agent run) | CPU $AGENT_CPU busy % (floor run) | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for set0 in $RUNS; do
   for c in $CLOSE; do
-    set="$set0/$c"
+  for e in $ENGINE; do
+    set="$set0/$c/$e"
     label="$CHECKS $set0"; [[ $set0 == both ]] && label="$CHECKS http + $CHECKS tcp"
-    label+=", $c"
+    label+=", $c, $e"
     echo "| $label | $(stats ${CPU[$set]}) | $(stats ${SYS[$set]}) | $(stats ${FLOOR[$set]}) | $(stats ${RATIO[$set]}) | $(stats ${ABUSY[$set]}) | $(stats ${ASIRQ[$set]}) | $(stats ${FBUSY[$set]}) | $(stats ${RATE[$set]}) (${EXP[$set]}) | $(stats ${P50[$set]}) | $(stats ${P99[$set]}) | $(stats ${MAX[$set]}) | $(stats ${MEAN[$set]}) | $(stats ${GAP99[$set]}) | $(stats ${GAPMAX[$set]}) | $(stats ${WR[$set]}) | $(stats ${SKIP[$set]}) | $(stats ${CRIT[$set]}) | $(stats ${TCPU[$set]}) | $(stats ${OTHER[$set]}) |"
+  done
   done
   done
 }

@@ -58,6 +58,9 @@ struct CheckerConfig {
   std::chrono::milliseconds staleGrace = std::chrono::seconds(3);
   // How HTTP and TCP probes end their connection (the agent's check_close).
   ProbeClose probeClose = ProbeClose::kFin;
+  // Plain HTTP and TCP probes to IP literals through io_uring when the
+  // kernel allows it (ProberOptions::ioUring; the agent's check_io_uring).
+  bool probeIoUring = true;
   uint64_t seed = 0;  // jitter; 0: from std::random_device
   // Several changes go as one CheckStatusBatchCommand once every server
   // applies command version 2 (Replicator::clusterCommandVersion());

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -22,10 +23,13 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "common/duration.hpp"
+#include "common/log.hpp"
 #include "health/address.hpp"
 #include "health/grpc_probe.hpp"
+#include "health/probe_ring.hpp"
 #include "health/tls_client.hpp"
 
 extern char** environ;
@@ -257,6 +261,101 @@ class ResponseParser final : public bhttp::basic_parser<false> {
   std::string body_;
 };
 
+// What an HTTP probe makes of the answer: the bytes read go into one buffer
+// and straight to Beast's parser; then the check's result. Shared by the
+// probes on Asio sockets and those on the io_uring ring.
+class HttpAnswer {
+ public:
+  enum class Next : uint8_t { kRead, kSucceed, kFail };
+
+  explicit HttpAnswer(const PreparedHttp& p) : p_(p) {}
+
+  // Where the next read goes; empty when the buffer is full of what the
+  // parser cannot take (a header over the limit).
+  asio::mutable_buffer prepare() {
+    // The parser takes the header whole (up to kMaxHeaderBytes) and the body
+    // as it comes.
+    size_t room = std::min(kReadBytes, buffer_.max_size() - buffer_.size());
+    if (room == 0) return {};
+    return buffer_.prepare(room);
+  }
+
+  // A read ended: `n` bytes arrived, with `ec` (eof, an error, or none).
+  Next onRead(beast::error_code ec, size_t n) {
+    buffer_.commit(n);
+    if (!ec) ec = parse();
+    if (!ec) {
+      if (parser_.is_header_done() &&
+          (parser_.is_done() || parser_.body().size() >= kMaxOutputBytes))
+        return Next::kSucceed;
+      return Next::kRead;
+    }
+    if (!parser_.is_header_done()) {
+      // As Beast's reads say it: nothing at all, or a header cut short.
+      if (ec == asio::error::eof)
+        ec = parser_.got_some() || buffer_.size() ? bhttp::error::partial_message
+                                                  : bhttp::error::end_of_stream;
+      error_ = ec;
+      return Next::kFail;
+    }
+    // The body may end with the connection; what arrived is the output.
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return Next::kSucceed;
+    error_ = ec;
+    return Next::kFail;
+  }
+
+  // The error of the last kFail.
+  beast::error_code error() const { return error_; }
+
+  ProbeResult succeeded() const {
+    int code = parser_.code();
+    const std::string& body = parser_.body();
+    std::string out;
+    out.reserve(p_.prefix.size() + 16 + parser_.reason().size() +
+                (body.empty() ? 0 : 9 + body.size()));
+    out += p_.prefix;
+    char num[16];
+    auto [end, _] = std::to_chars(num, num + sizeof num, code);
+    out.append(num, end);
+    out += ' ';
+    out += parser_.reason();
+    if (!body.empty()) {
+      out += " Output: ";
+      out += body;
+    }
+    capOutput(out);
+    return {httpStatusOf(code), std::move(out)};
+  }
+
+  ProbeResult failed(beast::error_code ec, bool timedOut) const {
+    std::string out = p_.prefix + (timedOut ? "timed out after " + formatDuration(p_.spec.timeout)
+                                            : ec.message());
+    capOutput(out);
+    return {HealthStatus::kCritical, std::move(out)};
+  }
+
+ private:
+  // Feeds what was read to the parser. need_more is not an error here.
+  beast::error_code parse() {
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_.is_done()) {
+      size_t used = parser_.put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) return {};
+      if (ec) return ec;
+      if (used == 0) break;
+    }
+    return {};
+  }
+
+  static constexpr size_t kReadBytes = 4096;
+
+  const PreparedHttp& p_;
+  beast::flat_buffer buffer_{kMaxHeaderBytes + kReadBytes};
+  ResponseParser parser_;
+  beast::error_code error_;
+};
+
 // One HTTP(S) probe. Reads with the socket's (or TLS stream's) own
 // async_read_some into one buffer and feeds Beast's parser directly: no
 // composed read operations per read. The socket and timer are bound to the
@@ -265,7 +364,12 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
  public:
   HttpProbe(asio::io_context& ioc, std::shared_ptr<const PreparedHttp> p, ProbeClose close,
             ProbeDone done)
-      : p_(std::move(p)), done_(std::move(done)), close_(close), socket_(ioc), timer_(ioc) {
+      : p_(std::move(p)),
+        done_(std::move(done)),
+        close_(close),
+        socket_(ioc),
+        timer_(ioc),
+        answer_(*p_) {
     if (p_->tls) tls_.emplace(socket_, *p_->tls);
   }
 
@@ -320,87 +424,32 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
   }
 
   void read() {
-    // The parser takes the header whole (up to kMaxHeaderBytes) and the body
-    // as it comes; a buffer this full holds something it cannot take.
-    size_t room = std::min(kReadBytes, buffer_.max_size() - buffer_.size());
-    if (room == 0) return fail(bhttp::error::buffer_overflow);
+    asio::mutable_buffer buf = answer_.prepare();
+    if (buf.size() == 0) return fail(bhttp::error::buffer_overflow);
     auto self = shared_from_this();
-    auto onRead = [self](beast::error_code ec, size_t n) { self->onRead(ec, n); };
-    withStream([&](auto& stream) { stream.async_read_some(buffer_.prepare(room), onRead); });
+    auto onRead = [self](beast::error_code ec, size_t n) {
+      switch (self->answer_.onRead(ec, n)) {
+        case HttpAnswer::Next::kRead:
+          return self->read();
+        case HttpAnswer::Next::kSucceed:
+          return self->finish(self->answer_.succeeded());
+        case HttpAnswer::Next::kFail:
+          return self->fail(self->answer_.error());
+      }
+    };
+    withStream([&](auto& stream) { stream.async_read_some(buf, onRead); });
   }
 
-  void onRead(beast::error_code ec, size_t n) {
-    buffer_.commit(n);
-    if (!ec) ec = parse();
-    if (!ec) {
-      if (parser_.is_header_done() &&
-          (parser_.is_done() || parser_.body().size() >= kMaxOutputBytes))
-        return succeed();
-      return read();
-    }
-    if (!parser_.is_header_done()) {
-      // As Beast's reads say it: nothing at all, or a header cut short.
-      if (ec == asio::error::eof)
-        ec = parser_.got_some() || buffer_.size() ? bhttp::error::partial_message
-                                                  : bhttp::error::end_of_stream;
-      return fail(ec);
-    }
-    // The body may end with the connection; what arrived is the output.
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return succeed();
-    fail(ec);
-  }
+  void fail(beast::error_code ec) { finish(answer_.failed(ec, timedOut_)); }
 
-  // Feeds what was read to the parser. need_more is not an error here.
-  beast::error_code parse() {
-    beast::error_code ec;
-    while (buffer_.size() > 0 && !parser_.is_done()) {
-      size_t used = parser_.put(buffer_.data(), ec);
-      buffer_.consume(used);
-      if (ec == bhttp::error::need_more) return {};
-      if (ec) return ec;
-      if (used == 0) break;
-    }
-    return {};
-  }
-
-  void succeed() {
-    int code = parser_.code();
-    const std::string& body = parser_.body();
-    std::string out;
-    out.reserve(p_->prefix.size() + 16 + parser_.reason().size() +
-                (body.empty() ? 0 : 9 + body.size()));
-    out += p_->prefix;
-    char num[16];
-    auto [end, _] = std::to_chars(num, num + sizeof num, code);
-    out.append(num, end);
-    out += ' ';
-    out += parser_.reason();
-    if (!body.empty()) {
-      out += " Output: ";
-      out += body;
-    }
-    finish(httpStatusOf(code), std::move(out));
-  }
-
-  void fail(beast::error_code ec) {
-    if (timedOut_)
-      finish(HealthStatus::kCritical,
-             p_->prefix + "timed out after " + formatDuration(p_->spec.timeout));
-    else
-      finish(HealthStatus::kCritical, p_->prefix + ec.message());
-  }
-
-  void finish(HealthStatus s, std::string out) {
+  void finish(ProbeResult r) {
     if (!done_) return;
     timer_.cancel();
     closeConnection(socket_, close_);
-    capOutput(out);
     auto done = std::move(done_);
     done_ = nullptr;
-    done(ProbeResult{s, std::move(out)});
+    done(std::move(r));
   }
-
-  static constexpr size_t kReadBytes = 4096;
 
   std::shared_ptr<const PreparedHttp> p_;
   ProbeDone done_;
@@ -409,9 +458,63 @@ class HttpProbe : public std::enable_shared_from_this<HttpProbe> {
   Socket socket_;
   std::optional<ssl::stream<Socket&>> tls_;
   Timer timer_;
-  beast::flat_buffer buffer_{kMaxHeaderBytes + kReadBytes};
-  ResponseParser parser_;
+  HttpAnswer answer_;
   bool timedOut_ = false;
+};
+
+// The same probe (plain HTTP to an IP literal) on the io_uring ring.
+class RingHttpProbe final : public RingProbe {
+ public:
+  RingHttpProbe(std::shared_ptr<const PreparedHttp> p, ProbeDone done)
+      : p_(std::move(p)), done_(std::move(done)), answer_(*p_) {}
+
+  std::span<char> buffer() override {
+    asio::mutable_buffer b = answer_.prepare();
+    if (b.size() == 0) {  // nothing more fits: end with what the parser says of it
+      full_ = true;
+      b = asio::buffer(spare_);
+    }
+    return {static_cast<char*>(b.data()), b.size()};
+  }
+
+  ProbeDone takeDone() { return std::move(done_); }
+
+  bool received(size_t n) override {
+    if (full_) {
+      next_ = HttpAnswer::Next::kFail;
+      overflow_ = true;
+      return false;
+    }
+    next_ = answer_.onRead({}, n);
+    return next_ == HttpAnswer::Next::kRead;
+  }
+
+  void end(int err, bool eof) override {
+    ProbeResult r;
+    if (err)
+      r = answer_.failed(beast::error_code(err, boost::system::system_category()),
+                         err == ETIMEDOUT);
+    else if (eof && next_ == HttpAnswer::Next::kRead)
+      r = answer_.onRead(asio::error::eof, 0) == HttpAnswer::Next::kSucceed
+              ? answer_.succeeded()
+              : answer_.failed(answer_.error(), false);
+    else if (next_ == HttpAnswer::Next::kSucceed)
+      r = answer_.succeeded();
+    else
+      r = answer_.failed(
+          overflow_ ? beast::error_code(bhttp::error::buffer_overflow) : answer_.error(), false);
+    auto done = std::move(done_);
+    done(std::move(r));
+  }
+
+ private:
+  std::shared_ptr<const PreparedHttp> p_;
+  ProbeDone done_;
+  HttpAnswer answer_;
+  HttpAnswer::Next next_ = HttpAnswer::Next::kRead;
+  bool full_ = false;
+  bool overflow_ = false;
+  char spare_[1];
 };
 
 // A TCP check's probe, worked out once.
@@ -481,6 +584,35 @@ class TcpProbe : public std::enable_shared_from_this<TcpProbe> {
   Socket socket_;
   Timer timer_;
   bool timedOut_ = false;
+};
+
+// A TCP probe (to an IP literal) on the io_uring ring.
+class RingTcpProbe final : public RingProbe {
+ public:
+  RingTcpProbe(std::shared_ptr<const PreparedTcp> p, ProbeDone done)
+      : p_(std::move(p)), done_(std::move(done)) {}
+
+  ProbeDone takeDone() { return std::move(done_); }
+
+  std::span<char> buffer() override { return {spare_, sizeof spare_}; }  // never read
+  bool received(size_t) override { return false; }
+  void end(int err, bool) override {
+    std::string out = p_->prefix;
+    if (!err)
+      out += "Success";
+    else if (err == ETIMEDOUT)
+      out += "timed out after " + formatDuration(p_->spec.timeout);
+    else
+      out += beast::error_code(err, boost::system::system_category()).message();
+    capOutput(out);
+    auto done = std::move(done_);
+    done({err ? HealthStatus::kCritical : HealthStatus::kPassing, std::move(out)});
+  }
+
+ private:
+  std::shared_ptr<const PreparedTcp> p_;
+  ProbeDone done_;
+  char spare_[1];
 };
 
 // A child process: its stdout and stderr go to one pipe read here; at exit
@@ -668,13 +800,31 @@ class ProberImpl final : public Prober {
           });
           return;
         }
+        if (ringEligible() && !h->tls && h->endpoint) {
+          onIoThread([this, h = std::move(h), done = std::move(done)]() mutable {
+            const tcp::endpoint& ep = *h->endpoint;
+            auto rp = std::make_shared<RingHttpProbe>(h, std::move(done));
+            if (!startOnRing(ep, h->request, h->spec.timeout, rp))
+              std::make_shared<HttpProbe>(ioc_, std::move(h), opts_.close, rp->takeDone())->start();
+          });
+          return;
+        }
         auto p = std::make_shared<HttpProbe>(ioc_, std::move(h), opts_.close, std::move(done));
         startOnIoThread(std::move(p));
         return;
       }
       case ProbeKind::kTcp: {
-        auto p = std::make_shared<TcpProbe>(
-            ioc_, std::static_pointer_cast<const PreparedTcp>(probe), opts_.close, std::move(done));
+        auto t = std::static_pointer_cast<const PreparedTcp>(probe);
+        if (ringEligible() && t->endpoint) {
+          onIoThread([this, t = std::move(t), done = std::move(done)]() mutable {
+            const tcp::endpoint& ep = *t->endpoint;
+            auto rp = std::make_shared<RingTcpProbe>(t, std::move(done));
+            if (!startOnRing(ep, {}, t->spec.timeout, rp))
+              std::make_shared<TcpProbe>(ioc_, std::move(t), opts_.close, rp->takeDone())->start();
+          });
+          return;
+        }
+        auto p = std::make_shared<TcpProbe>(ioc_, std::move(t), opts_.close, std::move(done));
         startOnIoThread(std::move(p));
         return;
       }
@@ -701,16 +851,91 @@ class ProberImpl final : public Prober {
   // within run().
   template <typename P>
   void startOnIoThread(std::shared_ptr<P> p) {
-    if (ioc_.get_executor().running_in_this_thread())
-      p->start();
-    else
-      asio::post(ioc_, [p = std::move(p)] { p->start(); });
+    onIoThread([p = std::move(p)] { p->start(); });
   }
+
+  // Runs f now on the io_context's thread, else posts it there.
+  template <typename F>
+  void onIoThread(F&& f) {
+    if (ioc_.get_executor().running_in_this_thread())
+      f();
+    else
+      asio::post(ioc_, std::forward<F>(f));
+  }
+
+  bool ringEligible() const {
+    return opts_.ioUring && opts_.close == ProbeClose::kFin && !ringOff_;
+  }
+
+  // On the io thread. False: the ring is not available (or full); the
+  // caller probes through an Asio socket.
+  bool startOnRing(const tcp::endpoint& ep, std::string_view send,
+                   std::chrono::milliseconds timeout, std::shared_ptr<RingProbe> probe) {
+    if (!ring_) {
+      if (ringOff_) return false;
+      std::string why;
+      for (unsigned slots : {8192u, 1024u})
+        if ((ring_ = ProbeRing::create(slots, &why))) break;
+      if (!ring_) {
+        ringOff_ = true;
+        log::get("health")->warn(
+            "health checks: io_uring not available ({}); probing through epoll", why);
+        return false;
+      }
+      ringThread_ = std::this_thread::get_id();
+    }
+    if (std::this_thread::get_id() != ringThread_) return false;  // another thread runs ioc_
+    RingStart start;
+    start.address = ep.data();
+    start.addressLength = static_cast<unsigned>(ep.size());
+    start.send = send;
+    start.deadline = std::chrono::steady_clock::now() + timeout;
+    if (!ring_->start(start, std::move(probe))) return false;
+    ringProbes_.fetch_add(1, std::memory_order_relaxed);
+    if (!flushPosted_) {  // submitted once the caller's batch of starts is queued
+      flushPosted_ = true;
+      asio::post(ioc_, [this] {
+        flushPosted_ = false;
+        pollRing();
+      });
+    }
+    return true;
+  }
+
+  // Submits and completes what the ring has; while probes are in flight,
+  // comes back at the next multiple of ringPoll on the steady clock (the
+  // checker's run timer keeps the same grid, so both wake together).
+  void pollRing() {
+    ring_->poll();
+    if (ring_->idle() || ringTimerArmed_) return;
+    ringTimerArmed_ = true;
+    auto step = std::chrono::duration_cast<std::chrono::steady_clock::duration>(opts_.ringPoll);
+    auto now = std::chrono::steady_clock::now().time_since_epoch();
+    std::chrono::steady_clock::time_point at((now / step + 1) * step);
+    // The timer belongs to its handler, so that it goes with the io_context
+    // if the io_context goes first.
+    auto timer = std::make_shared<Timer>(ioc_, at);
+    timer->async_wait([this, timer](beast::error_code ec) {
+      if (ec) return;
+      ringTimerArmed_ = false;
+      pollRing();
+    });
+  }
+
+  uint64_t ioUringProbes() const override { return ringProbes_.load(std::memory_order_relaxed); }
 
   asio::io_context& ioc_;
   ProberOptions opts_;
   std::unique_ptr<ssl::context> verify_;
   std::unique_ptr<ssl::context> noVerify_;
+  // Plain HTTP and TCP probes to IP literals, when opts_.ioUring; made on
+  // the first such probe, on the io thread (the only thread that may use it).
+  std::unique_ptr<ProbeRing> ring_;
+  bool ringOff_ = false;  // could not be made (logged)
+  std::thread::id ringThread_;
+  bool flushPosted_ = false;
+  bool ringTimerArmed_ = false;
+  std::atomic<uint64_t> ringProbes_{0};
 };
 
 }  // namespace

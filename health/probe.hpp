@@ -82,6 +82,14 @@ std::optional<ProbeClose> parseProbeClose(std::string_view s);
 
 struct ProberOptions {
   ProbeClose close = ProbeClose::kFin;
+  // Plain HTTP and TCP probes to IP literals go through io_uring
+  // (probe_ring.hpp) when the kernel allows it, with `close` fin; else, and
+  // for everything else, through Asio sockets. Only when one thread runs
+  // the io_context (the ring belongs to the first thread that uses it).
+  bool ioUring = false;
+  // While ring probes are in flight, the ring is polled at each multiple of
+  // this on the steady clock (completions wait for the next poll).
+  std::chrono::milliseconds ringPoll = std::chrono::milliseconds(10);
 };
 
 // 2xx passing, 429 warning (Too Many Requests), anything else critical.
@@ -126,6 +134,9 @@ class Prober {
     run(prepare(std::move(spec)), std::move(done));
   }
   void grpc(GrpcProbeSpec spec, ProbeDone done) { run(prepare(std::move(spec)), std::move(done)); }
+
+  // Probes started on the io_uring ring so far.
+  virtual uint64_t ioUringProbes() const { return 0; }
 
   // Fails only if the system's TLS trust store cannot be loaded.
   static Result<std::unique_ptr<Prober>> create(boost::asio::io_context& ioc,

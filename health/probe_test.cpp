@@ -82,12 +82,23 @@ class TestServer {
   std::string last_;
 };
 
+// How a ProbeTest's prober runs: the close, and whether plain HTTP and TCP
+// probes to IP literals go through io_uring.
+struct ProbeMode {
+  ProbeClose close = ProbeClose::kFin;
+  bool ring = false;
+};
+
 // Runs the prober's io_context on a thread for the test's lifetime. Every
-// test runs with both ways of closing (ProbeClose): results must not differ.
-class ProbeTest : public ::testing::TestWithParam<ProbeClose> {
+// test runs with both ways of closing (ProbeClose) through Asio sockets, and
+// with a normal close through the io_uring ring: results must not differ.
+class ProbeTest : public ::testing::TestWithParam<ProbeMode> {
  protected:
   void SetUp() override {
-    auto p = Prober::create(ioc_, ProberOptions{GetParam()});
+    ProberOptions opts;
+    opts.close = GetParam().close;
+    opts.ioUring = GetParam().ring;
+    auto p = Prober::create(ioc_, opts);
     ASSERT_TRUE(p.ok()) << p.error().message;
     prober_ = std::move(*p);
     thread_ = std::thread([this] { ioc_.run(); });
@@ -449,7 +460,7 @@ TEST_P(ProbeTest, HttpConnectionEndsAsConfigured) {
     auto r = http(httpSpec(u, 5s));
     EXPECT_EQ(r.status, HealthStatus::kPassing) << r.output;
     EXPECT_EQ(r.output, "HTTP GET " + u + ": 200 OK Output: ok");
-    EXPECT_EQ(t.ending(), endingOf(GetParam())) << "target closed first: " << closeFirst;
+    EXPECT_EQ(t.ending(), endingOf(GetParam().close)) << "target closed first: " << closeFirst;
   }
 }
 
@@ -458,13 +469,63 @@ TEST_P(ProbeTest, TcpConnectionEndsAsConfigured) {
   auto r = tcpProbe(tcpSpec(t.address()));
   EXPECT_EQ(r.status, HealthStatus::kPassing) << r.output;
   EXPECT_EQ(r.output, "TCP connect " + t.address() + ": Success");
-  EXPECT_EQ(t.ending(), endingOf(GetParam()));
+  EXPECT_EQ(t.ending(), endingOf(GetParam().close));
+}
+
+// With the ring asked for, plain HTTP and TCP probes to IP literals go
+// through it (this kernel has io_uring; a kernel without it would fall back
+// to Asio sockets, with the same results); HTTPS, host names and a reset
+// close do not.
+TEST_P(ProbeTest, PlainProbesGoThroughTheRingWhenAsked) {
+  TestServer s("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+  EXPECT_EQ(http(httpSpec(url(s))).status, HealthStatus::kPassing);
+  EXPECT_EQ(tcpProbe(tcpSpec("127.0.0.1:" + std::to_string(s.port()))).status,
+            HealthStatus::kPassing);
+  uint64_t expected = GetParam().ring && GetParam().close == ProbeClose::kFin ? 2 : 0;
+  EXPECT_EQ(prober_->ioUringProbes(), expected);
+  EXPECT_EQ(http(httpSpec("http://localhost:" + std::to_string(s.port()) + "/h")).status,
+            HealthStatus::kPassing);
+  EXPECT_EQ(prober_->ioUringProbes(), expected);  // a host name: through the resolver
+}
+
+// Many ring probes at once, some to a closed port and some to a silent
+// target past their timeout, end each with its own result.
+TEST_P(ProbeTest, ManyProbesAtOnceEachGetTheirResult) {
+  TestServer ok("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+  TestServer silent("");  // accepts, reads, never answers
+  uint16_t closed = closedPort();
+  constexpr int kEach = 50;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, passing = 0, refused = 0, timedOut = 0;
+  auto count = [&](ProbeResult r) {
+    std::lock_guard lk(mu);
+    if (r.status == HealthStatus::kPassing) ++passing;
+    if (r.output.find("Connection refused") != std::string::npos) ++refused;
+    if (r.output.find("timed out after 300ms") != std::string::npos) ++timedOut;
+    ++done;
+    cv.notify_all();
+  };
+  for (int i = 0; i < kEach; ++i) {
+    prober_->http(httpSpec(url(ok)), count);
+    prober_->http(httpSpec("http://127.0.0.1:" + std::to_string(closed) + "/", 2s), count);
+    prober_->http(httpSpec(url(silent), 300ms), count);
+  }
+  std::unique_lock lk(mu);
+  ASSERT_TRUE(cv.wait_for(lk, 20s, [&] { return done == 3 * kEach; })) << done;
+  EXPECT_EQ(passing, kEach);
+  EXPECT_EQ(refused, kEach);
+  EXPECT_EQ(timedOut, kEach);
 }
 
 INSTANTIATE_TEST_SUITE_P(BothCloses, ProbeTest,
-                         ::testing::Values(ProbeClose::kFin, ProbeClose::kReset),
-                         [](const ::testing::TestParamInfo<ProbeClose>& i) {
-                           return std::string(i.param == ProbeClose::kReset ? "Reset" : "Fin");
+                         ::testing::Values(ProbeMode{ProbeClose::kFin, false},
+                                           ProbeMode{ProbeClose::kReset, false},
+                                           ProbeMode{ProbeClose::kFin, true}),
+                         [](const ::testing::TestParamInfo<ProbeMode>& i) {
+                           return std::string(i.param.close == ProbeClose::kReset ? "Reset"
+                                                                                  : "Fin") +
+                                  (i.param.ring ? "Uring" : "");
                          });
 
 }  // namespace

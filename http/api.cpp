@@ -18,6 +18,7 @@ struct CallContext {
   const Caller* caller = nullptr;
   std::string secret;
   bool agentRoute = false;
+  bool afterBarrier = false;  // the read barrier was passed for this request
 };
 thread_local const CallContext* tCall = nullptr;
 
@@ -190,17 +191,39 @@ Outcome Api::handle(const Request& req) {
   // ACLs: resolve the token against the current view (a deleted token fails
   // here at once), check what the route needs, and leave the caller for
   // query() (filtering) and write() (the command's permissions).
-  CallContext ctx;
-  ctx.secret = requestToken(req);
+  std::string secret = requestToken(req);
   auto view = hub_.view();
-  auto caller = resolveCaller(*view, opts_.acl, ctx.secret);
+  auto caller = resolveCaller(*view, opts_.acl, secret);
+  if (!caller.ok() && !req.flag("stale") && replicator_.readsNeedBarrier()) {
+    // Not known here yet may still be known: a token created through
+    // another server a moment ago is committed before this request but
+    // perhaps not applied here. Pass the read barrier (as a default read
+    // does) and look again; only a token still unknown then is refused.
+    return Gated{
+        [this](std::function<void(Status)> open) { replicator_.readBarrier(std::move(open)); },
+        [this, r, arg, secret](const Request& req, const Status& opened) -> Outcome {
+          if (!opened.ok()) return errorResponse(opened.error());
+          auto v = hub_.view();
+          auto c = resolveCaller(*v, opts_.acl, secret);
+          return dispatchAs(*r, req, arg, c, secret, *v, true);
+        }};
+  }
+  return dispatchAs(*r, req, arg, caller, std::move(secret), *view, false);
+}
+
+Outcome Api::dispatchAs(const Route& r, const Request& req, const std::string& arg,
+                        const Result<Caller>& caller, std::string secret, const View& view,
+                        bool afterBarrier) {
   if (!caller.ok()) return errorResponse(caller.error());
-  if (auto d = routeDenied(*caller, r->name, req.method, arg, *view, self_.nodeName))
+  if (auto d = routeDenied(*caller, r.name, req.method, arg, view, self_.nodeName))
     return deniedResponse(*caller, *d);
+  CallContext ctx;
   ctx.caller = &*caller;
-  ctx.agentRoute = r->name.starts_with("/v1/agent/");
+  ctx.secret = std::move(secret);
+  ctx.agentRoute = r.name.starts_with("/v1/agent/");
+  ctx.afterBarrier = afterBarrier;
   CallScope scope(&ctx);
-  return dispatch(*r, req, arg);
+  return dispatch(r, req, arg);
 }
 
 std::optional<Response> Api::aclDenied(const registry::Check& check) const {
@@ -265,7 +288,8 @@ Outcome Api::query(const Request& req, std::vector<std::string> keys,
     if (!d.ok()) return Response::text(400, "Invalid wait time: " + d.error().message);
     wait = std::min(*d, opts_.maxWait);
   }
-  bool barrier = minIndex == 0 && !req.flag("stale") && replicator_.readsNeedBarrier();
+  bool barrier = minIndex == 0 && !req.flag("stale") && replicator_.readsNeedBarrier() &&
+                 !(tCall && tCall->afterBarrier);
   if (minIndex == 0 && !barrier) {
     // The hot path: answer from the current view, no callbacks kept.
     auto view = hub_.view();

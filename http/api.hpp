@@ -111,6 +111,13 @@ class Api final : public Handler {
   Outcome ttlReport(const registry::Check& current, registry::CheckStatusCommand cmd);
   void addIndexHeaders(Response& r, uint64_t index) const;
   Outcome dispatch(const Route& r, const Request& req, const std::string& arg);
+  // With ACLs on: checks what route r needs of `caller` (resolved from
+  // `secret` in `view`) and dispatches as that caller. `afterBarrier`: the
+  // read barrier was passed after the request arrived, so a read needs no
+  // other.
+  Outcome dispatchAs(const Route& r, const Request& req, const std::string& arg,
+                     const Result<Caller>& caller, std::string secret, const View& view,
+                     bool afterBarrier);
   // With ACLs on: a 403 when the calling token may not write `check`.
   std::optional<Response> aclDenied(const registry::Check& check) const;
 

@@ -230,6 +230,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       });
       return;
     }
+    if (auto* g = std::get_if<Gated>(&out)) {
+      auto self = this->shared_from_this();
+      auto reqp = std::make_shared<Request>(std::move(req));
+      ++writes_;  // pending work, as a Deferred's
+      auto ex = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
+      g->wait([self, reqp, started, ex, then = std::move(g->then)](Status opened) {
+        asio::post(ex, [self, reqp, started, then, opened = std::move(opened)]() mutable {
+          // Dispatched before the count drops, so a Deferred it returns
+          // is counted without a gap.
+          Outcome next = then(*reqp, opened);
+          self->dispatchOutcome(std::move(next), std::move(*reqp), started);
+          --self->writes_;
+        });
+      });
+      return;
+    }
     auto b = std::get<Blocking>(std::move(out));
     blockOn(std::move(b), std::move(req), started);
   }

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/result.hpp"
 #include "registry/watch.hpp"
 
 namespace cairn::http {
@@ -55,7 +56,19 @@ struct Blocking {
   std::function<Response()> render;
 };
 
-using Outcome = std::variant<Response, Deferred, Blocking>;
+struct Gated;
+using Outcome = std::variant<Response, Deferred, Blocking, Gated>;
+
+// Handling that must wait for something before it can decide (a request
+// whose ACL token this server does not know yet waits for the read barrier,
+// then looks again). The session calls wait() once; wait must call `open`
+// exactly once, from any thread. The session then calls then() on its own
+// thread with the same request and what open said (it must not block, as
+// handle()) and carries on with the outcome it returns as with handle()'s.
+struct Gated {
+  std::function<void(std::function<void(Status)> open)> wait;
+  std::function<Outcome(const Request& req, const Status& opened)> then;
+};
 
 // What the session calls for every request. Must not block.
 class Handler {

@@ -2,7 +2,8 @@
 # it). Defines the same target names the development build gets from
 # find_package, so no component's CMakeLists changes:
 #
-#   RocksDB, protobuf, c-ares, nghttp2, snappy,     static archives
+#   RocksDB, protobuf, c-ares, nghttp2, liburing,   static archives
+#   snappy,
 #   lz4, zstd
 #   spdlog, fmt, Boost.JSON                         header-only (Debian ships
 #                                                   no static archives of them)
@@ -61,6 +62,11 @@ set_target_properties(PkgConfig::CARES PROPERTIES INTERFACE_LINK_LIBRARIES ${CAI
 cairn_find_archive(CAIRN_NGHTTP2_A nghttp2)
 add_library(PkgConfig::NGHTTP2 INTERFACE IMPORTED)
 set_target_properties(PkgConfig::NGHTTP2 PROPERTIES INTERFACE_LINK_LIBRARIES ${CAIRN_NGHTTP2_A})
+
+# The same for pkg_check_modules(URING ...) (the health checker's io_uring).
+cairn_find_archive(CAIRN_URING_A uring)
+add_library(PkgConfig::URING INTERFACE IMPORTED)
+set_target_properties(PkgConfig::URING PROPERTIES INTERFACE_LINK_LIBRARIES ${CAIRN_URING_A})
 
 add_library(cairn_bzip2_absent STATIC ${CMAKE_CURRENT_LIST_DIR}/static/bzip2_absent.cpp)
 find_path(ROCKSDB_INCLUDE_DIR rocksdb/db.h REQUIRED)

@@ -284,6 +284,7 @@ class Agent {
     hc.metrics = healthMetrics_.get();
     hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
     hc.probeClose = health::parseProbeClose(cfg_.checkClose).value();  // validated
+    hc.probeIoUring = cfg_.checkIoUring;
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
     checker_ = std::move(*c);

@@ -155,6 +155,9 @@ const std::map<std::string, FlagSpec>& specs() {
           c.checkClose = v;
           return Status();
         }}},
+      {"check-io-uring",
+       {false, "plain HTTP/TCP checks through io_uring when the kernel allows (default true)",
+        [](C& c, const std::string& v) { return toBool("check-io-uring", v, c.checkIoUring); }}},
   };
   return s;
 }

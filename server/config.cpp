@@ -443,6 +443,7 @@ class Applier {
     if (key == "enable_script_checks") return boolean(key, v, c_.enableScriptChecks);
     if (key == "check_update_interval") return duration(key, v, c_.checkUpdateInterval);
     if (key == "check_close") return str(key, v, c_.checkClose);
+    if (key == "check_io_uring") return boolean(key, v, c_.checkIoUring);
     if (key == "service" || key == "services") return objects(key, v, c_.services);
     if (key == "check" || key == "checks") return objects(key, v, c_.checks);
     if (key == "http_config") {

@@ -100,6 +100,10 @@ struct AgentConfig {
   // "fin" (a normal close, as Consul) or "reset" (SO_LINGER 0: an RST, no
   // TIME_WAIT, as HAProxy's health checks). See health::ProbeClose.
   std::string checkClose = "fin";
+  // Cairn: plain HTTP and TCP checks to IP addresses go through io_uring
+  // when the kernel allows it (else, and when false, through epoll). See
+  // health::ProbeRing.
+  bool checkIoUring = true;
   int httpThreads = 2;
   uint64_t httpMaxBodyBytes = 1 << 20;
   // Cairn: the body limit of PUT /v1/snapshot (http_config.max_snapshot_bytes).

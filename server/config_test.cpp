@@ -67,6 +67,14 @@ TEST_F(ConfigTest, CheckClose) {
   p = parseAgentArgs({"-dev", "-config-file", f, "-check-close", "fin"});
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->config.checkClose, "fin");
+  EXPECT_TRUE(p->config.checkIoUring);
+  f = write("uring.toml", "check_io_uring = false\n");
+  p = parseAgentArgs({"-dev", "-config-file", f});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_FALSE(p->config.checkIoUring);
+  p = parseAgentArgs({"-dev", "-config-file", f, "-check-io-uring=true"});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_TRUE(p->config.checkIoUring);
   f = write("bad.json", R"({"check_close":"rst"})");
   p = parseAgentArgs({"-dev", "-config-file", f});
   ASSERT_FALSE(p.ok());

@@ -335,6 +335,58 @@ class CheckCloseTest(unittest.TestCase):
         self.run_mode("reset")
 
 
+class ProbeEngineTest(unittest.TestCase):
+    """check_io_uring: plain HTTP and TCP checks to IP addresses go through
+    io_uring by default (a normal close), through epoll when it is off or the
+    close is "reset"; the checks follow their targets either way."""
+
+    def run_agent(self, extra):
+        agent = Agent(extra_args=extra).start()
+        self.addCleanup(agent.cleanup)
+        target = Target()
+        self.addCleanup(target.stop)
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        tcp_port = listener.getsockname()[1]
+        for body in [{"Name": "web", "ID": "web1", "Port": target.port,
+                      "Check": {"CheckID": "web-http", "Interval": "1s",
+                                "HTTP": "http://127.0.0.1:%d/" % target.port}},
+                     {"Name": "db", "ID": "db1", "Port": tcp_port,
+                      "Check": {"CheckID": "db-tcp", "Interval": "1s",
+                                "TCP": "127.0.0.1:%d" % tcp_port}}]:
+            status, _, text = agent.request("PUT", "/v1/agent/service/register", body)
+            self.assertEqual(status, 200, text)
+
+        def status(check_id):
+            checks, _ = agent.get_json("/v1/agent/checks")
+            return checks.get(check_id, {}).get("Status")
+
+        for check_id in ["web-http", "db-tcp"]:
+            self.assertTrue(wait_until(lambda: status(check_id) == "passing", 10), check_id)
+        hits = target.hits
+        self.assertTrue(wait_until(lambda: target.hits >= hits + 2, 10))
+        target.stop()
+        listener.close()
+        for check_id in ["web-http", "db-tcp"]:
+            self.assertTrue(wait_until(lambda: status(check_id) == "critical", 10), check_id)
+        checks, _ = agent.get_json("/v1/agent/checks")
+        self.assertIn("Connection refused", checks["web-http"]["Output"])
+        self.assertIn("Connection refused", checks["db-tcp"]["Output"])
+        return agent.metric("cairn_health_probes_io_uring_total")
+
+    def test_default_uses_io_uring(self):
+        ring = self.run_agent([])
+        if os.environ.get("CAIRN_E2E_CHECK_CLOSE") == "reset":
+            self.assertEqual(ring, 0)  # a reset close goes through epoll
+        else:
+            self.assertGreaterEqual(ring, 6)
+
+    def test_off(self):
+        self.assertEqual(self.run_agent(["-check-io-uring=false"]), 0)
+
+
 class ScriptCheckTest(unittest.TestCase):
     JOB = {"Name": "job", "ID": "job1",
            "Check": {"CheckID": "job-script", "Args": ["/bin/sh", "-c", "echo busy; exit 1"],

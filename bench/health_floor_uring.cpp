@@ -1,0 +1,255 @@
+// health_floor_uring: health_floor's probes made through io_uring instead of
+// epoll — what a prober that batches its system calls costs on this machine.
+//
+//   health_floor_uring -kind http|tcp -targets p1,p2,... [-rate 1000] [-seconds 20]
+//                      [-addr 127.0.0.1] [-tick-ms 10]
+//
+// Same probes as health_floor (a new connection per probe, the same request
+// bytes, read to the end of the answer, normal close), but one thread wakes
+// every -tick-ms only: it starts the probes then due as linked chains
+// (socket -> connect -> send -> recv on a registered descriptor), reaps what
+// completed, and closes finished sockets, all in one io_uring_enter per tick.
+// The ring is SINGLE_ISSUER | DEFER_TASKRUN: completions are not pushed to the
+// thread while it sleeps, they are run at its next enter.
+// Prints the same line as health_floor.
+#include <arpa/inet.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr unsigned kSlots = 8192;
+
+enum Stage : uint64_t { kSocket, kConnect, kSend, kRecv, kClose };
+
+struct Probe {
+  bool used = false;
+  bool failed = false;
+  size_t check = 0;
+  size_t len = 0;
+  int reqLen = 0;
+  char req[256];
+  char buf[1024];
+};
+
+double cpuSecs(const timeval& t) {
+  return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
+}
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr,
+               "health_floor_uring: %s\nusage: health_floor_uring -kind http|tcp -targets "
+               "p1,p2,... [-rate 1000] [-seconds 20] [-addr 127.0.0.1] [-tick-ms 10]\n",
+               why);
+  std::exit(2);
+}
+
+bool complete(std::string_view r) {
+  size_t end = r.find("\r\n\r\n");
+  if (end == std::string_view::npos) return false;
+  size_t cl = r.find("Content-Length: ");
+  if (cl == std::string_view::npos || cl > end) return false;
+  size_t n = std::strtoul(r.data() + cl + 16, nullptr, 10);
+  return r.size() >= end + 4 + n;
+}
+
+uint64_t tag(unsigned slot, Stage s) {
+  return (static_cast<uint64_t>(slot) << 3) | s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string kind;
+  std::vector<uint16_t> ports;
+  long rate = 1000, seconds = 20, tickMs = 10;
+  in_addr addr{};
+  addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string addrText = "127.0.0.1";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i], v = argv[i + 1];
+    if (a == "-kind") {
+      kind = v;
+    } else if (a == "-targets") {
+      std::stringstream ss(v);
+      for (std::string p; std::getline(ss, p, ',');)
+        if (!p.empty()) ports.push_back(static_cast<uint16_t>(std::atoi(p.c_str())));
+    } else if (a == "-rate") {
+      rate = std::atol(v.c_str());
+    } else if (a == "-addr") {
+      if (inet_pton(AF_INET, v.c_str(), &addr) != 1) usage("-addr: not an IPv4 address");
+      addrText = v;
+    } else if (a == "-seconds") {
+      seconds = std::atol(v.c_str());
+    } else if (a == "-tick-ms") {
+      tickMs = std::atol(v.c_str());
+    } else {
+      usage("unknown flag");
+    }
+  }
+  if ((kind != "http" && kind != "tcp") || ports.empty() || rate <= 0 || rate > 100000 ||
+      seconds <= 0 || seconds > 3600 || tickMs <= 0 || tickMs > 1000)
+    usage("-kind http|tcp and -targets are required; 0 < rate <= 100000, 0 < seconds <= 3600");
+  bool http = kind == "http";
+
+  io_uring ring{};
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
+  params.cq_entries = 4 * kSlots;
+  if (int rc = io_uring_queue_init_params(kSlots, &ring, &params); rc < 0) {
+    std::fprintf(stderr, "io_uring_queue_init: %s\n", std::strerror(-rc));
+    return 1;
+  }
+  if (int rc = io_uring_register_files_sparse(&ring, kSlots); rc < 0) {
+    std::fprintf(stderr, "register_files_sparse: %s\n", std::strerror(-rc));
+    return 1;
+  }
+  std::vector<Probe> probes(kSlots);
+  std::vector<unsigned> freeSlots;
+  for (unsigned s = kSlots; s > 0; --s) freeSlots.push_back(s - 1);
+  uint64_t started = 0, ok = 0, failed = 0;
+  long total = rate * seconds;
+
+  auto sqe = [&] {
+    io_uring_sqe* e = io_uring_get_sqe(&ring);
+    if (!e) {
+      io_uring_submit(&ring);
+      e = io_uring_get_sqe(&ring);
+    }
+    return e;
+  };
+  sockaddr_in target{};
+  target.sin_family = AF_INET;
+  target.sin_addr = addr;
+  std::vector<sockaddr_in> targets(ports.size(), target);
+  for (size_t i = 0; i < ports.size(); ++i) targets[i].sin_port = htons(ports[i]);
+
+  auto startProbe = [&] {
+    if (freeSlots.empty()) {
+      ++failed;
+      return;
+    }
+    unsigned slot = freeSlots.back();
+    freeSlots.pop_back();
+    Probe& p = probes[slot];
+    p = Probe{};
+    p.used = true;
+    p.check = started;
+    size_t port = started % ports.size();
+    io_uring_sqe* e = sqe();
+    io_uring_prep_socket_direct(e, AF_INET, SOCK_STREAM, 0, slot, 0);  // no CLOEXEC: direct
+    e->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    e->user_data = tag(slot, kSocket);
+    e = sqe();
+    io_uring_prep_connect(e, static_cast<int>(slot),
+                          reinterpret_cast<const sockaddr*>(&targets[port]), sizeof(sockaddr_in));
+    e->flags |= IOSQE_FIXED_FILE | (http ? IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS : 0);
+    e->user_data = tag(slot, kConnect);
+    if (!http) return;
+    p.reqLen = std::snprintf(p.req, sizeof p.req,
+                             "GET /c/%zu HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: Cairn "
+                             "Health Check\r\nAccept: text/plain, text/*, */*\r\nConnection: "
+                             "close\r\n\r\n",
+                             p.check, addrText.c_str(), ports[port]);
+    e = sqe();
+    io_uring_prep_send(e, static_cast<int>(slot), p.req, static_cast<size_t>(p.reqLen), 0);
+    e->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    e->user_data = tag(slot, kSend);
+    e = sqe();
+    io_uring_prep_recv(e, static_cast<int>(slot), p.buf, sizeof p.buf, 0);
+    e->flags |= IOSQE_FIXED_FILE;
+    e->user_data = tag(slot, kRecv);
+  };
+  auto closeProbe = [&](unsigned slot, bool good) {
+    probes[slot].failed = !good;
+    io_uring_sqe* e = sqe();
+    io_uring_prep_close_direct(e, slot);
+    e->user_data = tag(slot, kClose);
+  };
+
+  rusage r0{};
+  getrusage(RUSAGE_SELF, &r0);
+  auto t0 = std::chrono::steady_clock::now();
+  auto deadline = t0 + std::chrono::seconds(seconds + 10);
+  __kernel_timespec tick{};
+  tick.tv_sec = tickMs / 1000;
+  tick.tv_nsec = (tickMs % 1000) * 1'000'000L;
+  while (static_cast<long>(ok + failed) < total) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    // Start every probe due by now.
+    auto due = static_cast<long>(std::chrono::duration<double>(now - t0).count() * rate);
+    while (static_cast<long>(started) < std::min(due, total)) {
+      startProbe();
+      ++started;
+    }
+    io_uring_cqe* cqe = nullptr;
+    // Sleep a tick whatever completes meanwhile; completions run at this enter.
+    io_uring_submit_and_wait_timeout(&ring, &cqe, kSlots * 4, &tick, nullptr);
+    unsigned head = 0, seen = 0;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      ++seen;
+      auto slot = static_cast<unsigned>(cqe->user_data >> 3);
+      auto stage = static_cast<Stage>(cqe->user_data & 7);
+      int res = cqe->res;
+      Probe& p = probes[slot];
+      switch (stage) {
+        case kSocket:
+        case kSend:
+          // Only failures are reported (CQE_SKIP_SUCCESS); the rest of the chain is cancelled.
+          if (res < 0) p.failed = true;
+          break;
+        case kConnect:
+          if (!http) {
+            closeProbe(slot, res == 0);
+          } else if (res < 0) {
+            p.failed = true;
+          }
+          break;
+        case kRecv:
+          if (res > 0) {
+            p.len += static_cast<size_t>(res);
+            if (!complete(std::string_view(p.buf, p.len)) && p.len < sizeof p.buf) {
+              io_uring_sqe* e = sqe();
+              io_uring_prep_recv(e, static_cast<int>(slot), p.buf + p.len, sizeof p.buf - p.len, 0);
+              e->flags |= IOSQE_FIXED_FILE;
+              e->user_data = tag(slot, kRecv);
+              break;
+            }
+          }
+          closeProbe(slot, !p.failed && p.len > 0);
+          break;
+        case kClose:
+          ++(p.failed ? failed : ok);
+          p.used = false;
+          freeSlots.push_back(slot);
+          break;
+      }
+    }
+    io_uring_cq_advance(&ring, seen);
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  rusage r1{};
+  getrusage(RUSAGE_SELF, &r1);
+  double user = cpuSecs(r1.ru_utime) - cpuSecs(r0.ru_utime);
+  double sys = cpuSecs(r1.ru_stime) - cpuSecs(r0.ru_stime);
+  std::printf(
+      "probes=%lu ok=%lu failed=%lu secs=%.3f user_pct=%.2f sys_pct=%.2f cpu_pct=%.2f "
+      "us_per_probe=%.1f\n",
+      started, ok, failed, secs, 100 * user / secs, 100 * sys / secs, 100 * (user + sys) / secs,
+      (ok + failed) ? 1e6 * (user + sys) / static_cast<double>(ok + failed) : 0.0);
+  io_uring_queue_exit(&ring);
+  return failed ? 1 : 0;
+}
