@@ -8,46 +8,16 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
+
+#include "common/openssl_errors.hpp"
+#include "common/tls_files.hpp"
 
 namespace cairn::client {
 namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-
-// The reasons on this thread's OpenSSL error queue, oldest first; empties it.
-std::string opensslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    const char* r = ERR_reason_error_string(e);
-    if (!out.empty()) out += "; ";
-    out += r ? std::string(r) : "error " + std::to_string(e);
-  }
-  return out.empty() ? "no detail from OpenSSL" : out;
-}
-
-Status checkReadable(const std::string& what, const std::string& path) {
-  std::error_code ec;
-  auto type = fs::status(path, ec).type();
-  if (type == fs::file_type::not_found)
-    return invalidArgument(what + " " + path + ": no such file");
-  if (!ec && type != fs::file_type::regular)
-    return invalidArgument(what + " " + path + ": not a regular file");
-  std::FILE* f = std::fopen(path.c_str(), "r");
-  if (!f) return invalidArgument(what + " " + path + ": cannot read: " + std::strerror(errno));
-  std::fclose(f);
-  return {};
-}
-
-// Without a callback OpenSSL would prompt on the terminal for the pass
-// phrase of an encrypted key.
-int noPassphrase(char*, int, int, void*) {
-  return 0;
-}
 
 // Adds every PEM certificate of every regular file in `dir` to the store
 // (as Consul's CAPath does: no hashed names needed).
@@ -80,22 +50,7 @@ Status loadClientCertificate(SSL_CTX* n, const TlsClientOptions& o) {
   if (o.clientCert.empty()) return {};
   if (Status st = checkReadable("client certificate", o.clientCert); !st) return st;
   if (Status st = checkReadable("client key", o.clientKey); !st) return st;
-  if (SSL_CTX_use_certificate_chain_file(n, o.clientCert.c_str()) != 1)
-    return invalidArgument("client certificate " + o.clientCert + ": not a PEM certificate (" +
-                           opensslErrors() + ")");
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(o.clientKey.c_str(), "r"), &BIO_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr) : nullptr,
-      &EVP_PKEY_free);
-  if (!key)
-    return invalidArgument("client key " + o.clientKey + ": not an unencrypted PEM private key (" +
-                           opensslErrors() + ")");
-  if (SSL_CTX_use_PrivateKey(n, key.get()) != 1 || SSL_CTX_check_private_key(n) != 1) {
-    ERR_clear_error();
-    return invalidArgument("client key " + o.clientKey + " is not the key of client certificate " +
-                           o.clientCert);
-  }
-  return {};
+  return useCertificateAndKey(n, "client certificate", o.clientCert, "client key", o.clientKey);
 }
 
 bool isIpLiteral(const std::string& name) {

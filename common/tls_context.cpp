@@ -1,50 +1,19 @@
 #include "common/tls_context.hpp"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
+
+#include "common/openssl_errors.hpp"
+#include "common/tls_files.hpp"
 
 namespace cairn::tls {
 namespace {
 
 namespace ssl = boost::asio::ssl;
-
-// The reasons on this thread's OpenSSL error queue, oldest first; empties it.
-std::string opensslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    const char* r = ERR_reason_error_string(e);
-    if (!out.empty()) out += "; ";
-    out += r ? std::string(r) : "error " + std::to_string(e);
-  }
-  return out.empty() ? "no detail from OpenSSL" : out;
-}
-
-// A missing or unreadable file is the usual mistake: say so before OpenSSL
-// says something vaguer.
-Status checkReadable(const char* key, const std::string& path) {
-  if (path.empty()) return invalidArgument(std::string(key) + ": not set");
-  std::error_code ec;
-  auto type = std::filesystem::status(path, ec).type();
-  if (type == std::filesystem::file_type::not_found)
-    return invalidArgument(std::string(key) + " " + path + ": no such file");
-  if (!ec && type != std::filesystem::file_type::regular)
-    return invalidArgument(std::string(key) + " " + path + ": not a regular file");
-  std::FILE* f = std::fopen(path.c_str(), "r");
-  if (!f)
-    return invalidArgument(std::string(key) + " " + path +
-                           ": cannot read: " + std::strerror(errno));
-  std::fclose(f);
-  return {};
-}
 
 // The configured certificate must be usable before any peer tries it: it
 // chains to caFile (peers configured alike verify it the same way), has not
@@ -77,12 +46,6 @@ Status checkOwnCertificate(SSL_CTX* ctx, const TlsConfig& cfg) {
   return {};
 }
 
-// Without a callback OpenSSL would prompt on the terminal for the pass
-// phrase of an encrypted key; this one has none to give.
-int noPassphrase(char*, int, int, void*) {
-  return 0;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<ssl::context>> makeContext(const TlsConfig& cfg) {
@@ -99,22 +62,9 @@ Result<std::unique_ptr<ssl::context>> makeContext(const TlsConfig& cfg) {
   if (SSL_CTX_load_verify_locations(n, cfg.caFile.c_str(), nullptr) != 1)
     return invalidArgument("ca_file " + cfg.caFile + ": no PEM certificate could be loaded (" +
                            opensslErrors() + ")");
-  if (SSL_CTX_use_certificate_chain_file(n, cfg.certFile.c_str()) != 1)
-    return invalidArgument("cert_file " + cfg.certFile + ": not a PEM certificate (" +
-                           opensslErrors() + ")");
-  // Read apart from using it, to tell a bad file from a key of another cert.
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(cfg.keyFile.c_str(), "r"), &BIO_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr) : nullptr,
-      &EVP_PKEY_free);
-  if (!key)
-    return invalidArgument("key_file " + cfg.keyFile + ": not an unencrypted PEM private key (" +
-                           opensslErrors() + ")");
-  if (SSL_CTX_use_PrivateKey(n, key.get()) != 1 || SSL_CTX_check_private_key(n) != 1) {
-    ERR_clear_error();
-    return invalidArgument("key_file " + cfg.keyFile + " is not the key of cert_file " +
-                           cfg.certFile);
-  }
+  if (Status st = useCertificateAndKey(n, "cert_file", cfg.certFile, "key_file", cfg.keyFile);
+      !st.ok())
+    return st.error();
   if (Status st = checkOwnCertificate(n, cfg); !st.ok()) return st.error();
   SSL_CTX_set_verify(
       n, cfg.verifyPeer ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE,

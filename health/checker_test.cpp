@@ -115,6 +115,28 @@ void addCheck(registry::WatchHub& hub, Check c) {
   hub.publish(next, {std::string(registry::kChecksTableKey)});
 }
 
+// A TTL check on n1 (critical, as registered, unless `status` says otherwise).
+Check ttlCheck(std::string id, std::string ttl, HealthStatus status = HealthStatus::kCritical) {
+  Check c;
+  c.node = "n1";
+  c.checkId = std::move(id);
+  c.type = "ttl";
+  c.status = status;
+  c.definition.ttl = std::move(ttl);
+  return c;
+}
+
+// A TCP check on n1 that connects to 127.0.0.1:`port` every `interval`.
+Check tcpCheck(std::string id, uint16_t port, std::string interval) {
+  Check c;
+  c.node = "n1";
+  c.checkId = std::move(id);
+  c.type = "tcp";
+  c.definition.tcp = "127.0.0.1:" + std::to_string(port);
+  c.definition.interval = std::move(interval);
+  return c;
+}
+
 // The check as the catalog holds it now; fails the test if it is missing.
 Check get(registry::WatchHub& hub, const std::string& id) {
   registry::ViewPtr v = hub.view();
@@ -143,6 +165,12 @@ CheckerConfig fastConfig() {
 
 class CheckerTest : public ::testing::Test {
  protected:
+  // This server is "a"; the leader's list of live servers is `live`.
+  void liveServers(std::vector<std::string> live) {
+    rep_.setSelf("a");
+    rep_.setLiveness({2, std::move(live), false});
+  }
+
   registry::WatchHub hub_{std::make_shared<registry::View>()};
   FakeReplicator rep_{hub_};
 };
@@ -152,13 +180,7 @@ TEST_F(CheckerTest, TcpCheckGoesPassingThenStaysQuiet) {
   boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
   auto checker = Checker::create(fastConfig(), hub_, rep_);
   ASSERT_TRUE(checker.ok());
-  Check c;
-  c.node = "n1";
-  c.checkId = "tcp1";
-  c.type = "tcp";
-  c.definition.tcp = "127.0.0.1:" + std::to_string(a.local_endpoint().port());
-  c.definition.interval = "20ms";
-  addCheck(hub_, c);
+  addCheck(hub_, tcpCheck("tcp1", a.local_endpoint().port(), "20ms"));
   ASSERT_TRUE(waitFor([&] { return get(hub_, "tcp1").status == HealthStatus::kPassing; }));
   int writes = rep_.statusWrites();
   std::this_thread::sleep_for(200ms);  // about 10 more probes, all passing
@@ -185,13 +207,7 @@ TEST_F(CheckerTest, MetricsCountChecksProbesAndLateness) {
   cfg.metrics = &m;
   auto checker = Checker::create(cfg, hub_, rep_);
   ASSERT_TRUE(checker.ok());
-  Check c;
-  c.node = "n1";
-  c.checkId = "tcp1";
-  c.type = "tcp";
-  c.definition.tcp = "127.0.0.1:" + std::to_string(a.local_endpoint().port());
-  c.definition.interval = "20ms";
-  addCheck(hub_, c);
+  addCheck(hub_, tcpCheck("tcp1", a.local_endpoint().port(), "20ms"));
   ASSERT_TRUE(waitFor([&] { return metric(m, "cairn_health_checks{type=\"tcp\"}") == "1"; }));
   ASSERT_TRUE(waitFor([&] {
     return std::stoull(metric(m, "cairn_health_probe_results_total{status=\"passing\"}")) >= 3;
@@ -223,12 +239,7 @@ TEST_F(CheckerTest, ManyChecksRunOnTimeFromOneQueue) {
   ASSERT_TRUE(checker.ok());
   auto next = std::make_shared<registry::View>(*hub_.view());
   for (int i = 0; i < 200; ++i) {
-    Check c;
-    c.node = "n1";
-    c.checkId = "tcp" + std::to_string(i);
-    c.type = "tcp";
-    c.definition.tcp = "127.0.0.1:" + std::to_string(a.local_endpoint().port());
-    c.definition.interval = "100ms";
+    Check c = tcpCheck("tcp" + std::to_string(i), a.local_endpoint().port(), "100ms");
     auto key = registry::instanceKey(c.node, c.checkId);
     next->checks = next->checks.set(std::move(key), std::make_shared<Check>(std::move(c)));
   }
@@ -253,13 +264,7 @@ TEST_F(CheckerTest, ManyChecksRunOnTimeFromOneQueue) {
 TEST_F(CheckerTest, TtlExpiresAndReportsRestartTheTimer) {
   auto checker = Checker::create(fastConfig(), hub_, rep_);
   ASSERT_TRUE(checker.ok());
-  Check c;
-  c.node = "n1";
-  c.checkId = "ttl1";
-  c.type = "ttl";
-  c.status = HealthStatus::kPassing;
-  c.definition.ttl = "600ms";
-  addCheck(hub_, c);
+  addCheck(hub_, ttlCheck("ttl1", "600ms", HealthStatus::kPassing));
   // Heartbeats every 100 ms keep it passing (the TTL leaves room for a loaded machine).
   for (int i = 0; i < 8; ++i) {
     std::this_thread::sleep_for(100ms);
@@ -305,12 +310,8 @@ TEST_F(CheckerTest, ScriptChecksRunWhenEnabled) {
 TEST_F(CheckerTest, DeregistersAServiceCriticalForTooLong) {
   auto checker = Checker::create(fastConfig(), hub_, rep_);
   ASSERT_TRUE(checker.ok());
-  Check c;
-  c.node = "n1";
-  c.checkId = "ttl2";
+  Check c = ttlCheck("ttl2", "10s");
   c.serviceId = "svc1";
-  c.type = "ttl";
-  c.definition.ttl = "10s";
   c.definition.deregisterCriticalServiceAfter = "100ms";
   addCheck(hub_, c);  // critical from the start
   ASSERT_TRUE(waitFor([&] { return !rep_.deregistered().empty(); }, 5s));
@@ -319,15 +320,15 @@ TEST_F(CheckerTest, DeregistersAServiceCriticalForTooLong) {
 
 // Passing TTL checks that expire in 50 ms: those that run here turn critical.
 void addTtlChecks(registry::WatchHub& hub, int n) {
-  for (int i = 0; i < n; ++i) {
-    Check c;
-    c.node = "n1";
-    c.checkId = "ttl" + std::to_string(i);
-    c.type = "ttl";
-    c.status = HealthStatus::kPassing;
-    c.definition.ttl = "50ms";
-    addCheck(hub, c);
-  }
+  for (int i = 0; i < n; ++i)
+    addCheck(hub, ttlCheck("ttl" + std::to_string(i), "50ms", HealthStatus::kPassing));
+}
+
+// Whether the checks of addTtlChecks(hub, n) are all critical now.
+bool allTtlChecksCritical(registry::WatchHub& hub, int n) {
+  for (int i = 0; i < n; ++i)
+    if (get(hub, "ttl" + std::to_string(i)).status != HealthStatus::kCritical) return false;
+  return true;
 }
 
 std::string ownerOf(int i, const std::vector<std::string>& live) {
@@ -336,8 +337,7 @@ std::string ownerOf(int i, const std::vector<std::string>& live) {
 
 // Two live servers, a and b: this one (a) runs exactly the checks it wins.
 TEST_F(CheckerTest, OnlyOwnedChecksRun) {
-  rep_.setSelf("a");
-  rep_.setLiveness({2, {"a", "b"}, false});
+  liveServers({"a", "b"});
   auto checker = Checker::create(fastConfig(), hub_, rep_);
   ASSERT_TRUE(checker.ok());
   constexpr int kChecks = 40;
@@ -356,8 +356,7 @@ TEST_F(CheckerTest, OnlyOwnedChecksRun) {
 
 // b dies (the leader publishes a list without it): a takes its checks.
 TEST_F(CheckerTest, ChecksMoveWhenTheLiveServersChange) {
-  rep_.setSelf("a");
-  rep_.setLiveness({2, {"a", "b"}, false});
+  liveServers({"a", "b"});
   auto checker = Checker::create(fastConfig(), hub_, rep_);
   ASSERT_TRUE(checker.ok());
   constexpr int kChecks = 20;
@@ -366,18 +365,13 @@ TEST_F(CheckerTest, ChecksMoveWhenTheLiveServersChange) {
   ASSERT_LT((*checker)->running(), size_t{kChecks});
   rep_.setLiveness({3, {"a"}, false});
   ASSERT_TRUE(waitFor([&] { return (*checker)->running() == kChecks; }, 3s));
-  ASSERT_TRUE(waitFor([&] {
-    for (int i = 0; i < kChecks; ++i)
-      if (get(hub_, "ttl" + std::to_string(i)).status != HealthStatus::kCritical) return false;
-    return true;
-  }));
+  ASSERT_TRUE(waitFor([&] { return allTtlChecksCritical(hub_, kChecks); }));
 }
 
 // Cut off from the leader for longer than staleGrace: runs nothing; back
 // when the leader is heard again.
 TEST_F(CheckerTest, CutOffServerStopsRunningChecks) {
-  rep_.setSelf("a");
-  rep_.setLiveness({2, {"a"}, false});
+  liveServers({"a"});
   auto cfg = fastConfig();
   cfg.ownershipPoll = 10ms;
   cfg.staleGrace = 300ms;
@@ -396,8 +390,7 @@ TEST_F(CheckerTest, CutOffServerStopsRunningChecks) {
 // A report for a check that runs elsewhere goes to that server, once: a
 // report that came from another server is not passed on again.
 TEST_F(CheckerTest, TtlReportsGoToTheServerRunningTheCheck) {
-  rep_.setSelf("a");
-  rep_.setLiveness({2, {"a", "b"}, false});
+  liveServers({"a", "b"});
   auto checker = Checker::create(fastConfig(), hub_, rep_);
   ASSERT_TRUE(checker.ok());
   constexpr int kChecks = 20;
@@ -423,20 +416,8 @@ TEST_F(CheckerTest, ChangesWithinTheWindowGoInOneBatch) {
   cfg.batchWindow = 200ms;
   auto checker = Checker::create(cfg, hub_, rep_);
   ASSERT_TRUE(checker.ok());
-  for (int i = 0; i < 20; ++i) {
-    Check c;
-    c.node = "n1";
-    c.checkId = "ttl" + std::to_string(i);
-    c.type = "ttl";
-    c.status = HealthStatus::kPassing;
-    c.definition.ttl = "50ms";
-    addCheck(hub_, c);
-  }
-  ASSERT_TRUE(waitFor([&] {
-    for (int i = 0; i < 20; ++i)
-      if (get(hub_, "ttl" + std::to_string(i)).status != HealthStatus::kCritical) return false;
-    return true;
-  }));
+  addTtlChecks(hub_, 20);
+  ASSERT_TRUE(waitFor([&] { return allTtlChecksCritical(hub_, 20); }));
   EXPECT_EQ(rep_.statusWrites(), 20);
   EXPECT_LE(rep_.batches(), 2);  // the expiries fall in one window or two
   EXPECT_LE((*checker)->proposals(), 2u);

@@ -864,7 +864,7 @@ class ProberImpl final : public Prober {
   }
 
   bool ringEligible() const {
-    return opts_.ioUring && opts_.close == ProbeClose::kFin && !ringOff_;
+    return opts_.ioUring && opts_.close == ProbeClose::kFin && !ringOff_.load(std::memory_order_relaxed);
   }
 
   // On the io thread. False: the ring is not available (or full); the
@@ -872,12 +872,12 @@ class ProberImpl final : public Prober {
   bool startOnRing(const tcp::endpoint& ep, std::string_view send,
                    std::chrono::milliseconds timeout, std::shared_ptr<RingProbe> probe) {
     if (!ring_) {
-      if (ringOff_) return false;
+      if (ringOff_.load(std::memory_order_relaxed)) return false;
       std::string why;
       for (unsigned slots : {8192u, 1024u})
         if ((ring_ = ProbeRing::create(slots, &why))) break;
       if (!ring_) {
-        ringOff_ = true;
+        ringOff_.store(true, std::memory_order_relaxed);
         log::get("health")->warn(
             "health checks: io_uring not available ({}); probing through epoll", why);
         return false;
@@ -931,7 +931,7 @@ class ProberImpl final : public Prober {
   // Plain HTTP and TCP probes to IP literals, when opts_.ioUring; made on
   // the first such probe, on the io thread (the only thread that may use it).
   std::unique_ptr<ProbeRing> ring_;
-  bool ringOff_ = false;  // could not be made (logged)
+  std::atomic<bool> ringOff_{false};  // could not be made (logged); read by run()
   std::thread::id ringThread_;
   bool flushPosted_ = false;
   bool ringTimerArmed_ = false;

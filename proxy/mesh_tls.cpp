@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/log.hpp"
+#include "common/openssl_errors.hpp"
 
 namespace cairn::proxy {
 
@@ -16,16 +17,6 @@ namespace {
 
 namespace ssl = boost::asio::ssl;
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-
-std::string opensslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    const char* r = ERR_reason_error_string(e);
-    if (!out.empty()) out += "; ";
-    out += r ? std::string(r) : "error " + std::to_string(e);
-  }
-  return out.empty() ? "no detail from OpenSSL" : out;
-}
 
 // Every certificate in a PEM text, in order.
 std::vector<X509Ptr> readCerts(std::string_view pem) {

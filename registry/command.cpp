@@ -1,6 +1,7 @@
 #include "registry/command.hpp"
 
 #include "registry/connect_pb.hpp"
+#include "registry/pb_fields.hpp"
 #include "registry/registry.pb.h"
 
 namespace cairn::registry {
@@ -11,10 +12,9 @@ void toPb(const Node& n, pb::NodeRec* p) {
   p->set_id(n.id);
   p->set_address(n.address);
   p->set_datacenter(n.datacenter);
-  for (const auto& [k, v] : n.taggedAddresses) (*p->mutable_tagged_addresses())[k] = v;
-  for (const auto& [k, v] : n.meta) (*p->mutable_meta())[k] = v;
-  p->set_create_index(n.createIndex);
-  p->set_modify_index(n.modifyIndex);
+  mapToPb(n.taggedAddresses, p->mutable_tagged_addresses());
+  mapToPb(n.meta, p->mutable_meta());
+  indexesToPb(n, p);
 }
 
 Node fromPb(const pb::NodeRec& p) {
@@ -25,8 +25,7 @@ Node fromPb(const pb::NodeRec& p) {
   n.datacenter = p.datacenter();
   n.taggedAddresses.insert(p.tagged_addresses().begin(), p.tagged_addresses().end());
   n.meta.insert(p.meta().begin(), p.meta().end());
-  n.createIndex = p.create_index();
-  n.modifyIndex = p.modify_index();
+  indexesFromPb(p, n);
   return n;
 }
 
@@ -42,15 +41,14 @@ void toPb(const Service& s, pb::ServiceRec* p) {
     a.set_port(v.port);
   }
   p->set_port(s.port);
-  for (const auto& [k, v] : s.meta) (*p->mutable_meta())[k] = v;
+  mapToPb(s.meta, p->mutable_meta());
   p->set_weight_passing(s.weights.passing);
   p->set_weight_warning(s.weights.warning);
   p->set_enable_tag_override(s.enableTagOverride);
   p->set_kind(s.kind);
   if (s.proxy != ServiceProxy{}) registry::toPb(s.proxy, p->mutable_proxy());
   p->set_connect_native(s.connectNative);
-  p->set_create_index(s.createIndex);
-  p->set_modify_index(s.modifyIndex);
+  indexesToPb(s, p);
 }
 
 Service fromPb(const pb::ServiceRec& p) {
@@ -68,8 +66,7 @@ Service fromPb(const pb::ServiceRec& p) {
   s.kind = p.kind();
   if (p.has_proxy()) s.proxy = registry::fromPb(p.proxy());
   s.connectNative = p.connect_native();
-  s.createIndex = p.create_index();
-  s.modifyIndex = p.modify_index();
+  indexesFromPb(p, s);
   return s;
 }
 
@@ -112,8 +109,7 @@ void toPb(const Check& c, pb::CheckRec* p) {
   d->set_failures_before_critical(def.failuresBeforeCritical);
   d->set_grpc(def.grpc);
   d->set_grpc_use_tls(def.grpcUseTls);
-  p->set_create_index(c.createIndex);
-  p->set_modify_index(c.modifyIndex);
+  indexesToPb(c, p);
 }
 
 Check fromPb(const pb::CheckRec& p) {
@@ -148,8 +144,7 @@ Check fromPb(const pb::CheckRec& p) {
   def.failuresBeforeCritical = d.failures_before_critical();
   def.grpc = d.grpc();
   def.grpcUseTls = d.grpc_use_tls();
-  c.createIndex = p.create_index();
-  c.modifyIndex = p.modify_index();
+  indexesFromPb(p, c);
   return c;
 }
 
@@ -158,8 +153,7 @@ void toPb(const acl::Policy& x, pb::AclPolicyRec* p) {
   p->set_name(x.name);
   p->set_description(x.description);
   p->set_rules(x.rules);
-  p->set_create_index(x.createIndex);
-  p->set_modify_index(x.modifyIndex);
+  indexesToPb(x, p);
 }
 
 acl::Policy fromPb(const pb::AclPolicyRec& p) {
@@ -173,8 +167,7 @@ void toPb(const acl::Token& x, pb::AclTokenRec* p) {
   for (const auto& id : x.policyIds) p->add_policy_ids(id);
   p->set_local(x.local);
   p->set_create_time(x.createTime);
-  p->set_create_index(x.createIndex);
-  p->set_modify_index(x.modifyIndex);
+  indexesToPb(x, p);
 }
 
 acl::Token fromPb(const pb::AclTokenRec& p) {
@@ -185,19 +178,54 @@ acl::Token fromPb(const pb::AclTokenRec& p) {
   t.policyIds.assign(p.policy_ids().begin(), p.policy_ids().end());
   t.local = p.local();
   t.createTime = p.create_time();
-  t.createIndex = p.create_index();
-  t.modifyIndex = p.modify_index();
+  indexesFromPb(p, t);
   return t;
 }
 
-template <typename P>
-std::string serialize(const P& p) {
-  std::string out;
-  p.SerializeToString(&out);
-  return out;
+void toPb(const acl::AclState& s, pb::AclStateRec* p) {
+  p->set_bootstrapped(s.bootstrapped);
+  p->set_index(s.index);
+  for (const auto& [id, x] : s.policies) toPb(x, p->add_policies());
+  for (const auto& [id, x] : s.tokens) toPb(x, p->add_tokens());
+}
+
+acl::AclState fromPb(const pb::AclStateRec& p) {
+  acl::AclState s;
+  s.bootstrapped = p.bootstrapped();
+  s.index = p.index();
+  for (const auto& x : p.policies()) s.policies[x.id()] = fromPb(x);
+  for (const auto& x : p.tokens()) s.tokens[x.accessor_id()] = fromPb(x);
+  return s;
+}
+
+void toPb(const CheckStatusCommand& s, pb::CheckStatusCmd* p) {
+  p->set_node(s.node);
+  p->set_check_id(s.checkId);
+  p->set_status(static_cast<int32_t>(s.status));
+  p->set_output(s.output);
+}
+
+CheckStatusCommand fromPb(const pb::CheckStatusCmd& p) {
+  return {p.node(), p.check_id(), statusFromPb(p.status()), p.output()};
 }
 
 }  // namespace
+
+// A record's bytes as a store row, and back. Outside the unnamed namespace,
+// so that the toPb and fromPb of connect_pb.hpp are seen too.
+template <typename P, typename T>
+static std::string encodeAs(const T& x) {
+  P p;
+  toPb(x, &p);
+  return serializePb(p);
+}
+
+template <typename P>
+static auto decodeAs(std::string_view bytes, const char* what) -> Result<decltype(fromPb(P{}))> {
+  P p;
+  if (!parsePb(p, bytes)) return corruption(std::string(what) + " row does not parse");
+  return fromPb(p);
+}
 
 uint32_t commandVersion(const Command& cmd) {
   if (std::holds_alternative<AclCommand>(cmd) || std::holds_alternative<CaSetCommand>(cmd) ||
@@ -229,22 +257,12 @@ std::string encodeCommand(const Command& cmd) {
     pd->set_service_id(d->serviceId);
     pd->set_check_id(d->checkId);
   } else if (const auto* s = std::get_if<CheckStatusCommand>(&cmd)) {
-    auto* ps = p.mutable_check_status();
-    ps->set_node(s->node);
-    ps->set_check_id(s->checkId);
-    ps->set_status(static_cast<int32_t>(s->status));
-    ps->set_output(s->output);
+    toPb(*s, p.mutable_check_status());
   } else if (const auto* r = std::get_if<RestoreCommand>(&cmd)) {
     p.mutable_restore()->set_payload(r->payload);
   } else if (const auto* b = std::get_if<CheckStatusBatchCommand>(&cmd)) {
     auto* pb = p.mutable_check_status_batch();
-    for (const auto& s : b->updates) {
-      auto* ps = pb->add_updates();
-      ps->set_node(s.node);
-      ps->set_check_id(s.checkId);
-      ps->set_status(static_cast<int32_t>(s.status));
-      ps->set_output(s.output);
-    }
+    for (const auto& s : b->updates) toPb(s, pb->add_updates());
   } else if (const auto* a = std::get_if<AclCommand>(&cmd)) {
     auto* pa = p.mutable_acl();
     pa->set_op(static_cast<int32_t>(a->op));
@@ -265,13 +283,12 @@ std::string encodeCommand(const Command& cmd) {
     pd->set_source_name(d->sourceName);
     pd->set_destination_name(d->destinationName);
   }
-  return serialize(p);
+  return serializePb(p);
 }
 
 Result<Command> decodeCommand(std::string_view bytes) {
   pb::Command p;
-  if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    return corruption("command does not parse");
+  if (!parsePb(p, bytes)) return corruption("command does not parse");
   if (p.version() > kCommandVersion)
     return corruption("command version " + std::to_string(p.version()) +
                       " is newer than this binary understands (" + std::to_string(kCommandVersion) +
@@ -289,15 +306,11 @@ Result<Command> decodeCommand(std::string_view bytes) {
       return Command(DeregisterCommand{p.deregister().node(), p.deregister().service_id(),
                                        p.deregister().check_id()});
     case pb::Command::kCheckStatus:
-      return Command(CheckStatusCommand{p.check_status().node(), p.check_status().check_id(),
-                                        statusFromPb(p.check_status().status()),
-                                        p.check_status().output()});
+      return Command(fromPb(p.check_status()));
     case pb::Command::kCheckStatusBatch: {
       CheckStatusBatchCommand b;
       b.updates.reserve(p.check_status_batch().updates_size());
-      for (const auto& u : p.check_status_batch().updates())
-        b.updates.push_back(
-            CheckStatusCommand{u.node(), u.check_id(), statusFromPb(u.status()), u.output()});
+      for (const auto& u : p.check_status_batch().updates()) b.updates.push_back(fromPb(u));
       return Command(std::move(b));
     }
     case pb::Command::kRestore:
@@ -329,74 +342,41 @@ Result<Command> decodeCommand(std::string_view bytes) {
 }
 
 std::string encodeNode(const Node& n) {
-  pb::NodeRec p;
-  toPb(n, &p);
-  return serialize(p);
+  return encodeAs<pb::NodeRec>(n);
 }
 std::string encodeService(const Service& s) {
-  pb::ServiceRec p;
-  toPb(s, &p);
-  return serialize(p);
+  return encodeAs<pb::ServiceRec>(s);
 }
 std::string encodeCheck(const Check& c) {
-  pb::CheckRec p;
-  toPb(c, &p);
-  return serialize(p);
+  return encodeAs<pb::CheckRec>(c);
 }
-
-template <typename P, typename T>
-static Result<T> decodeAs(std::string_view bytes, const char* what) {
-  P p;
-  if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    return corruption(std::string(what) + " row does not parse");
-  return fromPb(p);
+std::string encodeAclState(const acl::AclState& s) {
+  return encodeAs<pb::AclStateRec>(s);
+}
+std::string encodeCaState(const CaState& s) {
+  return encodeAs<pb::CaStateRec>(s);
+}
+std::string encodeIntention(const Intention& i) {
+  return encodeAs<pb::IntentionRec>(i);
 }
 
 Result<Node> decodeNode(std::string_view b) {
-  return decodeAs<pb::NodeRec, Node>(b, "node");
+  return decodeAs<pb::NodeRec>(b, "node");
 }
 Result<Service> decodeService(std::string_view b) {
-  return decodeAs<pb::ServiceRec, Service>(b, "service");
+  return decodeAs<pb::ServiceRec>(b, "service");
 }
 Result<Check> decodeCheck(std::string_view b) {
-  return decodeAs<pb::CheckRec, Check>(b, "check");
+  return decodeAs<pb::CheckRec>(b, "check");
 }
-std::string encodeCaState(const CaState& s) {
-  pb::CaStateRec p;
-  toPb(s, &p);
-  return serialize(p);
-}
-std::string encodeIntention(const Intention& i) {
-  pb::IntentionRec p;
-  toPb(i, &p);
-  return serialize(p);
+Result<acl::AclState> decodeAclState(std::string_view b) {
+  return decodeAs<pb::AclStateRec>(b, "ACL state");
 }
 Result<CaState> decodeCaState(std::string_view b) {
-  return decodeAs<pb::CaStateRec, CaState>(b, "CA");
+  return decodeAs<pb::CaStateRec>(b, "CA");
 }
 Result<Intention> decodeIntention(std::string_view b) {
-  return decodeAs<pb::IntentionRec, Intention>(b, "intention");
-}
-
-std::string encodeAclState(const acl::AclState& s) {
-  pb::AclStateRec p;
-  p.set_bootstrapped(s.bootstrapped);
-  p.set_index(s.index);
-  for (const auto& [id, x] : s.policies) toPb(x, p.add_policies());
-  for (const auto& [id, x] : s.tokens) toPb(x, p.add_tokens());
-  return serialize(p);
-}
-
-Result<acl::AclState> decodeAclState(std::string_view bytes) {
-  pb::AclStateRec p;
-  if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    return corruption("ACL state row does not parse");
-  acl::AclState s;
-  s.bootstrapped = p.bootstrapped();
-  s.index = p.index();
-  for (const auto& x : p.policies()) s.policies[x.id()] = fromPb(x);
-  for (const auto& x : p.tokens()) s.tokens[x.accessor_id()] = fromPb(x);
-  return s;
+  return decodeAs<pb::IntentionRec>(b, "intention");
 }
 
 }  // namespace cairn::registry

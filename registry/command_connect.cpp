@@ -5,6 +5,7 @@
 
 #include "common/result.hpp"
 #include "registry/connect_pb.hpp"
+#include "registry/pb_fields.hpp"
 
 namespace cairn::registry {
 
@@ -52,11 +53,9 @@ void toPb(const CaState& s, pb::CaStateRec* p) {
     pr->set_private_key(r.privateKey);
     pr->set_active(r.active);
     pr->set_rotated_out_at(r.rotatedOutAt);
-    pr->set_create_index(r.createIndex);
-    pr->set_modify_index(r.modifyIndex);
+    indexesToPb(r, pr);
   }
-  p->set_create_index(s.createIndex);
-  p->set_modify_index(s.modifyIndex);
+  indexesToPb(s, p);
 }
 
 CaState fromPb(const pb::CaStateRec& p) {
@@ -75,12 +74,10 @@ CaState fromPb(const pb::CaStateRec& p) {
     r.privateKey = pr.private_key();
     r.active = pr.active();
     r.rotatedOutAt = pr.rotated_out_at();
-    r.createIndex = pr.create_index();
-    r.modifyIndex = pr.modify_index();
+    indexesFromPb(pr, r);
     s.roots.push_back(std::move(r));
   }
-  s.createIndex = p.create_index();
-  s.modifyIndex = p.modify_index();
+  indexesFromPb(p, s);
   return s;
 }
 
@@ -91,11 +88,10 @@ void toPb(const Intention& i, pb::IntentionRec* p) {
   p->set_source_type(i.sourceType);
   p->set_action(i.action == IntentionAction::kAllow ? 1 : 2);
   p->set_description(i.description);
-  for (const auto& [k, v] : i.meta) (*p->mutable_meta())[k] = v;
+  mapToPb(i.meta, p->mutable_meta());
   p->set_created_at(i.createdAt);
   p->set_updated_at(i.updatedAt);
-  p->set_create_index(i.createIndex);
-  p->set_modify_index(i.modifyIndex);
+  indexesToPb(i, p);
 }
 
 Intention fromPb(const pb::IntentionRec& p) {
@@ -109,8 +105,7 @@ Intention fromPb(const pb::IntentionRec& p) {
   i.meta.insert(p.meta().begin(), p.meta().end());
   i.createdAt = p.created_at();
   i.updatedAt = p.updated_at();
-  i.createIndex = p.create_index();
-  i.modifyIndex = p.modify_index();
+  indexesFromPb(p, i);
   return i;
 }
 

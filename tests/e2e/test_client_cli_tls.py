@@ -14,8 +14,8 @@ import time
 import unittest
 
 from cairn_agent import CAIRN, wait_until
+from pki import Pki
 from test_https import HttpsAgent
-from test_tls import Pki
 
 ENV_NAMES = ("HTTP_ADDR", "HTTP_TOKEN", "CACERT", "CAPATH", "CLIENT_CERT", "CLIENT_KEY",
              "TLS_SERVER_NAME", "HTTP_SSL", "HTTP_SSL_VERIFY")

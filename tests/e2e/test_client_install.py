@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 from cairn_agent import Agent
-from test_tls import Pki
+from pki import Pki
 
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("CAIRN_BUILD_DIR", os.path.join(SOURCE, "build"))

@@ -18,6 +18,7 @@ and history. A failing run keeps them anyway and prints where.
 WipedServerRejoins loses a server's whole data dir and brings it back
 (remove-peer of the old identity, an empty restart, added and promoted).
 """
+import contextlib
 import json
 import os
 import random
@@ -119,6 +120,40 @@ class FaultTest:
         # 10 s proposal timeout was lost on the way (cf. the transport fix).
         self.assertLess(took, WRITE_AFTER_RECOVERY_S, "writes stalled after the cluster recovered")
 
+    @contextlib.contextmanager
+    def partitioned(self, message, cut):
+        """Logs `message` and cuts links with `cut()`; leaving the block heals
+        every link and, unless the block failed, waits for the recovery."""
+        self.cluster.log(message)
+        cut()
+        try:
+            yield
+        finally:
+            self.cluster.log("heal")
+            self.cluster.net.heal()
+        self.recovered()
+
+    def split(self, minority, mode="drop"):
+        """partitioned() into `minority` | every other server."""
+        majority = [s for s in self.cluster.servers if s not in minority]
+        return self.partitioned(
+            "partition: %s | %s" % (" ".join(s.name for s in minority), " ".join(s.name for s in majority)),
+            lambda: self.cluster.net.partition([s.index for s in minority], [s.index for s in majority],
+                                               mode=mode))
+
+    @contextlib.contextmanager
+    def paused(self, server, role):
+        """SIGSTOP `server` for the block, then SIGCONT; then, unless the block
+        failed, waits for the recovery."""
+        self.cluster.log("SIGSTOP %s %s" % (role, server.name))
+        server.pause()
+        try:
+            yield
+        finally:
+            self.cluster.log("SIGCONT %s" % server.name)
+            server.resume()
+        self.recovered()
+
     def fault_kill9_leader(self):
         old = self.leader()
         self.cluster.log("kill -9 leader %s" % old.name)
@@ -164,96 +199,52 @@ class FaultTest:
 
     def fault_pause_leader(self):
         old = self.leader()
-        self.cluster.log("SIGSTOP leader %s" % old.name)
-        old.pause()
-        try:
+        with self.paused(old, "leader"):
             self.expect_new_leader(self.followers(old), old)
             self.hold()
-        finally:
-            self.cluster.log("SIGCONT %s" % old.name)
-            old.resume()
-        self.recovered()
 
     def fault_pause_follower(self):
-        f = self.rng.choice(self.followers(self.leader()))
-        self.cluster.log("SIGSTOP follower %s" % f.name)
-        f.pause()
-        try:
+        with self.paused(self.rng.choice(self.followers(self.leader())), "follower"):
             self.hold()
-        finally:
-            self.cluster.log("SIGCONT %s" % f.name)
-            f.resume()
-        self.recovered()
 
     def fault_isolate_leader(self, mode="drop"):
         old = self.leader()
-        self.cluster.log("partition: leader %s isolated (%s)" % (old.name, mode))
-        self.cluster.net.isolate(old.index, mode)
-        try:
+        with self.partitioned("partition: leader %s isolated (%s)" % (old.name, mode),
+                              lambda: self.cluster.net.isolate(old.index, mode)):
             self.expect_new_leader(self.followers(old), old)
             self.hold()
-        finally:
-            self.cluster.log("heal")
-            self.cluster.net.heal()
-        self.recovered()
 
     def fault_blackhole_leader(self):
         self.fault_isolate_leader("blackhole")
 
     def fault_isolate_follower(self):
         f = self.rng.choice(self.followers(self.leader()))
-        self.cluster.log("partition: follower %s blackholed" % f.name)
-        self.cluster.net.isolate(f.index, "blackhole")
-        try:
+        with self.partitioned("partition: follower %s blackholed" % f.name,
+                              lambda: self.cluster.net.isolate(f.index, "blackhole")):
             self.hold()
-        finally:
-            self.cluster.log("heal")
-            self.cluster.net.heal()
-        self.recovered()
 
     def fault_one_way(self):
         """The leader's frames stop reaching one follower; the follower's
         still reach the leader (pre-vote must keep it from disrupting)."""
         leader = self.leader()
         f = self.rng.choice(self.followers(leader))
-        self.cluster.log("one-way: %s -> %s cut" % (leader.name, f.name))
-        self.cluster.net.cut(leader.index, f.index)
-        try:
+        with self.partitioned("one-way: %s -> %s cut" % (leader.name, f.name),
+                              lambda: self.cluster.net.cut(leader.index, f.index)):
             self.hold()
-        finally:
-            self.cluster.log("heal")
-            self.cluster.net.heal()
-        self.recovered()
 
     def fault_split_leader_in_minority(self):
         """5 servers: 2 | 3, the old leader on the minority side."""
         old = self.leader()
         minority = [old] + self.rng.sample(self.followers(old), len(self.cluster.servers) // 2 - 1)
-        majority = [s for s in self.cluster.servers if s not in minority]
-        self.cluster.log("partition: %s | %s" % (" ".join(s.name for s in minority),
-                                                 " ".join(s.name for s in majority)))
-        self.cluster.net.partition([s.index for s in minority], [s.index for s in majority])
-        try:
-            self.expect_new_leader(majority, old)
+        with self.split(minority):
+            self.expect_new_leader([s for s in self.cluster.servers if s not in minority], old)
             self.hold()
-        finally:
-            self.cluster.log("heal")
-            self.cluster.net.heal()
-        self.recovered()
 
     def fault_split_leader_in_majority(self):
         leader = self.leader()
         minority = self.rng.sample(self.followers(leader), len(self.cluster.servers) // 2)
-        majority = [s for s in self.cluster.servers if s not in minority]
-        self.cluster.log("partition: %s | %s" % (" ".join(s.name for s in minority),
-                                                 " ".join(s.name for s in majority)))
-        self.cluster.net.partition([s.index for s in minority], [s.index for s in majority], mode="blackhole")
-        try:
+        with self.split(minority, mode="blackhole"):
             self.hold()
-        finally:
-            self.cluster.log("heal")
-            self.cluster.net.heal()
-        self.recovered()
 
     def fault_rolling_restart(self):
         """Every server in turn: SIGTERM, start on the same data dir, wait

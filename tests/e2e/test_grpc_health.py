@@ -7,13 +7,13 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import unittest
 
 from cairn_agent import Agent, wait_until
 from grpc_health_server import NOT_SERVING, SERVING, HealthServer
+from pki import Pki
 from test_cluster import Server
 
 
@@ -107,14 +107,7 @@ class GrpcCheckTest(unittest.TestCase):
         self.assertEqual(self.check("api-missing")["Status"], "critical")
 
     def make_cert(self):
-        cert, key = os.path.join(self.dir, "grpc.crt"), os.path.join(self.dir, "grpc.key")
-        r = subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-            capture_output=True, text=True, timeout=30)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return cert, key
+        return Pki(self.dir).self_signed("grpc", "localhost", "DNS:localhost,IP:127.0.0.1")
 
     def test_tls(self):
         self.start_agent()

@@ -15,7 +15,7 @@ import time
 import unittest
 
 from cairn_agent import CAIRN, wait_until
-from test_tls import Pki
+from pki import Pki
 
 
 def free_port():

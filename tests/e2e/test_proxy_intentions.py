@@ -14,6 +14,7 @@ import unittest
 
 from cairn_agent import Agent, wait_until
 from connect_util import write
+from pki import DatedPki, utc_now
 from proxy_support import Backend, Proxy, exchange
 
 
@@ -294,55 +295,14 @@ class ExpiredCertificateTest(MeshCase):
     """A CA the test controls, so that it can issue a leaf that has expired."""
 
     def make_pki(self):
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-        day = datetime.timedelta(days=1)
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test ca")])
-        ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-              .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-              .not_valid_before(now - 10 * day).not_valid_after(now + 10 * day)
-              .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-              .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                           False), critical=True)
-              .add_extension(x509.SubjectAlternativeName(
-                  [x509.UniformResourceIdentifier("spiffe://" + self.td)]), critical=False)
-              .sign(ca_key, hashes.SHA256()))
-
-        def pem_key(k):
-            return k.private_bytes(serialization.Encoding.PEM,
-                                   serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()).decode()
+        now, day = utc_now(), datetime.timedelta(days=1)
+        pki = DatedPki(self.dir, "test-ca", "spiffe://" + self.td)
 
         def leaf(name, service, before, after, td=self.td):
-            key = ec.generate_private_key(ec.SECP256R1())
             uri = "spiffe://%s/ns/default/dc/dc1/svc/%s" % (td, service)
-            cert = (x509.CertificateBuilder()
-                    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, service)]))
-                    .issuer_name(ca_name).public_key(key.public_key())
-                    .serial_number(x509.random_serial_number())
-                    .not_valid_before(before).not_valid_after(after)
-                    .add_extension(x509.BasicConstraints(ca=False, path_length=None),
-                                   critical=True)
-                    .add_extension(x509.KeyUsage(True, False, False, False, False, False, False,
-                                                 False, False), critical=True)
-                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                                          ExtendedKeyUsageOID.CLIENT_AUTH]),
-                                   critical=False)
-                    .add_extension(x509.SubjectAlternativeName(
-                        [x509.UniformResourceIdentifier(uri)]), critical=False)
-                    .sign(ca_key, hashes.SHA256()))
-            crt = write(os.path.join(self.dir, name + ".crt"),
-                        cert.public_bytes(serialization.Encoding.PEM).decode())
-            return crt, write(os.path.join(self.dir, name + ".key"), pem_key(key))
+            return pki.leaf(name, service, uri, before, after)
 
-        ca_file = write(os.path.join(self.dir, "test-ca.pem"),
-                        ca.public_bytes(serialization.Encoding.PEM).decode())
-        return (ca_file, leaf("t-api", "api", now - day, now + day),
+        return (pki.ca_file, leaf("t-api", "api", now - day, now + day),
                 leaf("t-web", "web", now - day, now + day),
                 leaf("t-web-expired", "web", now - 3 * day, now - day),
                 leaf("t-web-foreign", "web", now - day, now + day, td="other.consul"))

@@ -11,48 +11,15 @@ import time
 import unittest
 
 from cairn_agent import Agent, wait_until
+from pki import Pki
 from proxy_support import Backend, Proxy, exchange
 
 TD = "spiffe://11111111-2222-3333-4444-555555555555.cairn/ns/default/dc/dc1/svc/"
 
 
-def openssl(*args):
-    import subprocess
-    r = subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (" ".join(args), r.stderr))
-
-
-class Pki:
-    def __init__(self, root):
-        self.dir = root
-        self.serial = int(time.time())
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def make_ca(self, name):
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", self.path(name + ".key"), "-out", self.path(name + ".pem"), "-days", "1",
-                "-subj", "/CN=" + name, "-addext", "basicConstraints=critical,CA:TRUE",
-                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-        return self.path(name + ".pem")
-
-    def leaf(self, ca, name, service):
-        """A leaf as the mesh makes them: one URI SAN, both client and server auth."""
-        self.serial += 1
-        key, csr, crt, ext = (self.path(name + s) for s in (".key", ".csr", ".crt", ".ext"))
-        with open(ext, "w") as f:
-            f.write("basicConstraints=critical,CA:FALSE\n"
-                    "keyUsage=critical,digitalSignature\n"
-                    "extendedKeyUsage=serverAuth,clientAuth\n"
-                    "subjectAltName=URI:%s%s\n" % (TD, service))
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", key, "-out", csr, "-subj", "/CN=" + service)
-        openssl("x509", "-req", "-in", csr, "-CA", self.path(ca + ".pem"), "-CAkey",
-                self.path(ca + ".key"), "-set_serial", str(self.serial), "-days", "1",
-                "-extfile", ext, "-out", crt)
-        return crt, key
+def mesh_leaf(pki, ca, name, service):
+    """A leaf as the mesh makes them: one URI SAN, both client and server auth."""
+    return pki.leaf(ca, name, "URI:" + TD + service, cn=service)
 
 
 class ProxyTlsTest(unittest.TestCase):
@@ -62,10 +29,10 @@ class ProxyTlsTest(unittest.TestCase):
         cls.pki = Pki(cls.dir)
         cls.ca = cls.pki.make_ca("ca")
         cls.other_ca = cls.pki.make_ca("other")
-        cls.web = cls.pki.leaf("ca", "web", "web")
-        cls.api = cls.pki.leaf("ca", "api", "api")
-        cls.db = cls.pki.leaf("ca", "db", "db")
-        cls.stranger = cls.pki.leaf("other", "stranger", "web")
+        cls.web = mesh_leaf(cls.pki, "ca", "web", "web")
+        cls.api = mesh_leaf(cls.pki, "ca", "api", "api")
+        cls.db = mesh_leaf(cls.pki, "ca", "db", "db")
+        cls.stranger = mesh_leaf(cls.pki, "other", "stranger", "web")
         cls.agent = Agent().start()
 
     @classmethod
@@ -202,7 +169,7 @@ class ProxyTlsTest(unittest.TestCase):
     def test_leaf_rotation_on_sighup_keeps_established_streams(self):
         backend = Backend("api")
         self.backends.append(backend)
-        crt, key = self.pki.leaf("ca", "api-rot", "api")
+        crt, key = mesh_leaf(self.pki, "ca", "api-rot", "api")
         b = Proxy(["-service", "api", "-http-addr", self.agent.addr, "-listen", "127.0.0.1:0",
                    "-local-app", "127.0.0.1:%d" % backend.port] + self.tls_args((crt, key), "web"))
         self.proxies.append(b)
@@ -218,7 +185,7 @@ class ProxyTlsTest(unittest.TestCase):
         stream.sendall(b"one")
         self.assertEqual(stream.recv(10), b"one")
         # A new leaf in the same files, then SIGHUP: new connections get it.
-        self.pki.leaf("ca", "api-rot", "api")
+        mesh_leaf(self.pki, "ca", "api-rot", "api")
         b.proc.send_signal(signal.SIGHUP)
         self.assertTrue(wait_until(lambda: self.presented(b.inbound) != old))
         stream.sendall(b"two")

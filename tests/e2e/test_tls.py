@@ -13,49 +13,8 @@ import time
 import unittest
 
 from cairn_agent import CAIRN, wait_until
+from pki import Pki
 from test_cluster import Server
-
-
-def openssl(*args):
-    r = subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (" ".join(args), r.stderr))
-
-
-class Pki:
-    """Throwaway CAs and server certificates (P-256, valid for a day)."""
-
-    def __init__(self, root):
-        self.dir = os.path.join(root, "pki")
-        os.makedirs(self.dir)
-        self.serial = int(time.time())
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def make_ca(self, name):
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", self.path(name + ".key"), "-out", self.path(name + ".pem"), "-days", "1",
-                "-subj", "/CN=" + name, "-addext", "basicConstraints=critical,CA:TRUE",
-                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-        return self.path(name + ".pem")
-
-    def issue(self, ca, name):
-        """A certificate as Consul's `tls cert create -server` makes: serverAuth
-        and clientAuth, named server.dc1.cairn (and server.dc1.consul)."""
-        self.serial += 1
-        key, csr, crt, ext = (self.path(name + s) for s in (".key", ".csr", ".crt", ".ext"))
-        with open(ext, "w") as f:
-            f.write("basicConstraints=critical,CA:FALSE\n"
-                    "keyUsage=critical,digitalSignature\n"
-                    "extendedKeyUsage=serverAuth,clientAuth\n"
-                    "subjectAltName=DNS:server.dc1.cairn,DNS:server.dc1.consul,IP:127.0.0.1\n")
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", key, "-out", csr, "-subj", "/CN=" + name)
-        openssl("x509", "-req", "-in", csr, "-CA", self.path(ca + ".pem"), "-CAkey",
-                self.path(ca + ".key"), "-set_serial", str(self.serial), "-days", "1",
-                "-extfile", ext, "-out", crt)
-        return crt, key
 
 
 def tls_config(ca_file, cert, key):
