@@ -54,7 +54,7 @@
 # Engine (ENGINE="uring", "epoll" or "uring epoll"): the agent's `check_io_uring` (true: plain HTTP
 # and TCP probes through io_uring, the default since session 6; false: through epoll, Asio). The
 # floor of a run follows it: bench/health_floor (epoll) or bench/health_floor_uring (io_uring, one
-# enter per 10 ms tick). A reset close always goes through epoll (ENGINE is then only a label).
+# enter per 10 ms tick), with the same close.
 #
 # Usage:  bench/health_checks.sh [path/to/cairn [path/to/bench/bindir]]
 #         (defaults: build/cli/cairn and build/bench beside this script)
@@ -275,10 +275,10 @@ floor() {
     n=$1; ports=$HTTP_PORTS
     [[ $k == tcp ]] && n=$2 && ports=$TCP_PORTS
     ((n)) || continue
-    if [[ $RUN_ENGINE == uring && $RUN_CLOSE == fin ]]; then
+    if [[ $RUN_ENGINE == uring ]]; then
       timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor_uring" -kind "$k" \
         -targets "$ports" -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" \
-        >"$T/floor.$k" 2>&1 &
+        -close "$RUN_CLOSE" >"$T/floor.$k" 2>&1 &
     else
       timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor" -kind "$k" -targets "$ports" \
         -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" -close "$RUN_CLOSE" \

@@ -2,7 +2,7 @@
 // epoll — what a prober that batches its system calls costs on this machine.
 //
 //   health_floor_uring -kind http|tcp -targets p1,p2,... [-rate 1000] [-seconds 20]
-//                      [-addr 127.0.0.1] [-tick-ms 10]
+//                      [-addr 127.0.0.1] [-tick-ms 10] [-close fin|reset]
 //
 // Same probes as health_floor (a new connection per probe, the same request
 // bytes, read to the end of the answer, normal close), but one thread wakes
@@ -10,7 +10,9 @@
 // (socket -> connect -> send -> recv on a registered descriptor), reaps what
 // completed, and closes finished sockets, all in one io_uring_enter per tick.
 // The ring is SINGLE_ISSUER | DEFER_TASKRUN: completions are not pushed to the
-// thread while it sleeps, they are run at its next enter.
+// thread while it sleeps, they are run at its next enter. -close reset links
+// an SO_LINGER {1, 0} socket command (Linux 6.7) before each close of a
+// connection that was made, as the agent's reset close through the ring.
 // Prints the same line as health_floor.
 #include <arpa/inet.h>
 #include <liburing.h>
@@ -32,7 +34,9 @@ namespace {
 
 constexpr unsigned kSlots = 8192;
 
-enum Stage : uint64_t { kSocket, kConnect, kSend, kRecv, kClose };
+enum Stage : uint64_t { kSocket, kConnect, kSend, kRecv, kClose, kLinger };
+constexpr uint32_t kSocketUringOpSetsockopt = 3;  // io_uring socket command (Linux 6.7)
+constexpr linger kLingerReset{1, 0};
 
 struct Probe {
   bool used = false;
@@ -51,7 +55,8 @@ double cpuSecs(const timeval& t) {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "health_floor_uring: %s\nusage: health_floor_uring -kind http|tcp -targets "
-               "p1,p2,... [-rate 1000] [-seconds 20] [-addr 127.0.0.1] [-tick-ms 10]\n",
+               "p1,p2,... [-rate 1000] [-seconds 20] [-addr 127.0.0.1] [-tick-ms 10] "
+               "[-close fin|reset]\n",
                why);
   std::exit(2);
 }
@@ -75,6 +80,7 @@ int main(int argc, char** argv) {
   std::string kind;
   std::vector<uint16_t> ports;
   long rate = 1000, seconds = 20, tickMs = 10;
+  bool reset = false;
   in_addr addr{};
   addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string addrText = "127.0.0.1";
@@ -93,6 +99,9 @@ int main(int argc, char** argv) {
       addrText = v;
     } else if (a == "-seconds") {
       seconds = std::atol(v.c_str());
+    } else if (a == "-close") {
+      if (v != "fin" && v != "reset") usage("-close: fin or reset");
+      reset = v == "reset";
     } else if (a == "-tick-ms") {
       tickMs = std::atol(v.c_str());
     } else {
@@ -174,6 +183,16 @@ int main(int argc, char** argv) {
   };
   auto closeProbe = [&](unsigned slot, bool good) {
     probes[slot].failed = !good;
+    if (reset && good) {
+      io_uring_sqe* e = sqe();
+      io_uring_prep_rw(IORING_OP_URING_CMD, e, static_cast<int>(slot), nullptr, 0, 0);
+      e->cmd_op = kSocketUringOpSetsockopt;
+      e->addr = uint64_t{SOL_SOCKET} | (uint64_t{SO_LINGER} << 32);  // level, optname
+      e->file_index = sizeof kLingerReset;                           // optlen
+      e->addr3 = reinterpret_cast<uint64_t>(&kLingerReset);          // optval
+      e->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+      e->user_data = tag(slot, kLinger);
+    }
     io_uring_sqe* e = sqe();
     io_uring_prep_close_direct(e, slot);
     e->user_data = tag(slot, kClose);
@@ -206,6 +225,13 @@ int main(int argc, char** argv) {
       int res = cqe->res;
       Probe& p = probes[slot];
       switch (stage) {
+        case kLinger:
+          if (res < 0) {
+            std::fprintf(stderr, "health_floor_uring: SO_LINGER through io_uring: %s\n",
+                         std::strerror(-res));
+            return 1;
+          }
+          break;
         case kSocket:
         case kSend:
           // Only failures are reported (CQE_SKIP_SUCCESS); the rest of the chain is cancelled.

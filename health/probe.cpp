@@ -863,9 +863,7 @@ class ProberImpl final : public Prober {
       asio::post(ioc_, std::forward<F>(f));
   }
 
-  bool ringEligible() const {
-    return opts_.ioUring && opts_.close == ProbeClose::kFin && !ringOff_.load(std::memory_order_relaxed);
-  }
+  bool ringEligible() const { return opts_.ioUring && !ringOff_.load(std::memory_order_relaxed); }
 
   // On the io thread. False: the ring is not available (or full); the
   // caller probes through an Asio socket.
@@ -885,10 +883,13 @@ class ProberImpl final : public Prober {
       ringThread_ = std::this_thread::get_id();
     }
     if (std::this_thread::get_id() != ringThread_) return false;  // another thread runs ioc_
+    bool reset = opts_.close == ProbeClose::kReset;
+    if (reset && !ring_->resetWorks()) return false;
     RingStart start;
     start.address = ep.data();
     start.addressLength = static_cast<unsigned>(ep.size());
     start.send = send;
+    start.reset = reset;
     start.deadline = std::chrono::steady_clock::now() + timeout;
     if (!ring_->start(start, std::move(probe))) return false;
     ringProbes_.fetch_add(1, std::memory_order_relaxed);

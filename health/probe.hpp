@@ -83,9 +83,10 @@ std::optional<ProbeClose> parseProbeClose(std::string_view s);
 struct ProberOptions {
   ProbeClose close = ProbeClose::kFin;
   // Plain HTTP and TCP probes to IP literals go through io_uring
-  // (probe_ring.hpp) when the kernel allows it, with `close` fin; else, and
-  // for everything else, through Asio sockets. Only when one thread runs
-  // the io_context (the ring belongs to the first thread that uses it).
+  // (probe_ring.hpp) when the kernel allows it (a reset close needs Linux
+  // 6.7); else, and for everything else, through Asio sockets. Only when one
+  // thread runs the io_context (the ring belongs to the first thread that
+  // uses it).
   bool ioUring = false;
   // While ring probes are in flight, the ring is polled at each multiple of
   // this on the steady clock (completions wait for the next poll).

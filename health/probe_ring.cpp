@@ -14,7 +14,15 @@ using Clock = std::chrono::steady_clock;
 
 // What a completion is for; with the slot and the slot's generation it makes
 // the completion's user_data.
-enum Op : uint64_t { kSocket, kConnect, kSend, kRecv, kClose, kCancel };
+enum Op : uint64_t { kSocket, kConnect, kSend, kRecv, kClose, kCancel, kLinger };
+
+// io_uring's socket commands (IORING_OP_URING_CMD on a socket, Linux 6.7;
+// liburing 2.3 does not name them).
+constexpr uint32_t kSocketUringOpSetsockopt = 3;
+constexpr linger kLingerReset{1, 0};
+// Each enter runs a bounded share of the completion work waiting (about
+// twenty items); poll() enters again while the ring says more is left.
+constexpr int kMaxEnters = 64;
 
 constexpr unsigned kOpBits = 4;
 constexpr unsigned kSlotBits = 20;
@@ -26,6 +34,8 @@ struct Slot {
   bool ended = false;    // end() called
   bool closing = false;  // the close is queued
   bool sends = false;    // an HTTP probe (send + receive), not connect-only
+  bool reset = false;    // close with an RST (SO_LINGER 0) once connected
+  bool connected = false;
   std::string_view send;
   Clock::time_point deadline;
   sockaddr_storage address{};
@@ -46,16 +56,16 @@ class RingImpl final : public ProbeRing {
 
   bool init(std::string* why) {
     io_uring_params params{};
-    params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
-                   IORING_SETUP_SUBMIT_ALL;
+    // TASKRUN_FLAG: the kernel flags the submission ring while completion
+    // work waits to be run, so poll() knows when to enter again.
+    params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+                   IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
     // Up to five completions per probe in flight (socket, connect, send,
     // receive, close) and a cancel.
     params.cq_entries = 8 * static_cast<unsigned>(slots_.size());
     int rc = io_uring_queue_init_params(static_cast<unsigned>(slots_.size()), &ring_, &params);
     if (rc < 0) return fail(why, "io_uring_setup", -rc);
     ready_ = true;
-    cqEntries_ = params.cq_entries;
-    if (!(params.features & IORING_FEAT_EXT_ARG)) return fail(why, "io_uring wait timeout", ENOSYS);
     io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
     if (!probe) return fail(why, "io_uring probe", ENOSYS);
     bool all = true;
@@ -80,6 +90,8 @@ class RingImpl final : public ProbeRing {
     slot.ended = false;
     slot.closing = false;
     slot.sends = !s.send.empty();
+    slot.reset = s.reset;
+    slot.connected = false;
     slot.send = s.send;
     slot.deadline = s.deadline;
     std::memcpy(&slot.address, s.address, s.addressLength);
@@ -125,25 +137,24 @@ class RingImpl final : public ProbeRing {
       tag(e, i, kCancel);
       end(i, ETIMEDOUT, false);  // takes slot i out of live_ (swap with the last)
     }
-    // Waiting for every completion the ring can hold, for no time at all:
-    // the kernel runs all the deferred completion work first (with
-    // GETEVENTS alone it runs only some twenty items per call), and returns
-    // ETIME at once.
-    __kernel_timespec zero{};
-    io_uring_cqe* first = nullptr;
-    int rc = io_uring_submit_and_wait_timeout(&ring_, &first, cqEntries_, &zero, nullptr);
-    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-      // Nothing can be submitted or completed any more: end every probe
-      // (the caller's next probes go another way once start() refuses).
-      broken_ = -rc;
+    for (int round = 0; round < kMaxEnters && !broken_; ++round) {
+      bool work = IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN;
+      if (round > 0 && !work && io_uring_sq_ready(&ring_) == 0) break;
+      int rc = io_uring_submit_and_get_events(&ring_);
+      if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+        // Nothing can be submitted or completed any more: end every probe
+        // (the caller's next probes go another way once start() refuses).
+        broken_ = -rc;
+      reap();
     }
-    reap();
     if (broken_) {
       while (!live_.empty()) end(live_.back(), broken_, false);
     }
   }
 
   size_t active() const override { return live_.size(); }
+
+  bool resetWorks() const override { return resetWorks_; }
 
   bool idle() const override {
     return free_.size() == slots_.size() && io_uring_sq_ready(&ring_) == 0;
@@ -203,6 +214,7 @@ class RingImpl final : public ProbeRing {
         case kSend:
           // A failed step cancels the rest of its chain: the first error
           // ends the probe, the -ECANCELED of the steps after it are not news.
+          if (op == kConnect && res == 0) slot.connected = true;
           if (res < 0)
             end(i, -res, false);
           else if (op == kConnect && !slot.sends)
@@ -222,8 +234,17 @@ class RingImpl final : public ProbeRing {
           break;
         case kClose:
         case kCancel:
+        case kLinger:
           break;
       }
+    }
+    if (op == kLinger && res < 0) {
+      // No socket commands in this kernel (before 6.7): the close linked to
+      // it was cancelled. Close plainly, and reset no more.
+      resetWorks_ = false;
+      io_uring_sqe* e = sqe();
+      io_uring_prep_close_direct(e, i);
+      tag(e, i, kClose);
     }
     if (slot.closing && slot.pending == 0) release(i);
   }
@@ -238,6 +259,18 @@ class RingImpl final : public ProbeRing {
     slots_[last].liveIndex = slot.liveIndex;
     live_.pop_back();
     if (!broken_) {
+      if (slot.reset && slot.connected && resetWorks_) {
+        // SO_LINGER {1, 0}, linked to the close: one RST, no FIN exchange
+        // and no TIME_WAIT (as the epoll probes' reset close).
+        io_uring_sqe* e = sqe();
+        io_uring_prep_rw(IORING_OP_URING_CMD, e, static_cast<int>(i), nullptr, 0, 0);
+        e->cmd_op = kSocketUringOpSetsockopt;
+        e->addr = uint64_t{SOL_SOCKET} | (uint64_t{SO_LINGER} << 32);  // level, optname
+        e->file_index = sizeof kLingerReset;                           // optlen
+        e->addr3 = reinterpret_cast<uint64_t>(&kLingerReset);          // optval
+        e->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+        tag(e, i, kLinger);
+      }
       io_uring_sqe* e = sqe();
       io_uring_prep_close_direct(e, i);
       tag(e, i, kClose);
@@ -260,7 +293,7 @@ class RingImpl final : public ProbeRing {
   io_uring ring_{};
   bool ready_ = false;
   int broken_ = 0;
-  unsigned cqEntries_ = 0;
+  bool resetWorks_ = true;  // false once the kernel refused a socket command
   uint64_t generation_ = 0;
   std::vector<Slot> slots_;
   std::vector<unsigned> free_;  // slot numbers not in use

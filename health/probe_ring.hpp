@@ -47,6 +47,7 @@ struct RingStart {
   const sockaddr* address = nullptr;  // copied
   unsigned addressLength = 0;
   std::string_view send;  // empty: connect only (a TCP check); must outlive the probe
+  bool reset = false;     // end a connection made with an RST (SO_LINGER 0), not a FIN
   std::chrono::steady_clock::time_point deadline;
 };
 
@@ -67,6 +68,10 @@ class ProbeRing {
   virtual void poll() = 0;
   // Probes started and not yet ended.
   virtual size_t active() const = 0;
+  // False once the kernel has refused the socket command a reset close
+  // needs (Linux before 6.7); such probes then close with a FIN, and the
+  // owner should make its reset probes another way.
+  virtual bool resetWorks() const = 0;
   // Nothing left to submit or complete: no probe, no close in flight.
   // Until then the owner keeps polling.
   virtual bool idle() const = 0;

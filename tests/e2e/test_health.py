@@ -337,8 +337,8 @@ class CheckCloseTest(unittest.TestCase):
 
 class ProbeEngineTest(unittest.TestCase):
     """check_io_uring: plain HTTP and TCP checks to IP addresses go through
-    io_uring by default (a normal close), through epoll when it is off or the
-    close is "reset"; the checks follow their targets either way."""
+    io_uring by default (with either check_close), through epoll when it is
+    off; the checks follow their targets either way."""
 
     def run_agent(self, extra):
         agent = Agent(extra_args=extra).start()
@@ -377,11 +377,7 @@ class ProbeEngineTest(unittest.TestCase):
         return agent.metric("cairn_health_probes_io_uring_total")
 
     def test_default_uses_io_uring(self):
-        ring = self.run_agent([])
-        if os.environ.get("CAIRN_E2E_CHECK_CLOSE") == "reset":
-            self.assertEqual(ring, 0)  # a reset close goes through epoll
-        else:
-            self.assertGreaterEqual(ring, 6)
+        self.assertGreaterEqual(self.run_agent([]), 6)
 
     def test_off(self):
         self.assertEqual(self.run_agent(["-check-io-uring=false"]), 0)
