@@ -17,7 +17,6 @@
 // Prints on stdout:
 //   probes=N ok=N failed=N secs=S user_pct=U sys_pct=S cpu_pct=T us_per_probe=C
 // (its own CPU from getrusage, in % of one core, and per probe).
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -27,13 +26,11 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <sstream>
-#include <string>
 #include <string_view>
 #include <vector>
+
+#include "health_floor_common.hpp"
 
 namespace {
 
@@ -45,64 +42,14 @@ struct Conn {
   char buf[1024];
 };
 
-double cpuSecs(const timeval& t) {
-  return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
-}
-
-[[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr,
-               "health_floor: %s\nusage: health_floor -kind http|tcp -targets p1,p2,... "
-               "[-rate 1000] [-seconds 20] [-addr 127.0.0.1] [-close fin|reset]\n",
-               why);
-  std::exit(2);
-}
-
-// A complete answer: headers, and Content-Length bytes of body after them.
-bool complete(std::string_view r) {
-  size_t end = r.find("\r\n\r\n");
-  if (end == std::string_view::npos) return false;
-  size_t cl = r.find("Content-Length: ");
-  if (cl == std::string_view::npos || cl > end) return false;
-  size_t n = std::strtoul(r.data() + cl + 16, nullptr, 10);
-  return r.size() >= end + 4 + n;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string kind;
-  std::vector<uint16_t> ports;
-  long rate = 1000, seconds = 20;
-  in_addr addr{};
-  addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string addrText = "127.0.0.1";
-  bool reset = false;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i], v = argv[i + 1];
-    if (a == "-kind") {
-      kind = v;
-    } else if (a == "-targets") {
-      std::stringstream ss(v);
-      for (std::string p; std::getline(ss, p, ',');)
-        if (!p.empty()) ports.push_back(static_cast<uint16_t>(std::atoi(p.c_str())));
-    } else if (a == "-rate") {
-      rate = std::atol(v.c_str());
-    } else if (a == "-addr") {
-      if (inet_pton(AF_INET, v.c_str(), &addr) != 1) usage("-addr: not an IPv4 address");
-      addrText = v;
-    } else if (a == "-close") {
-      if (v != "fin" && v != "reset") usage("-close: fin or reset");
-      reset = v == "reset";
-    } else if (a == "-seconds") {
-      seconds = std::atol(v.c_str());
-    } else {
-      usage("unknown flag");
-    }
-  }
-  if ((kind != "http" && kind != "tcp") || ports.empty() || rate <= 0 || rate > 100000 ||
-      seconds <= 0 || seconds > 3600)
-    usage("-kind http|tcp and -targets are required; 0 < rate <= 100000, 0 < seconds <= 3600");
-  bool http = kind == "http";
+  const floor_common::Args args = floor_common::parse(argc, argv, "health_floor", false);
+  const std::vector<uint16_t>& ports = args.ports;
+  const long rate = args.rate, seconds = args.seconds;
+  const in_addr addr = args.addr;
+  const bool reset = args.reset, http = args.http();
 
   int ep = epoll_create1(EPOLL_CLOEXEC);
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -186,11 +133,8 @@ int main(int argc, char** argv) {
           continue;
         }
         c.connected = true;
-        int len = std::snprintf(req, sizeof req,
-                                "GET /c/%zu HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: Cairn "
-                                "Health Check\r\nAccept: text/plain, text/*, */*\r\nConnection: "
-                                "close\r\n\r\n",
-                                c.check, addrText.c_str(), ports[c.check % ports.size()]);
+        int len =
+            floor_common::request(req, sizeof req, c.check, args, ports[c.check % ports.size()]);
         if (write(fd, req, static_cast<size_t>(len)) != len) {
           finish(fd, false);
           continue;
@@ -208,18 +152,13 @@ int main(int argc, char** argv) {
         continue;
       }
       c.len += static_cast<size_t>(got);
-      if (complete(std::string_view(c.buf, c.len)) || c.len == sizeof c.buf) finish(fd, true);
+      if (floor_common::complete(std::string_view(c.buf, c.len)) || c.len == sizeof c.buf)
+        finish(fd, true);
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   rusage r1{};
   getrusage(RUSAGE_SELF, &r1);
-  double user = cpuSecs(r1.ru_utime) - cpuSecs(r0.ru_utime);
-  double sys = cpuSecs(r1.ru_stime) - cpuSecs(r0.ru_stime);
-  std::printf(
-      "probes=%lu ok=%lu failed=%lu secs=%.3f user_pct=%.2f sys_pct=%.2f cpu_pct=%.2f "
-      "us_per_probe=%.1f\n",
-      started, ok, failed, secs, 100 * user / secs, 100 * sys / secs, 100 * (user + sys) / secs,
-      (ok + failed) ? 1e6 * (user + sys) / static_cast<double>(ok + failed) : 0.0);
+  floor_common::printResult(started, ok, failed, secs, r0, r1);
   return failed ? 1 : 0;
 }

@@ -14,7 +14,6 @@
 // an SO_LINGER {1, 0} socket command (Linux 6.7) before each close of a
 // connection that was made, as the agent's reset close through the ring.
 // Prints the same line as health_floor.
-#include <arpa/inet.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -22,13 +21,11 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <sstream>
-#include <string>
 #include <string_view>
 #include <vector>
+
+#include "health_floor_common.hpp"
 
 namespace {
 
@@ -48,28 +45,6 @@ struct Probe {
   char buf[1024];
 };
 
-double cpuSecs(const timeval& t) {
-  return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
-}
-
-[[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr,
-               "health_floor_uring: %s\nusage: health_floor_uring -kind http|tcp -targets "
-               "p1,p2,... [-rate 1000] [-seconds 20] [-addr 127.0.0.1] [-tick-ms 10] "
-               "[-close fin|reset]\n",
-               why);
-  std::exit(2);
-}
-
-bool complete(std::string_view r) {
-  size_t end = r.find("\r\n\r\n");
-  if (end == std::string_view::npos) return false;
-  size_t cl = r.find("Content-Length: ");
-  if (cl == std::string_view::npos || cl > end) return false;
-  size_t n = std::strtoul(r.data() + cl + 16, nullptr, 10);
-  return r.size() >= end + 4 + n;
-}
-
 uint64_t tag(unsigned slot, Stage s) {
   return (static_cast<uint64_t>(slot) << 3) | s;
 }
@@ -77,41 +52,10 @@ uint64_t tag(unsigned slot, Stage s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string kind;
-  std::vector<uint16_t> ports;
-  long rate = 1000, seconds = 20, tickMs = 10;
-  bool reset = false;
-  in_addr addr{};
-  addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string addrText = "127.0.0.1";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i], v = argv[i + 1];
-    if (a == "-kind") {
-      kind = v;
-    } else if (a == "-targets") {
-      std::stringstream ss(v);
-      for (std::string p; std::getline(ss, p, ',');)
-        if (!p.empty()) ports.push_back(static_cast<uint16_t>(std::atoi(p.c_str())));
-    } else if (a == "-rate") {
-      rate = std::atol(v.c_str());
-    } else if (a == "-addr") {
-      if (inet_pton(AF_INET, v.c_str(), &addr) != 1) usage("-addr: not an IPv4 address");
-      addrText = v;
-    } else if (a == "-seconds") {
-      seconds = std::atol(v.c_str());
-    } else if (a == "-close") {
-      if (v != "fin" && v != "reset") usage("-close: fin or reset");
-      reset = v == "reset";
-    } else if (a == "-tick-ms") {
-      tickMs = std::atol(v.c_str());
-    } else {
-      usage("unknown flag");
-    }
-  }
-  if ((kind != "http" && kind != "tcp") || ports.empty() || rate <= 0 || rate > 100000 ||
-      seconds <= 0 || seconds > 3600 || tickMs <= 0 || tickMs > 1000)
-    usage("-kind http|tcp and -targets are required; 0 < rate <= 100000, 0 < seconds <= 3600");
-  bool http = kind == "http";
+  const floor_common::Args args = floor_common::parse(argc, argv, "health_floor_uring", true);
+  const std::vector<uint16_t>& ports = args.ports;
+  const long rate = args.rate, seconds = args.seconds, tickMs = args.tickMs;
+  const bool reset = args.reset, http = args.http();
 
   io_uring ring{};
   io_uring_params params{};
@@ -141,7 +85,7 @@ int main(int argc, char** argv) {
   };
   sockaddr_in target{};
   target.sin_family = AF_INET;
-  target.sin_addr = addr;
+  target.sin_addr = args.addr;
   std::vector<sockaddr_in> targets(ports.size(), target);
   for (size_t i = 0; i < ports.size(); ++i) targets[i].sin_port = htons(ports[i]);
 
@@ -167,11 +111,7 @@ int main(int argc, char** argv) {
     e->flags |= IOSQE_FIXED_FILE | (http ? IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS : 0);
     e->user_data = tag(slot, kConnect);
     if (!http) return;
-    p.reqLen = std::snprintf(p.req, sizeof p.req,
-                             "GET /c/%zu HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: Cairn "
-                             "Health Check\r\nAccept: text/plain, text/*, */*\r\nConnection: "
-                             "close\r\n\r\n",
-                             p.check, addrText.c_str(), ports[port]);
+    p.reqLen = floor_common::request(p.req, sizeof p.req, p.check, args, ports[port]);
     e = sqe();
     io_uring_prep_send(e, static_cast<int>(slot), p.req, static_cast<size_t>(p.reqLen), 0);
     e->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
@@ -247,7 +187,7 @@ int main(int argc, char** argv) {
         case kRecv:
           if (res > 0) {
             p.len += static_cast<size_t>(res);
-            if (!complete(std::string_view(p.buf, p.len)) && p.len < sizeof p.buf) {
+            if (!floor_common::complete(std::string_view(p.buf, p.len)) && p.len < sizeof p.buf) {
               io_uring_sqe* e = sqe();
               io_uring_prep_recv(e, static_cast<int>(slot), p.buf + p.len, sizeof p.buf - p.len, 0);
               e->flags |= IOSQE_FIXED_FILE;
@@ -269,13 +209,7 @@ int main(int argc, char** argv) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   rusage r1{};
   getrusage(RUSAGE_SELF, &r1);
-  double user = cpuSecs(r1.ru_utime) - cpuSecs(r0.ru_utime);
-  double sys = cpuSecs(r1.ru_stime) - cpuSecs(r0.ru_stime);
-  std::printf(
-      "probes=%lu ok=%lu failed=%lu secs=%.3f user_pct=%.2f sys_pct=%.2f cpu_pct=%.2f "
-      "us_per_probe=%.1f\n",
-      started, ok, failed, secs, 100 * user / secs, 100 * sys / secs, 100 * (user + sys) / secs,
-      (ok + failed) ? 1e6 * (user + sys) / static_cast<double>(ok + failed) : 0.0);
+  floor_common::printResult(started, ok, failed, secs, r0, r1);
   io_uring_queue_exit(&ring);
   return failed ? 1 : 0;
 }
