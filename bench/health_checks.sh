@@ -39,9 +39,11 @@
 #      targets to TARGET_CPU and of packets for the agent to AGENT_CPU, so each side's kernel work
 #      happens on its own CPU (a packet sent is queued to the other CPU's backlog, not processed
 #      inline as on loopback). Defaults there: AGENT_CPU=0, TARGET_CPU=1. Besides the agent's
-#      utime+stime, each run reports AGENT_CPU's busy and softirq time from /proc/stat over the
-#      window (receive softirqs that land while the CPU is idle are charged to no process; with
-#      CONFIG_IRQ_TIME_ACCOUNTING off, those that interrupt the agent are charged to it) and the
+#      utime+stime, each run reports AGENT_CPU's busy time over the window as the idle clock sees
+#      it (wall - idle - iowait of /proc/stat, which NO_HZ_IDLE keeps by the clock, not by ticks:
+#      everything that ran on that CPU, including receive softirqs that landed while it was idle
+#      and are charged to no process), its softirq time (tick-sampled: a process that wakes on a
+#      10 ms grid is missed by the 4 ms tick, so this and the user/system split are rough), and the
 #      RPS wake-ups (IPIs) each CPU received (/proc/net/softnet_stat, received_rps).
 #      Needs root (ip netns, ip link).
 #
@@ -164,8 +166,12 @@ netns_up() {
   echo "#   netns $NETNS_NAME: $VETH_A $HOST_ADDR (rps_cpus $(cat "/sys/class/net/$VETH_A/queues/rx-0/rps_cpus"))" \
     "<-> $VETH_B $TARGET_ADDR (rps_cpus $(ip netns exec "$NETNS_NAME" cat "/sys/class/net/$VETH_B/queues/rx-0/rps_cpus"))" >&2
 }
-# cpu_line N: busy softirq total (ticks) of CPU N from /proc/stat
-cpu_line() { awk -v c="cpu$1" '$1==c{t=0; for(i=2;i<=9;i++) t+=$i; print t-$5-$6, $8, t}' /proc/stat; }
+# cpu_line N: busy softirq total (ticks) of CPU N from /proc/stat, then idle+iowait (ticks) and the
+# wall clock (s). busy and softirq are tick-sampled; idle and iowait are not (NO_HZ_IDLE: the idle
+# loop's own clock), so wall - idle - iowait is the CPU's busy time whatever ran on it.
+cpu_line() {
+  awk -v c="cpu$1" -v now="$(date +%s.%N)" '$1==c{t=0; for(i=2;i<=9;i++) t+=$i; print t-$5-$6, $8, t, $5+$6, now}' /proc/stat
+}
 # rps_received: RPS wake-ups (IPIs) each CPU received to process packets queued to it by another CPU
 # (softnet_stat column 10, received_rps), "n0 n1 ..."
 rps_received() {
@@ -258,9 +264,11 @@ thread_ticks() { # tid ticks, per agent thread
 # pct D_TICKS SECS: ticks over SECS seconds in % of one core
 pct() { awk -v d="$1" -v s="$2" -v hz="$HZ" 'BEGIN{printf "%.2f", 100*d/hz/s}'; }
 # cpu_delta BEFORE AFTER: "busy% softirq%" of one CPU between two cpu_line readings (% of that CPU)
+# "busy% softirq% busy_by_idle%": the last is 100 - idle% measured by the idle clock (see cpu_line).
 cpu_delta() {
-  awk -v a="$1" -v b="$2" 'BEGIN{split(a,x," "); split(b,y," "); t=y[3]-x[3]; if (t<=0) t=1
-    printf "%.2f %.2f", 100*(y[1]-x[1])/t, 100*(y[2]-x[2])/t}'
+  awk -v a="$1" -v b="$2" -v hz="$HZ" 'BEGIN{split(a,x," "); split(b,y," "); t=y[3]-x[3]; if (t<=0) t=1
+    w=y[5]-x[5]; if (w<=0) w=1
+    printf "%.2f %.2f %.2f", 100*(y[1]-x[1])/t, 100*(y[2]-x[2])/t, 100-100*(y[4]-x[4])/hz/w}'
 }
 # rps_delta BEFORE AFTER CPU: RPS IPIs CPU received between two rps_received readings
 rps_delta() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN{split(a,x," "); split(b,y," "); print y[c+1]-x[c+1]}'; }
@@ -358,7 +366,9 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   LINE+=" tcp_port=$(kv tcp_port_min "$win")-$(kv tcp_port_max "$win")"
   local cd
   cd=$(cpu_delta "$cl0" "$cl1")
-  LINE+=" agent_cpu_busy_pct=${cd% *} agent_cpu_softirq_pct=${cd#* }"
+  local cb cs ci
+  read -r cb cs ci <<<"$cd"
+  LINE+=" agent_cpu_busy_pct=$cb agent_cpu_softirq_pct=$cs agent_cpu_busy_by_idle_pct=$ci"
   LINE+=" io_uring_probes_per_s=$uring_per_s"
   LINE+=" rps_ipis_to_agent_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$AGENT_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
   LINE+=" rps_ipis_to_target_cpu_per_s=$(awk -v d="$(rps_delta "$r0" "$r1" "$TARGET_CPU")" -v s="$secs" 'BEGIN{printf "%.0f", d/s}')"
@@ -369,7 +379,9 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   stop_pid "$CAIRN_PID"; stop_pid "$AGENT_PID"; CAIRN_PID=""; AGENT_PID=""
   floor "$n_http" "$n_tcp"
   LINE+=" floor_cpu_pct=$FL agent_over_floor=$(awk -v a="$agent_pct" -v f="$FL" 'BEGIN{printf "%.2f", a/f}')"
-  LINE+=" floor_cpu_busy_pct=${FL_CPU% *} floor_cpu_softirq_pct=${FL_CPU#* }"
+  local fb fs fi
+  read -r fb fs fi <<<"$FL_CPU"
+  LINE+=" floor_cpu_busy_pct=$fb floor_cpu_softirq_pct=$fs floor_cpu_busy_by_idle_pct=$fi"
   stop_all
   rm -rf "$T/agent-$1"
 }
@@ -391,8 +403,8 @@ for r in $(seq "$REPS"); do
     CPU[$set]+="$(kv agent_cpu_pct "$LINE") "; TCPU[$set]+="$(kv targets_cpu_pct "$LINE") "
     SYS[$set]+="$(kv agent_sys_pct "$LINE") "; FLOOR[$set]+="$(kv floor_cpu_pct "$LINE") "
     RATIO[$set]+="$(kv agent_over_floor "$LINE") "
-    ABUSY[$set]+="$(kv agent_cpu_busy_pct "$LINE") "; ASIRQ[$set]+="$(kv agent_cpu_softirq_pct "$LINE") "
-    FBUSY[$set]+="$(kv floor_cpu_busy_pct "$LINE") "
+    ABUSY[$set]+="$(kv agent_cpu_busy_by_idle_pct "$LINE") "; ASIRQ[$set]+="$(kv agent_cpu_softirq_pct "$LINE") "
+    FBUSY[$set]+="$(kv floor_cpu_busy_by_idle_pct "$LINE") "
     RATE[$set]+="$(kv probes_per_s "$LINE") "; EXP[$set]=$(kv expected_per_s "$LINE")
     P50[$set]+="$(kv late_p50_ms "$LINE") "; P99[$set]+="$(kv late_p99_ms "$LINE") "
     MAX[$set]+="$(kv late_max_ms "$LINE") "; MEAN[$set]+="$(kv late_mean_ms "$LINE") "
@@ -412,7 +424,7 @@ done
   echo "${DURATION} s of steady state after warm-up; agent on CPU $AGENT_CPU, targets on CPU $TARGET_CPU; median (min-max) of $REPS runs"
   echo "(lateness: upper bound of the histogram bucket; gap: |time between two probes of one HTTP check - ${INTERVAL} s| at the target)"
   echo
-  echo "| checks, close, engine | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | CPU $AGENT_CPU busy % (agent run) | CPU $AGENT_CPU softirq % (agent run) | CPU $AGENT_CPU busy % (floor run) | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
+  echo "| checks, close, engine | agent CPU % of a core | of which kernel % | floor CPU % | agent / floor | CPU $AGENT_CPU busy %, idle clock (agent run) | CPU $AGENT_CPU softirq %, ticks (agent run) | CPU $AGENT_CPU busy %, idle clock (floor run) | probes/s (expected) | lateness p50 ms | p99 ms | max ms | mean ms | gap p99 ms | gap max ms | Raft writes/min | skipped | critical | targets CPU % | other load % |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for set0 in $RUNS; do
   for c in $CLOSE; do
