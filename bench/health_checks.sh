@@ -400,6 +400,12 @@ for r in $(seq "$REPS"); do
     run_one "$r-$set0-$RUN_CLOSE-$RUN_ENGINE" "$set0"
     if [[ -n "$LOCK" ]]; then flock -u 9; exec 9>&-; fi
     echo "#   run $r $set0 close=$RUN_CLOSE engine=$RUN_ENGINE: $LINE" >&2
+    # A run whose probes did not reach the targets measures nothing: say so loudly.
+    if awk -v r="$(kv probes_per_s "$LINE")" -v e="$(kv expected_per_s "$LINE")" -v c="$(kv critical_at_end "$LINE")" \
+      'BEGIN{exit !(r < 0.95 * e || c > 0)}'; then
+      echo "# WARNING: run $r $set0 $RUN_CLOSE $RUN_ENGINE is not valid: $(kv probes_per_s "$LINE") probes/s at the targets" \
+        "of $(kv expected_per_s "$LINE") expected, $(kv critical_at_end "$LINE") checks critical" >&2
+    fi
     CPU[$set]+="$(kv agent_cpu_pct "$LINE") "; TCPU[$set]+="$(kv targets_cpu_pct "$LINE") "
     SYS[$set]+="$(kv agent_sys_pct "$LINE") "; FLOOR[$set]+="$(kv floor_cpu_pct "$LINE") "
     RATIO[$set]+="$(kv agent_over_floor "$LINE") "

@@ -60,7 +60,7 @@ std::string body(const Options& o, long i) {
   std::string name = o.prefix + "-" + o.kind + "-" + std::to_string(i % 100);
   std::string check = o.kind == "http" ? "\"HTTP\":\"http://" + o.targetHost + ":" + port + "/c/" +
                                              std::to_string(i) + "\""
-                                       : "\"TCP\":\"127.0.0.1:" + port + "\"";
+                                       : "\"TCP\":\"" + o.targetHost + ":" + port + "\"";
   return "{\"ID\":\"" + id + "\",\"Name\":\"" + name + "\",\"Address\":\"" + o.targetHost +
          "\",\"Port\":" + port + ",\"Check\":{" + check + ",\"Interval\":\"" + o.interval +
          "\",\"Timeout\":\"" + o.timeout + "\"}}";

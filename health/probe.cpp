@@ -897,7 +897,7 @@ class ProberImpl final : public Prober {
       flushPosted_ = true;
       asio::post(ioc_, [this] {
         flushPosted_ = false;
-        pollRing();
+        pollRing(false);
       });
     }
     return true;
@@ -906,8 +906,11 @@ class ProberImpl final : public Prober {
   // Submits and completes what the ring has; while probes are in flight,
   // comes back at the next multiple of ringPoll on the steady clock (the
   // checker's run timer keeps the same grid, so both wake together).
-  void pollRing() {
-    ring_->poll();
+  // fromTimer: the periodic poll, which always enters the kernel once; the
+  // flush after a batch of starts enters only if the batch is still queued
+  // (the periodic poll may have run first in the same wake-up).
+  void pollRing(bool fromTimer) {
+    ring_->poll(fromTimer);
     if (ring_->idle() || ringTimerArmed_) return;
     ringTimerArmed_ = true;
     auto step = std::chrono::duration_cast<std::chrono::steady_clock::duration>(opts_.ringPoll);
@@ -919,7 +922,7 @@ class ProberImpl final : public Prober {
     timer->async_wait([this, timer](beast::error_code ec) {
       if (ec) return;
       ringTimerArmed_ = false;
-      pollRing();
+      pollRing(true);
     });
   }
 

@@ -121,7 +121,7 @@ class RingImpl final : public ProbeRing {
     return true;
   }
 
-  void poll() override {
+  void poll(bool enter) override {
     Clock::time_point now = Clock::now();
     for (size_t k = 0; k < live_.size();) {
       unsigned i = live_[k];
@@ -137,9 +137,13 @@ class RingImpl final : public ProbeRing {
       tag(e, i, kCancel);
       end(i, ETIMEDOUT, false);  // takes slot i out of live_ (swap with the last)
     }
+    // Without `enter`, no system call when nothing is queued and the kernel
+    // flags no completion work (what is posted is read from the shared
+    // ring): the owner may poll twice in one wake-up.
+    reap();
     for (int round = 0; round < kMaxEnters && !broken_; ++round) {
       bool work = IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN;
-      if (round > 0 && !work && io_uring_sq_ready(&ring_) == 0) break;
+      if ((round > 0 || !enter) && !work && io_uring_sq_ready(&ring_) == 0) break;
       int rc = io_uring_submit_and_get_events(&ring_);
       if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
         // Nothing can be submitted or completed any more: end every probe

@@ -64,8 +64,10 @@ class ProbeRing {
   // taken: the caller probes another way.
   virtual bool start(const RingStart& s, std::shared_ptr<RingProbe> probe) = 0;
   // Submits what is queued, runs what completed (calling received/end),
-  // ends the probes past their deadline. Never blocks.
-  virtual void poll() = 0;
+  // ends the probes past their deadline. Never blocks. `enter`: enter the
+  // kernel at least once (to run completion work it may not have flagged);
+  // else only if something is queued or flagged.
+  virtual void poll(bool enter) = 0;
   // Probes started and not yet ended.
   virtual size_t active() const = 0;
   // False once the kernel has refused the socket command a reset close
