@@ -60,8 +60,8 @@ class RingImpl final : public ProbeRing {
     // work waits to be run, so poll() knows when to enter again.
     params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
                    IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-    // Up to five completions per probe in flight (socket, connect, send,
-    // receive, close) and a cancel.
+    // Up to seven completions per probe in flight (socket, connect, send,
+    // receive, a cancel, SO_LINGER, close).
     params.cq_entries = 8 * static_cast<unsigned>(slots_.size());
     int rc = io_uring_queue_init_params(static_cast<unsigned>(slots_.size()), &ring_, &params);
     if (rc < 0) return fail(why, "io_uring_setup", -rc);
@@ -80,7 +80,8 @@ class RingImpl final : public ProbeRing {
   }
 
   bool start(const RingStart& s, std::shared_ptr<RingProbe> probe) override {
-    if (free_.empty() || s.addressLength > sizeof(sockaddr_storage)) return false;
+    if (broken_ || free_.empty() || s.addressLength > sizeof(sockaddr_storage)) return false;
+    room(4);  // a linked chain must not be split across two submissions
     unsigned i = free_.back();
     free_.pop_back();
     Slot& slot = slots_[i];
@@ -161,13 +162,18 @@ class RingImpl final : public ProbeRing {
   bool resetWorks() const override { return resetWorks_; }
 
   bool idle() const override {
-    return free_.size() == slots_.size() && io_uring_sq_ready(&ring_) == 0;
+    return broken_ || (free_.size() == slots_.size() && io_uring_sq_ready(&ring_) == 0);
   }
 
  private:
   static bool fail(std::string* why, const char* what, int err) {
     if (why) *why = std::string(what) + ": " + std::strerror(err);
     return false;
+  }
+
+  // Submits what is queued unless n more entries fit.
+  void room(unsigned n) {
+    if (io_uring_sq_space_left(&ring_) < n) io_uring_submit(&ring_);
   }
 
   io_uring_sqe* sqe() {
@@ -243,9 +249,9 @@ class RingImpl final : public ProbeRing {
       }
     }
     if (op == kLinger && res < 0) {
-      // No socket commands in this kernel (before 6.7): the close linked to
-      // it was cancelled. Close plainly, and reset no more.
-      resetWorks_ = false;
+      // The close linked to it was cancelled: close plainly. Refused (no
+      // socket commands before Linux 6.7): reset no more.
+      if (res != -ECANCELED) resetWorks_ = false;
       io_uring_sqe* e = sqe();
       io_uring_prep_close_direct(e, i);
       tag(e, i, kClose);
@@ -263,6 +269,7 @@ class RingImpl final : public ProbeRing {
     slots_[last].liveIndex = slot.liveIndex;
     live_.pop_back();
     if (!broken_) {
+      room(2);
       if (slot.reset && slot.connected && resetWorks_) {
         // SO_LINGER {1, 0}, linked to the close: one RST, no FIN exchange
         // and no TIME_WAIT (as the epoll probes' reset close).
