@@ -60,7 +60,7 @@
 #
 # Usage:  bench/health_checks.sh [path/to/cairn [path/to/bench/bindir]]
 #         (defaults: build/cli/cairn and build/bench beside this script)
-# Env:    MODE=loopback|netns CLOSE="fin" ENGINE="uring" RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
+# Env:    MODE=loopback|netns CLOSE="fin" ENGINE="uring" GRANULARITY= TICK_MS=20 RUNS="http tcp both" REPS=1 CHECKS=10000 INTERVAL=10 DURATION=60 PORTS=100 WARMUP_EXTRA=5
 #         AGENT_CPU=1 TARGET_CPU=0 (netns: 0 and 1) QUIET_WAIT=120 (before each run, wait at most this long for the
 #         machine to be idle) THREADS=1 (print each agent thread's CPU on stderr) FLOOR_SECONDS=30
 #         LOCK= (a file held with flock during each run, so that builds wait between runs, not during)
@@ -90,6 +90,8 @@ for e in $ENGINE; do
   [[ $e == uring || $e == epoll ]] || { echo "ENGINE must be uring, epoll or \"uring epoll\"" >&2; exit 2; }
 done
 RUN_ENGINE=uring # the engine of the run in progress
+GRANULARITY=${GRANULARITY:-} # the agent's check_run_granularity (e.g. 10ms); empty: its default
+TICK_MS=${TICK_MS:-20}       # health_floor_uring's tick (match the agent's granularity)
 case $MODE in
   loopback) AGENT_CPU=${AGENT_CPU:-1}; TARGET_CPU=${TARGET_CPU:-0} ;;
   netns) AGENT_CPU=${AGENT_CPU:-0}; TARGET_CPU=${TARGET_CPU:-1} ;;
@@ -231,6 +233,7 @@ start_agent() { # fresh agent with its own data dir; sets CAIRN_PID and PORT
   rm -rf "$d"; mkdir -p "$d"
   echo "check_close = \"$RUN_CLOSE\"" >"$d/close.toml"
   echo "check_io_uring = $([[ $RUN_ENGINE == uring ]] && echo true || echo false)" >>"$d/close.toml"
+  [[ -n "$GRANULARITY" ]] && echo "check_run_granularity = \"$GRANULARITY\"" >>"$d/close.toml"
   timeout -k 5 "$RUN_MAX" taskset -c "$AGENT_CPU" "$CAIRN" agent -dev -http-port 0 -dns-port -1 \
     -config-file "$d/close.toml" -data-dir "$d/data" -node bench -log-level warn >"$d/out" 2>"$d/err" &
   AGENT_PID=$!
@@ -286,7 +289,7 @@ floor() {
     if [[ $RUN_ENGINE == uring ]]; then
       timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor_uring" -kind "$k" \
         -targets "$ports" -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" \
-        -close "$RUN_CLOSE" >"$T/floor.$k" 2>&1 &
+        -close "$RUN_CLOSE" -tick-ms "$TICK_MS" >"$T/floor.$k" 2>&1 &
     else
       timeout $((FLOOR_SECONDS + 30)) taskset -c "$AGENT_CPU" "$BIN/health_floor" -kind "$k" -targets "$ports" \
         -addr "$TARGET_ADDR" -rate $((n / INTERVAL)) -seconds "$FLOOR_SECONDS" -close "$RUN_CLOSE" \

@@ -292,6 +292,8 @@ class Agent {
     hc.checkUpdateInterval = parseDuration(cfg_.checkUpdateInterval).value();
     hc.probeClose = health::parseProbeClose(cfg_.checkClose).value();  // validated
     hc.probeIoUring = cfg_.checkIoUring;
+    hc.runGranularity = std::chrono::duration_cast<std::chrono::milliseconds>(
+        parseDuration(cfg_.checkRunGranularity).value());  // validated
     auto c = health::Checker::create(std::move(hc), catalog_->watches(), *replicator_);
     if (!c.ok()) return c.error();
     checker_ = std::move(*c);

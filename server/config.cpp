@@ -444,6 +444,7 @@ class Applier {
     if (key == "check_update_interval") return duration(key, v, c_.checkUpdateInterval);
     if (key == "check_close") return str(key, v, c_.checkClose);
     if (key == "check_io_uring") return boolean(key, v, c_.checkIoUring);
+    if (key == "check_run_granularity") return duration(key, v, c_.checkRunGranularity);
     if (key == "service" || key == "services") return objects(key, v, c_.services);
     if (key == "check" || key == "checks") return objects(key, v, c_.checks);
     if (key == "http_config") {
@@ -547,6 +548,10 @@ Status AgentConfig::validate() const {
       !ttl.ok() || *ttl < std::chrono::seconds(10) || *ttl > std::chrono::hours(24 * 365))
     return invalidArgument("connect.leaf_cert_ttl: \"" + connectLeafCertTtl +
                            "\" must be a duration from 10s to 8760h");
+  if (auto g = parseDuration(checkRunGranularity);
+      !g.ok() || g->count() < 0 || *g > std::chrono::seconds(1))
+    return invalidArgument("check_run_granularity: \"" + checkRunGranularity +
+                           "\" must be a duration from 0s to 1s");
   if (checkClose != "fin" && checkClose != "reset")
     return invalidArgument("check_close: \"" + checkClose + "\" must be fin or reset");
   if (connectDefaultIntentionPolicy != "allow" && connectDefaultIntentionPolicy != "deny")

@@ -104,6 +104,10 @@ struct AgentConfig {
   // when the kernel allows it (else, and when false, through epoll). See
   // health::ProbeRing.
   bool checkIoUring = true;
+  // Cairn: checks due within this of each other start together, up to this
+  // late (health::CheckerConfig::runGranularity; 0 to 1s). Fewer wake-ups
+  // for a larger value; the lateness target is 100 ms.
+  std::string checkRunGranularity = "20ms";
   int httpThreads = 2;
   uint64_t httpMaxBodyBytes = 1 << 20;
   // Cairn: the body limit of PUT /v1/snapshot (http_config.max_snapshot_bytes).

@@ -68,6 +68,15 @@ TEST_F(ConfigTest, CheckClose) {
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->config.checkClose, "fin");
   EXPECT_TRUE(p->config.checkIoUring);
+  EXPECT_EQ(p->config.checkRunGranularity, "20ms");
+  f = write("gran.toml", "check_run_granularity = \"10ms\"\n");
+  p = parseAgentArgs({"-dev", "-config-file", f});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->config.checkRunGranularity, "10ms");
+  f = write("gran2.toml", "check_run_granularity = \"2s\"\n");
+  p = parseAgentArgs({"-dev", "-config-file", f});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("check_run_granularity"), std::string::npos);
   f = write("uring.toml", "check_io_uring = false\n");
   p = parseAgentArgs({"-dev", "-config-file", f});
   ASSERT_TRUE(p.ok()) << p.error().message;
