@@ -386,12 +386,11 @@ class CheckerImpl final : public Checker {
 
   void armRunTimer() {
     if (runs_.empty()) return;
-    Clock::time_point at = std::max(runs_.earliest(), lastRunDue_ + cfg_.runGranularity);
+    Clock::time_point at = std::max(runs_.earliest(), lastRunDue_ + Clock::duration(1));
     if (cfg_.runGranularity.count() > 0) {
       // On the granularity's grid of the steady clock, as the prober's ring
       // polls: both wake together. Still at most one wake-up per step.
       auto step = std::chrono::duration_cast<Clock::duration>(cfg_.runGranularity);
-      at = std::max(runs_.earliest(), lastRunDue_ + Clock::duration(1));
       at = Clock::time_point(((at.time_since_epoch() + step - Clock::duration(1)) / step) * step);
     }
     if (runArmed_ && at >= runArmedAt_) return;

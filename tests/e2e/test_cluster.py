@@ -86,16 +86,23 @@ class Server:
         return {e["ServiceID"] for e in json.loads(body)}
 
 
+def start_three(root, config=None):
+    """Servers s1, s2, s3 under root, each joining those started before it;
+    returns them once all three know a leader (None if none within 20 s)."""
+    s = [Server("s%d" % i, root, config) for i in range(1, 4)]
+    s[0].start()
+    s[1].start([s[0].server_addr])
+    s[2].start([s[0].server_addr, s[1].server_addr])
+    return s, wait_until(lambda: all(x.leader() for x in s), timeout=20)
+
+
 class ClusterTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-cluster-")
         # Small snapshot settings so that a lagging follower needs one.
         config = {"raft_snapshot_threshold": 40, "raft_trailing_logs": 10}
-        self.s = [Server("s%d" % i, self.root, config) for i in range(1, 4)]
-        self.s[0].start()
-        self.s[1].start([self.s[0].server_addr])
-        self.s[2].start([self.s[0].server_addr, self.s[1].server_addr])
-        self.assertTrue(wait_until(lambda: all(x.leader() for x in self.s), timeout=20), "no leader elected")
+        self.s, led = start_three(self.root, config)
+        self.assertTrue(led, "no leader elected")
         self.acked = set()
 
     def tearDown(self):

@@ -13,7 +13,7 @@ import time
 import unittest
 
 from cairn_agent import wait_until
-from test_cluster import Server
+from test_cluster import start_three
 
 WRITERS = 8
 READERS = 2
@@ -25,11 +25,8 @@ ANSWER_WITHIN_S = 5.0  # every write answered this soon after the kill (or after
 class LostForwardTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-lostfwd-")
-        self.s = [Server("s%d" % i, self.root) for i in range(1, 4)]
-        self.s[0].start()
-        self.s[1].start([self.s[0].server_addr])
-        self.s[2].start([self.s[0].server_addr, self.s[1].server_addr])
-        self.assertTrue(wait_until(lambda: all(x.leader() for x in self.s), timeout=20), "no leader")
+        self.s, led = start_three(self.root)
+        self.assertTrue(led, "no leader")
 
     def tearDown(self):
         for x in self.s:

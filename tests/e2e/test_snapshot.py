@@ -18,7 +18,7 @@ import unittest
 import urllib.parse
 
 from cairn_agent import CAIRN, Agent, wait_until
-from test_cluster import Server
+from test_cluster import start_three
 
 N = int(os.environ.get("CAIRN_E2E_SNAPSHOT_SERVICES", "60"))
 
@@ -258,11 +258,8 @@ class ClusterSnapshotTest(unittest.TestCase):
         r = cli("snapshot", "save", self.file, addr=self.source.addr)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.want = agent_catalog(self.source)
-        self.s = [Server("s%d" % i, self.root) for i in range(1, 4)]
-        self.s[0].start()
-        self.s[1].start([self.s[0].server_addr])
-        self.s[2].start([self.s[0].server_addr, self.s[1].server_addr])
-        self.assertTrue(wait_until(lambda: all(x.leader() for x in self.s), timeout=20), "no leader")
+        self.s, led = start_three(self.root)
+        self.assertTrue(led, "no leader")
 
     def tearDown(self):
         for x in self.s:
