@@ -131,3 +131,24 @@ def wait_until(pred, timeout=10.0, interval=0.02):
             return True
         time.sleep(interval)
     return pred()
+
+
+class AgentChecks:
+    """Mixin for a unittest.TestCase whose self.agent is an Agent: a PUT that
+    must succeed, and the agent's view of its checks."""
+
+    def put(self, path, body=None):
+        status, _, text = self.agent.request("PUT", path, body)
+        self.assertEqual(status, 200, text)
+
+    def check(self, check_id):
+        checks, _ = self.agent.get_json("/v1/agent/checks")
+        return checks.get(check_id)
+
+    def status_is(self, check_id, status):
+        c = self.check(check_id)
+        return c is not None and c["Status"] == status
+
+    def passing_instances(self, name):
+        entries, _ = self.agent.get_json("/v1/health/service/%s?passing" % name)
+        return len(entries)

@@ -5,14 +5,13 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import unittest
 
 from cairn_agent import CAIRN, Agent, wait_until
-from test_cluster import Server
+from test_cluster import start_three, stop_all
 
 ANON = "00000000-0000-0000-0000-000000000002"
 
@@ -140,16 +139,11 @@ class ClusterAcl(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-acl-cluster-")
         config = {"acl": {"enabled": True, "default_policy": "deny"}}
-        self.s = [Server("s%d" % i, self.root, config) for i in range(1, 4)]
-        self.s[0].start()
-        self.s[1].start([self.s[0].server_addr])
-        self.s[2].start([self.s[0].server_addr, self.s[1].server_addr])
-        self.assertTrue(wait_until(lambda: all(x.leader() for x in self.s), timeout=20), "no leader elected")
+        self.s, led = start_three(self.root, config)
+        self.assertTrue(led, "no leader elected")
 
     def tearDown(self):
-        for x in self.s:
-            x.stop(signal.SIGKILL)
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_all(self.s, self.root)
 
     def retry(self, fn, timeout=20):
         # Right after the election the cluster may still be settling (command

@@ -96,6 +96,14 @@ def start_three(root, config=None):
     return s, wait_until(lambda: all(x.leader() for x in s), timeout=20)
 
 
+def stop_all(servers, root):
+    """tearDown for start_three: kill -9 every server (no clean leave to wait
+    for), then remove root with their data dirs and logs."""
+    for x in servers:
+        x.stop(signal.SIGKILL)
+    shutil.rmtree(root, ignore_errors=True)
+
+
 class ClusterTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-cluster-")
@@ -106,9 +114,7 @@ class ClusterTest(unittest.TestCase):
         self.acked = set()
 
     def tearDown(self):
-        for x in self.s:
-            x.stop(signal.SIGKILL)
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_all(self.s, self.root)
 
     def joins(self, me):
         return [x.server_addr for x in self.s if x is not me]

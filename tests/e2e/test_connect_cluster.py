@@ -5,31 +5,25 @@ enforced by authorize on another, a rotation through a follower reaching
 every server, and the CA kept (not re-made) when the leader is killed."""
 import json
 import os
-import shutil
 import signal
 import tempfile
 import unittest
 
 from cairn_agent import wait_until
 from connect_util import verify, write
-from test_cluster import Server
+from test_cluster import start_three, stop_all
 
 
 class ConnectClusterTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-connect-cluster-")
-        self.s = [Server("s%d" % i, self.root) for i in range(1, 4)]
-        self.s[0].start()
-        self.s[1].start([self.s[0].server_addr])
-        self.s[2].start([self.s[0].server_addr, self.s[1].server_addr])
-        self.assertTrue(wait_until(lambda: all(x.leader() for x in self.s), timeout=20), "no leader")
+        self.s, led = start_three(self.root)
+        self.assertTrue(led, "no leader")
         self.assertTrue(wait_until(lambda: all(self.root_id(x) for x in self.s), timeout=20),
                         "no CA on every server")
 
     def tearDown(self):
-        for x in self.s:
-            x.stop(signal.SIGKILL)
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_all(self.s, self.root)
 
     def roots(self, server):
         try:

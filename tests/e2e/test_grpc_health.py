@@ -6,18 +6,17 @@ server's self-signed certificate is made by the `openssl` command."""
 import json
 import os
 import shutil
-import signal
 import tempfile
 import time
 import unittest
 
-from cairn_agent import Agent, wait_until
+from cairn_agent import Agent, AgentChecks, wait_until
 from grpc_health_server import NOT_SERVING, SERVING, HealthServer
 from pki import Pki
-from test_cluster import Server
+from test_cluster import start_three, stop_all
 
 
-class GrpcCheckTest(unittest.TestCase):
+class GrpcCheckTest(AgentChecks, unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="cairn-e2e-grpc-")
         self.addCleanup(shutil.rmtree, self.dir, True)
@@ -30,22 +29,6 @@ class GrpcCheckTest(unittest.TestCase):
         server = HealthServer(statuses, port=port, tls=tls)
         self.addCleanup(server.stop)
         return server
-
-    def put(self, path, body=None):
-        status, _, text = self.agent.request("PUT", path, body)
-        self.assertEqual(status, 200, text)
-
-    def check(self, check_id):
-        checks, _ = self.agent.get_json("/v1/agent/checks")
-        return checks.get(check_id)
-
-    def status_is(self, check_id, status):
-        c = self.check(check_id)
-        return c is not None and c["Status"] == status
-
-    def passing_instances(self, name):
-        entries, _ = self.agent.get_json("/v1/health/service/%s?passing" % name)
-        return len(entries)
 
     def test_check_follows_the_serving_status_and_the_server(self):
         self.start_agent()
@@ -173,17 +156,11 @@ class GrpcClusterTest(unittest.TestCase):
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-e2e-grpc-cluster-")
-        self.s = [Server("s%d" % i, self.root) for i in range(1, 4)]
-        self.s[0].start()
-        self.s[1].start([self.s[0].server_addr])
-        self.s[2].start([self.s[0].server_addr, self.s[1].server_addr])
-        self.assertTrue(wait_until(lambda: all(x.leader() for x in self.s), timeout=20),
-                        "no leader elected")
+        self.s, led = start_three(self.root)
+        self.assertTrue(led, "no leader elected")
 
     def tearDown(self):
-        for x in self.s:
-            x.stop(signal.SIGKILL)
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_all(self.s, self.root)
 
     def status_everywhere(self, check_id):
         out = []

@@ -16,7 +16,7 @@ import dns.message  # Debian's python3-dnspython
 import dns.query
 import dns.rdatatype
 
-from cairn_agent import Agent, wait_until
+from cairn_agent import Agent, AgentChecks, wait_until
 
 
 class Target:
@@ -53,28 +53,12 @@ class Target:
         self.thread.join()
 
 
-class HealthTest(unittest.TestCase):
+class HealthTest(AgentChecks, unittest.TestCase):
     def setUp(self):
         self.agent = Agent().start()
 
     def tearDown(self):
         self.agent.cleanup()
-
-    def put(self, path, body=None):
-        status, _, text = self.agent.request("PUT", path, body)
-        self.assertEqual(status, 200, text)
-
-    def check(self, check_id):
-        checks, _ = self.agent.get_json("/v1/agent/checks")
-        return checks.get(check_id)
-
-    def status_is(self, check_id, status):
-        c = self.check(check_id)
-        return c is not None and c["Status"] == status
-
-    def passing_instances(self, name):
-        entries, _ = self.agent.get_json("/v1/health/service/%s?passing" % name)
-        return len(entries)
 
     def dns_instances(self, name):
         """SRV records DNS gives for the service (DNS leaves critical instances out)."""

@@ -5,7 +5,6 @@ heartbeats taken by one server reach the server that keeps the check's
 timer."""
 import http.server
 import json
-import shutil
 import signal
 import tempfile
 import threading
@@ -13,7 +12,7 @@ import time
 import unittest
 
 from cairn_agent import wait_until
-from test_cluster import Server
+from test_cluster import start_three, stop_all
 
 CHECKS = 6
 
@@ -58,20 +57,14 @@ class CountingTarget:
 class HealthClusterTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-health-cluster-")
-        self.s = [Server("s%d" % i, self.root) for i in range(1, 4)]
-        self.s[0].start()
-        self.s[1].start([self.s[0].server_addr])
-        self.s[2].start([self.s[0].server_addr, self.s[1].server_addr])
-        self.assertTrue(wait_until(lambda: all(x.leader() for x in self.s), timeout=20),
-                        "no leader elected")
+        self.s, led = start_three(self.root)
+        self.assertTrue(led, "no leader elected")
         self.target = None
 
     def tearDown(self):
         if self.target:
             self.target.stop()
-        for x in self.s:
-            x.stop(signal.SIGKILL)
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_all(self.s, self.root)
 
     def metric(self, server, name):
         try:

@@ -5,7 +5,6 @@ follower notices the lost connection, fails the writes it had sent on it
 writes until a leader is reachable again. Nothing answered 200 is lost.
 Default (ReadIndex) reads through the follower at the same time are asked
 again of the new leader: they succeed, none waits out its 5 s bound."""
-import shutil
 import signal
 import tempfile
 import threading
@@ -13,7 +12,7 @@ import time
 import unittest
 
 from cairn_agent import wait_until
-from test_cluster import start_three
+from test_cluster import start_three, stop_all
 
 WRITERS = 8
 READERS = 2
@@ -29,9 +28,7 @@ class LostForwardTest(unittest.TestCase):
         self.assertTrue(led, "no leader")
 
     def tearDown(self):
-        for x in self.s:
-            x.stop(signal.SIGKILL)
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_all(self.s, self.root)
 
     def test_writes_through_a_follower_are_answered_soon_after_the_leader_is_killed(self):
         addr = self.s[0].leader()

@@ -4,7 +4,6 @@ server that lost its data dir comes back under a new identity and replaces
 the old one, `cairn leave`, `cairn operator raft remove-peer` and
 `transfer-leader`, and the liveness view the leader publishes."""
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +12,7 @@ import time
 import unittest
 
 from cairn_agent import CAIRN, wait_until
-from test_cluster import Server
+from test_cluster import Server, start_three, stop_all
 
 
 def cli(server, *args):
@@ -26,17 +25,11 @@ class MembershipTest(unittest.TestCase):
         self.root = tempfile.mkdtemp(prefix="cairn-members-")
         config = {"raft_snapshot_threshold": 40, "raft_trailing_logs": 10}
         self.config = config
-        self.s = [Server("s%d" % i, self.root, config) for i in range(1, 4)]
-        self.s[0].start()
-        self.s[1].start([self.s[0].server_addr])
-        self.s[2].start([self.s[0].server_addr, self.s[1].server_addr])
-        self.assertTrue(wait_until(lambda: all(x.leader() for x in self.s), timeout=20),
-                        "no leader elected")
+        self.s, led = start_three(self.root, config)
+        self.assertTrue(led, "no leader elected")
 
     def tearDown(self):
-        for x in self.s:
-            x.stop(signal.SIGKILL)
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_all(self.s, self.root)
 
     def live(self):
         return [x for x in self.s if x.proc and x.proc.poll() is None]

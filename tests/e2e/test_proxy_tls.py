@@ -58,12 +58,14 @@ class ProxyTlsTest(unittest.TestCase):
         return ["-tls-cert", leaf[0], "-tls-key", leaf[1], "-tls-ca", self.ca,
                 "-tls-peer-id", TD + peer]
 
-    def pair(self, mode="echo", a_args=()):
-        """Backend "api" behind proxy B; proxy A in front with an upstream to api."""
+    def pair(self, mode="echo", a_args=(), b_leaf=None):
+        """Backend "api" behind proxy B (presenting b_leaf, api's own leaf by
+        default); proxy A in front with an upstream to api."""
         backend = Backend("api", mode=mode)
         self.backends.append(backend)
         b = Proxy(["-service", "api", "-http-addr", self.agent.addr, "-listen", "127.0.0.1:0",
-                   "-local-app", "127.0.0.1:%d" % backend.port] + self.tls_args(self.api, "web"))
+                   "-local-app", "127.0.0.1:%d" % backend.port] +
+                  self.tls_args(b_leaf or self.api, "web"))
         self.proxies.append(b)
         self.intentions_in_force(b)
         status, _, text = self.agent.request("PUT", "/v1/agent/service/register", {
@@ -167,19 +169,8 @@ class ProxyTlsTest(unittest.TestCase):
             return s.getpeercert(binary_form=True)
 
     def test_leaf_rotation_on_sighup_keeps_established_streams(self):
-        backend = Backend("api")
-        self.backends.append(backend)
         crt, key = mesh_leaf(self.pki, "ca", "api-rot", "api")
-        b = Proxy(["-service", "api", "-http-addr", self.agent.addr, "-listen", "127.0.0.1:0",
-                   "-local-app", "127.0.0.1:%d" % backend.port] + self.tls_args((crt, key), "web"))
-        self.proxies.append(b)
-        self.intentions_in_force(b)
-        self.agent.request("PUT", "/v1/agent/service/register", {
-            "Name": "api", "ID": "api-proxy", "Address": "127.0.0.1", "Port": b.inbound})
-        a = Proxy(["-service", "web", "-http-addr", self.agent.addr, "-upstream", "api:0"] +
-                  self.tls_args(self.web, "api"))
-        self.proxies.append(a)
-        self.assertTrue(wait_until(lambda: a.metric("cairn_proxy_upstream_instances") == 1))
+        a, b, _ = self.pair(b_leaf=(crt, key))
         old = self.presented(b.inbound)
         stream = socket.create_connection(("127.0.0.1", a.upstreams["api"]), timeout=10)
         stream.sendall(b"one")
@@ -201,19 +192,8 @@ class ProxyTlsTest(unittest.TestCase):
         stream.close()
 
     def test_outbound_refuses_a_server_with_the_wrong_identity(self):
-        backend = Backend("api")
-        self.backends.append(backend)
         # B presents db's certificate where A expects api.
-        b = Proxy(["-service", "api", "-http-addr", self.agent.addr, "-listen", "127.0.0.1:0",
-                   "-local-app", "127.0.0.1:%d" % backend.port] + self.tls_args(self.db, "web"))
-        self.proxies.append(b)
-        self.intentions_in_force(b)
-        self.agent.request("PUT", "/v1/agent/service/register", {
-            "Name": "api", "ID": "api-proxy", "Address": "127.0.0.1", "Port": b.inbound})
-        a = Proxy(["-service", "web", "-http-addr", self.agent.addr, "-upstream", "api:0"] +
-                  self.tls_args(self.web, "api"))
-        self.proxies.append(a)
-        self.assertTrue(wait_until(lambda: a.metric("cairn_proxy_upstream_instances") == 1))
+        a, b, _ = self.pair(b_leaf=self.db)
         self.assertEqual(exchange(a.upstreams["api"], b"x"), b"")
         self.assertEqual(a.metric("cairn_proxy_handshake_failures_total", upstream="api"), 1)
         # A closed before sending a byte (B may have connected to its app already:

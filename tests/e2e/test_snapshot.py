@@ -8,7 +8,6 @@ restore lands."""
 import json
 import os
 import shutil
-import signal
 import struct
 import subprocess
 import tempfile
@@ -18,7 +17,7 @@ import unittest
 import urllib.parse
 
 from cairn_agent import CAIRN, Agent, wait_until
-from test_cluster import start_three
+from test_cluster import start_three, stop_all
 
 N = int(os.environ.get("CAIRN_E2E_SNAPSHOT_SERVICES", "60"))
 
@@ -262,10 +261,8 @@ class ClusterSnapshotTest(unittest.TestCase):
         self.assertTrue(led, "no leader")
 
     def tearDown(self):
-        for x in self.s:
-            x.stop(signal.SIGKILL)
+        stop_all(self.s, self.root)
         self.source.cleanup()
-        shutil.rmtree(self.root, ignore_errors=True)
 
     def test_restore_through_a_follower_reaches_every_server(self):
         leader_addr = self.s[0].leader()
