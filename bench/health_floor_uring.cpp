@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "health/uring_linger.hpp"
 #include "health_floor_common.hpp"
 
 namespace {
@@ -32,8 +33,6 @@ namespace {
 constexpr unsigned kSlots = 8192;
 
 enum Stage : uint64_t { kSocket, kConnect, kSend, kRecv, kClose, kLinger };
-constexpr uint32_t kSocketUringOpSetsockopt = 3;  // io_uring socket command (Linux 6.7)
-constexpr linger kLingerReset{1, 0};
 
 struct Probe {
   bool used = false;
@@ -125,12 +124,7 @@ int main(int argc, char** argv) {
     probes[slot].failed = !good;
     if (reset && good) {
       io_uring_sqe* e = sqe();
-      io_uring_prep_rw(IORING_OP_URING_CMD, e, static_cast<int>(slot), nullptr, 0, 0);
-      e->cmd_op = kSocketUringOpSetsockopt;
-      e->addr = uint64_t{SOL_SOCKET} | (uint64_t{SO_LINGER} << 32);  // level, optname
-      e->file_index = sizeof kLingerReset;                           // optlen
-      e->addr3 = reinterpret_cast<uint64_t>(&kLingerReset);          // optval
-      e->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+      cairn::health::prepLingerReset(e, slot);
       e->user_data = tag(slot, kLinger);
     }
     io_uring_sqe* e = sqe();

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "health/uring_linger.hpp"
+
 namespace cairn::health {
 namespace {
 
@@ -16,10 +18,6 @@ using Clock = std::chrono::steady_clock;
 // the completion's user_data.
 enum Op : uint64_t { kSocket, kConnect, kSend, kRecv, kClose, kCancel, kLinger };
 
-// io_uring's socket commands (IORING_OP_URING_CMD on a socket, Linux 6.7;
-// liburing 2.3 does not name them).
-constexpr uint32_t kSocketUringOpSetsockopt = 3;
-constexpr linger kLingerReset{1, 0};
 // Each enter runs a bounded share of the completion work waiting (about
 // twenty items); poll() enters again while the ring says more is left.
 constexpr int kMaxEnters = 64;
@@ -274,12 +272,7 @@ class RingImpl final : public ProbeRing {
         // SO_LINGER {1, 0}, linked to the close: one RST, no FIN exchange
         // and no TIME_WAIT (as the epoll probes' reset close).
         io_uring_sqe* e = sqe();
-        io_uring_prep_rw(IORING_OP_URING_CMD, e, static_cast<int>(i), nullptr, 0, 0);
-        e->cmd_op = kSocketUringOpSetsockopt;
-        e->addr = uint64_t{SOL_SOCKET} | (uint64_t{SO_LINGER} << 32);  // level, optname
-        e->file_index = sizeof kLingerReset;                           // optlen
-        e->addr3 = reinterpret_cast<uint64_t>(&kLingerReset);          // optval
-        e->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+        prepLingerReset(e, i);
         tag(e, i, kLinger);
       }
       io_uring_sqe* e = sqe();
