@@ -69,25 +69,8 @@ class LaggingReplicator final : public registry::Replicator {
 
 Request makeRequest(const std::string& method, const std::string& target, const std::string& token,
                     std::string body = "") {
-  Request req;
-  req.method = method;
-  auto qm = target.find('?');
-  req.path = target.substr(0, qm);
-  if (qm != std::string::npos) {
-    std::string q = target.substr(qm + 1);
-    size_t start = 0;
-    while (start <= q.size()) {
-      auto amp = q.find('&', start);
-      std::string kv = q.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
-      auto eq = kv.find('=');
-      req.query.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
-      if (amp == std::string::npos) break;
-      start = amp + 1;
-    }
-  }
+  Request req = testing::requestFor(method, target, std::move(body));
   if (!token.empty()) req.headers["x-consul-token"] = token;
-  req.body = std::move(body);
-  req.remoteAddr = "127.0.0.1";
   return req;
 }
 

@@ -46,30 +46,15 @@ class AclApiTest : public ::testing::Test {
 
   Response call(const std::string& method, const std::string& target, const std::string& token,
                 std::string body = "", const std::string& how = "header") {
-    Request req;
-    req.method = method;
-    auto qm = target.find('?');
-    req.path = target.substr(0, qm);
-    if (qm != std::string::npos) {
-      std::string q = target.substr(qm + 1);
-      auto eq = q.find('=');
-      req.query.emplace_back(q.substr(0, eq), eq == std::string::npos ? "" : q.substr(eq + 1));
-    }
+    Request req = testing::requestFor(method, target, std::move(body));
     if (!token.empty()) {
       if (how == "header") req.headers["x-consul-token"] = token;
       if (how == "bearer") req.headers["authorization"] = "Bearer " + token;
       if (how == "query") req.query.emplace_back("token", token);
     }
-    req.body = std::move(body);
-    req.remoteAddr = "127.0.0.1";
-    Outcome out = api->handle(req);
-    Response got;
-    if (auto* r = std::get_if<Response>(&out))
-      got = *r;
-    else if (auto* d = std::get_if<Deferred>(&out))
-      d->start([&](Response r) { got = std::move(r); });
-    else
-      ADD_FAILURE() << "blocking outcome for " << target;
+    std::optional<Response> answer = testing::answerOf(api->handle(req));
+    if (!answer) ADD_FAILURE() << "blocking outcome for " << target;
+    Response got = answer.value_or(Response{});
     // Text bodies end in a newline; compare without it.
     if (got.contentType.starts_with("text/plain") && !got.body.empty() && got.body.back() == '\n')
       got.body.pop_back();

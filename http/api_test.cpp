@@ -25,42 +25,11 @@ class ApiTest : public ::testing::Test {
 
   Response call(std::string method, std::string target, std::string body = "",
                 std::string remote = "127.0.0.1") {
-    Request req;
-    req.method = std::move(method);
-    auto t = parseTargetForTest(target);
-    req.path = t.first;
-    req.query = t.second;
-    req.body = std::move(body);
+    Request req = testing::requestFor(std::move(method), target, std::move(body));
     req.remoteAddr = std::move(remote);
-    Outcome out = api.handle(req);
-    if (auto* r = std::get_if<Response>(&out)) return *r;
-    if (auto* d = std::get_if<Deferred>(&out)) {
-      Response got;
-      d->start([&](Response r) { got = std::move(r); });
-      return got;
-    }
+    if (auto r = testing::answerOf(api.handle(req))) return *r;
     ADD_FAILURE() << "unexpected blocking outcome for " << target;
     return {};
-  }
-
-  static std::pair<std::string, std::vector<std::pair<std::string, std::string>>>
-  parseTargetForTest(const std::string& t) {
-    std::vector<std::pair<std::string, std::string>> q;
-    auto qm = t.find('?');
-    if (qm != std::string::npos) {
-      std::string rest = t.substr(qm + 1);
-      size_t pos = 0;
-      while (pos <= rest.size()) {
-        auto amp = rest.find('&', pos);
-        std::string part =
-            rest.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-        auto eq = part.find('=');
-        q.emplace_back(part.substr(0, eq), eq == std::string::npos ? "" : part.substr(eq + 1));
-        if (amp == std::string::npos) break;
-        pos = amp + 1;
-      }
-    }
-    return {t.substr(0, qm), q};
   }
 
   static std::string header(const Response& r, const std::string& name) {

@@ -47,36 +47,11 @@ class ConnectApiTest : public ::testing::Test {
   }
 
   Outcome outcome(std::string method, std::string target, std::string body = "") {
-    Request req;
-    req.method = std::move(method);
-    auto qm = target.find('?');
-    req.path = target.substr(0, qm);
-    if (qm != std::string::npos) {
-      std::string rest = target.substr(qm + 1);
-      size_t pos = 0;
-      while (pos <= rest.size()) {
-        auto amp = rest.find('&', pos);
-        std::string part = rest.substr(pos, amp == std::string::npos ? amp : amp - pos);
-        auto eq = part.find('=');
-        req.query.emplace_back(part.substr(0, eq),
-                               eq == std::string::npos ? "" : part.substr(eq + 1));
-        if (amp == std::string::npos) break;
-        pos = amp + 1;
-      }
-    }
-    req.body = std::move(body);
-    req.remoteAddr = "127.0.0.1";
-    return api.handle(req);
+    return api.handle(testing::requestFor(std::move(method), target, std::move(body)));
   }
 
   Response call(std::string method, std::string target, std::string body = "") {
-    Outcome out = outcome(std::move(method), target, std::move(body));
-    if (auto* r = std::get_if<Response>(&out)) return *r;
-    if (auto* d = std::get_if<Deferred>(&out)) {
-      Response got;
-      d->start([&](Response r) { got = std::move(r); });
-      return got;
-    }
+    if (auto r = testing::answerOf(outcome(std::move(method), target, std::move(body)))) return *r;
     ADD_FAILURE() << "unexpected blocking outcome for " << target;
     return {};
   }

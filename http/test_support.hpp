@@ -1,5 +1,6 @@
 // Test support for http/: a synchronous Replicator over a real Catalog on an
-// in-memory store, and a raw-socket HTTP exchange helper.
+// in-memory store, a request builder and an answer reader for Api::handle,
+// and a raw-socket HTTP exchange helper.
 #pragma once
 
 #include <arpa/inet.h>
@@ -8,8 +9,10 @@
 #include <unistd.h>
 
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "http/types.hpp"
 #include "registry/catalog.hpp"
 #include "registry/command.hpp"
 #include "registry/memory_store_test_util.hpp"
@@ -45,6 +48,45 @@ class SyncReplicator final : public registry::Replicator {
   registry::testing::MemoryStore store_;
   std::unique_ptr<registry::Catalog> catalog_;
 };
+
+// A request as the session hands it to Api::handle, from 127.0.0.1: `target`
+// split into the path and the query parameters in order ("?a=1&b" gives
+// {a, 1}, {b, ""}; nothing percent-decoded).
+inline Request requestFor(std::string method, const std::string& target, std::string body = "") {
+  Request req;
+  req.method = std::move(method);
+  auto qm = target.find('?');
+  req.path = target.substr(0, qm);
+  if (qm != std::string::npos) {
+    std::string rest = target.substr(qm + 1);
+    size_t pos = 0;
+    while (pos <= rest.size()) {
+      auto amp = rest.find('&', pos);
+      std::string part = rest.substr(pos, amp == std::string::npos ? amp : amp - pos);
+      auto eq = part.find('=');
+      req.query.emplace_back(part.substr(0, eq),
+                             eq == std::string::npos ? "" : part.substr(eq + 1));
+      if (amp == std::string::npos) break;
+      pos = amp + 1;
+    }
+  }
+  req.body = std::move(body);
+  req.remoteAddr = "127.0.0.1";
+  return req;
+}
+
+// What an outcome answers with no session to carry it: a Response as it is,
+// a Deferred's answer once started (SyncReplicator answers at once; a default
+// Response if it did not); nullopt for Blocking and Gated.
+inline std::optional<Response> answerOf(Outcome out) {
+  if (auto* r = std::get_if<Response>(&out)) return std::move(*r);
+  if (auto* d = std::get_if<Deferred>(&out)) {
+    Response got;
+    d->start([&](Response r) { got = std::move(r); });
+    return got;
+  }
+  return std::nullopt;
+}
 
 // Connects to 127.0.0.1:port; returns the fd or -1.
 inline int connectTo(uint16_t port) {
