@@ -5,7 +5,7 @@
 #include <random>
 
 #include "registry/catalog.hpp"
-#include "registry/memory_store_test_util.hpp"
+#include "registry/catalog_fixture_test_util.hpp"
 #include "registry/snapshot.hpp"
 
 namespace cairn::registry::acl {
@@ -227,14 +227,8 @@ TEST(AclRules, GarbageNeverCrashes) {
 
 // ---- replicated state ----
 
-class AclStateTest : public ::testing::Test {
+class AclStateTest : public testing::CatalogFixture {
  protected:
-  void SetUp() override { cat = std::move(Catalog::open(store).value()); }
-  Status run(const Command& c) {
-    Status st = cat->apply(++idx, c);
-    EXPECT_TRUE(cat->flush().ok());
-    return st;
-  }
   static AclCommand bootstrap(std::string secret) {
     AclCommand c;
     c.op = AclCommand::Op::kBootstrap;
@@ -242,13 +236,10 @@ class AclStateTest : public ::testing::Test {
     c.token.secretId = std::move(secret);
     return c;
   }
-  registry::testing::MemoryStore store;
-  std::unique_ptr<Catalog> cat;
-  uint64_t idx = 0;
 };
 
 TEST_F(AclStateTest, BootstrapOnlyOnce) {
-  ASSERT_TRUE(run(bootstrap("s1")).ok());
+  ASSERT_TRUE(applyFlush(bootstrap("s1")).ok());
   auto v = cat->view();
   ASSERT_TRUE(v->acl);
   EXPECT_TRUE(v->acl->bootstrapped);
@@ -257,7 +248,7 @@ TEST_F(AclStateTest, BootstrapOnlyOnce) {
   const Token* t = v->acl->findBySecret("s1");
   ASSERT_NE(t, nullptr);
   EXPECT_TRUE(v->acl->authorizerFor(*t, A::kDeny).isManagement());
-  Status again = run(bootstrap("s2"));
+  Status again = applyFlush(bootstrap("s2"));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, ErrorCode::kPermissionDenied);
   EXPECT_EQ(again.error().message, "ACL bootstrap no longer allowed");
@@ -265,31 +256,31 @@ TEST_F(AclStateTest, BootstrapOnlyOnce) {
 }
 
 TEST_F(AclStateTest, PoliciesTokensAndDeletion) {
-  ASSERT_TRUE(run(bootstrap("root")).ok());
+  ASSERT_TRUE(applyFlush(bootstrap("root")).ok());
   AclCommand p;
   p.op = AclCommand::Op::kSetPolicy;
   p.policy = {"pid", "web-read", "", R"(service "web" { policy = "read" })", 0, 0};
-  ASSERT_TRUE(run(p).ok());
+  ASSERT_TRUE(applyFlush(p).ok());
   AclCommand dup = p;
   dup.policy.id = "pid2";
-  EXPECT_FALSE(run(dup).ok()) << "two policies with one name";
+  EXPECT_FALSE(applyFlush(dup).ok()) << "two policies with one name";
   AclCommand badRules = p;
   badRules.policy.rules = "service {";
-  EXPECT_FALSE(run(badRules).ok());
+  EXPECT_FALSE(applyFlush(badRules).ok());
   AclCommand t;
   t.op = AclCommand::Op::kSetToken;
   t.token.accessorId = "acc";
   t.token.secretId = "sec";
   t.token.policyIds = {"pid"};
-  ASSERT_TRUE(run(t).ok());
+  ASSERT_TRUE(applyFlush(t).ok());
   AclCommand reuse = t;
   reuse.token.accessorId = "acc2";
-  EXPECT_FALSE(run(reuse).ok()) << "a SecretID in use";
+  EXPECT_FALSE(applyFlush(reuse).ok()) << "a SecretID in use";
   AclCommand unknownPolicy = t;
   unknownPolicy.token.accessorId = "acc3";
   unknownPolicy.token.secretId = "sec3";
   unknownPolicy.token.policyIds = {"nope"};
-  EXPECT_FALSE(run(unknownPolicy).ok());
+  EXPECT_FALSE(applyFlush(unknownPolicy).ok());
   auto v = cat->view();
   const Token* tok = v->acl->findBySecret("sec");
   ASSERT_NE(tok, nullptr);
@@ -298,19 +289,19 @@ TEST_F(AclStateTest, PoliciesTokensAndDeletion) {
   AclCommand del;
   del.op = AclCommand::Op::kDeleteToken;
   del.id = "acc";
-  ASSERT_TRUE(run(del).ok());
+  ASSERT_TRUE(applyFlush(del).ok());
   EXPECT_EQ(cat->view()->acl->findBySecret("sec"), nullptr);
-  EXPECT_EQ(run(del).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(applyFlush(del).error().code, ErrorCode::kNotFound);
   del.id = std::string(kAnonymousAccessorId);
-  EXPECT_FALSE(run(del).ok());
+  EXPECT_FALSE(applyFlush(del).ok());
   AclCommand delMgmt;
   delMgmt.op = AclCommand::Op::kDeletePolicy;
   delMgmt.id = std::string(kManagementPolicyId);
-  EXPECT_FALSE(run(delMgmt).ok());
+  EXPECT_FALSE(applyFlush(delMgmt).ok());
 }
 
 TEST_F(AclStateTest, SurvivesReloadSnapshotAndCommandEncoding) {
-  ASSERT_TRUE(run(bootstrap("root")).ok());
+  ASSERT_TRUE(applyFlush(bootstrap("root")).ok());
   // The command round-trips through its encoding, at version 4.
   AclCommand t = bootstrap("x");
   EXPECT_EQ(commandVersion(t), 4u);

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "registry/memory_store_test_util.hpp"
+#include "registry/catalog_fixture_test_util.hpp"
 
 namespace cairn::registry {
 namespace {
@@ -19,18 +19,7 @@ RegisterCommand reg(std::string node, std::string svc, std::string id, int port 
   return r;
 }
 
-class CatalogTest : public ::testing::Test {
- protected:
-  void SetUp() override { cat = std::move(Catalog::open(store).value()); }
-  Status applyFlush(const Command& c) {
-    Status st = cat->apply(++idx, c);
-    EXPECT_TRUE(cat->flush().ok());
-    return st;
-  }
-  testing::MemoryStore store;
-  std::unique_ptr<Catalog> cat;
-  uint64_t idx = 0;
-};
+class CatalogTest : public testing::CatalogFixture {};
 
 TEST_F(CatalogTest, RegisterAssignsIndexesAndPublishes) {
   ASSERT_TRUE(applyFlush(reg("n1", "web", "web1")).ok());

@@ -3,7 +3,7 @@
 
 #include "registry/apply.hpp"
 #include "registry/catalog.hpp"
-#include "registry/memory_store_test_util.hpp"
+#include "registry/catalog_fixture_test_util.hpp"
 #include "registry/snapshot.hpp"
 #include "registry/snapshot_file.hpp"
 
@@ -56,18 +56,7 @@ RegisterCommand proxyReg(std::string node, std::string name, std::string id, std
   return r;
 }
 
-class ConnectCatalogTest : public ::testing::Test {
- protected:
-  void SetUp() override { cat = std::move(Catalog::open(store).value()); }
-  Status applyFlush(const Command& c) {
-    Status st = cat->apply(++idx, c);
-    EXPECT_TRUE(cat->flush().ok());
-    return st;
-  }
-  testing::MemoryStore store;
-  std::unique_ptr<Catalog> cat;
-  uint64_t idx = 0;
-};
+class ConnectCatalogTest : public testing::CatalogFixture {};
 
 TEST(ConnectCommands, RoundTripThroughEncoding) {
   CaSetCommand ca = bootstrap();
