@@ -1,24 +1,13 @@
 #include "common/cidr.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
+
+#include "common/sockaddr_test_util.hpp"
 
 namespace cairn {
 namespace {
 
-sockaddr_storage addr(const char* text) {
-  sockaddr_storage s{};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&s);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&s);
-  if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-  } else {
-    EXPECT_EQ(inet_pton(AF_INET6, text, &v6->sin6_addr), 1) << text;
-    v6->sin6_family = AF_INET6;
-  }
-  return s;
-}
+using cairn::testing::addr;
 
 bool contains(const char* cidr, const char* a) {
   auto c = Cidr::parse(cidr);

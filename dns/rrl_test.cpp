@@ -1,27 +1,15 @@
 #include "dns/rrl.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
+
+#include "common/sockaddr_test_util.hpp"
 
 namespace cairn::dns {
 namespace {
 
+using cairn::testing::addr;
 using V = RateLimiter::Verdict;
 constexpr uint64_t kSecond = 1'000'000'000ull;
-
-sockaddr_storage addr(const char* text) {
-  sockaddr_storage s{};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&s);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&s);
-  if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-  } else {
-    EXPECT_EQ(inet_pton(AF_INET6, text, &v6->sin6_addr), 1) << text;
-    v6->sin6_family = AF_INET6;
-  }
-  return s;
-}
 
 V admit(RateLimiter& r, const char* a, uint64_t now) {
   auto s = addr(a);

@@ -271,21 +271,30 @@ TEST(Section4_Membership, RemovedLeaderStepsDown) {
   EXPECT_TRUE(l == 2 || l == 3);
 }
 
-// Section 5.3: a follower too far behind gets the snapshot, in chunks.
-TEST(Section5_Compaction, SnapshotInstalledInChunks) {
-  TestNetwork net({1, 2, 3}, [](Config& c) { c.snapshotChunkBytes = 7; });
+// Section 5.3 setup: node 1 leads and commits ten entries while node 3 is
+// cut off, then snapshots them (50 bytes) and compacts its log up to
+// `applied`; healed, node 3 can catch up only through the snapshot.
+void snapshotPastNode3(TestNetwork& net, uint64_t& applied) {
   net[1].campaign();
   net.settle();
   net.isolate(3);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(net[1].propose("e" + std::to_string(i)).ok());
   net.settle();
   auto& s1 = *net.nodes[1].storage;
-  uint64_t applied = net[1].raft().log().applied();
+  applied = net[1].raft().log().applied();
   ASSERT_TRUE(s1.createSnapshot(applied, net[1].raft().conf(),
                                 "snapshot-data-of-50-bytes-....................")
                   .ok());
   ASSERT_TRUE(s1.compact(applied).ok());
   net.heal();
+}
+
+// Section 5.3: a follower too far behind gets the snapshot, in chunks.
+TEST(Section5_Compaction, SnapshotInstalledInChunks) {
+  TestNetwork net({1, 2, 3}, [](Config& c) { c.snapshotChunkBytes = 7; });
+  uint64_t applied = 0;
+  ASSERT_NO_FATAL_FAILURE(snapshotPastNode3(net, applied));
+  auto& s1 = *net.nodes[1].storage;
   for (int round = 0; round < 30; ++round) net.tickAll();
   EXPECT_EQ(net.nodes[3].storage->snapshot()->meta.index, applied);
   EXPECT_EQ(net.nodes[3].storage->snapshot()->readAll(), s1.snapshot()->readAll());
@@ -300,18 +309,9 @@ TEST(Section5_Compaction, SnapshotInstalledInChunks) {
 // a transfer never turns into several parallel streams of chunks.
 TEST(Section5_Compaction, SnapshotChunksAreNotDuplicated) {
   TestNetwork net({1, 2, 3}, [](Config& c) { c.snapshotChunkBytes = 7; });
-  net[1].campaign();
-  net.settle();
-  net.isolate(3);
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(net[1].propose("e" + std::to_string(i)).ok());
-  net.settle();
+  uint64_t applied = 0;
+  ASSERT_NO_FATAL_FAILURE(snapshotPastNode3(net, applied));
   auto& s1 = *net.nodes[1].storage;
-  uint64_t applied = net[1].raft().log().applied();
-  ASSERT_TRUE(s1.createSnapshot(applied, net[1].raft().conf(),
-                                "snapshot-data-of-50-bytes-....................")
-                  .ok());
-  ASSERT_TRUE(s1.compact(applied).ok());
-  net.heal();
   net.dropType = MsgType::kSnapResp;  // node 3 gets chunk 0; its answers are lost
   net.tickAll(3);
   net.dropType.reset();
