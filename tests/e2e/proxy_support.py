@@ -152,6 +152,24 @@ class Proxy:
         return self.proc.returncode
 
 
+class ProxyCleanup:
+    """Mixin for a unittest.TestCase with self.agent: the proxies and backends
+    a test starts go in self.proxies and self.backends, the service IDs it
+    registers in self.registered; after the test the proxies and backends are
+    stopped, then the IDs deregistered."""
+
+    def setUp(self):
+        self.proxies, self.backends, self.registered = [], [], []
+
+    def tearDown(self):
+        for p in self.proxies:
+            p.stop()
+        for b in self.backends:
+            b.stop()
+        for sid in self.registered:
+            self.agent.request("PUT", "/v1/agent/service/deregister/" + sid)
+
+
 def exchange(port, data, source=None, timeout=20):
     """Connects (from `source` when given), sends `data`, half-closes, and
     returns everything read until EOF."""

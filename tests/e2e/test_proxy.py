@@ -8,10 +8,10 @@ import time
 import unittest
 
 from cairn_agent import Agent, wait_until
-from proxy_support import Backend, Proxy, exchange
+from proxy_support import Backend, Proxy, ProxyCleanup, exchange
 
 
-class ProxyTest(unittest.TestCase):
+class ProxyTest(ProxyCleanup, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.agent = Agent().start()
@@ -20,24 +20,13 @@ class ProxyTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.agent.cleanup()
 
-    def setUp(self):
-        self.proxies, self.backends, self.ids = [], [], []
-
-    def tearDown(self):
-        for p in self.proxies:
-            p.stop()
-        for b in self.backends:
-            b.stop()
-        for sid in self.ids:
-            self.agent.request("PUT", "/v1/agent/service/deregister/" + sid)
-
     def register(self, name, sid, port, weight=None):
         body = {"Name": name, "ID": sid, "Address": "127.0.0.1", "Port": port}
         if weight is not None:
             body["Weights"] = {"Passing": weight, "Warning": 1}
         status, _, text = self.agent.request("PUT", "/v1/agent/service/register", body)
         self.assertEqual(status, 200, text)
-        self.ids.append(sid)
+        self.registered.append(sid)
 
     def backends_for(self, service, n=3, weights=None, **kw):
         out = []

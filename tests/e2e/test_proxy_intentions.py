@@ -15,7 +15,7 @@ import unittest
 from cairn_agent import Agent, wait_until
 from connect_util import write
 from pki import DatedPki, utc_now
-from proxy_support import Backend, Proxy, exchange
+from proxy_support import Backend, Proxy, ProxyCleanup, exchange
 
 
 def mesh_files(agent, directory, services):
@@ -32,7 +32,7 @@ def mesh_files(agent, directory, services):
     return ca, leaves, roots["TrustDomain"]
 
 
-class MeshCase(unittest.TestCase):
+class MeshCase(ProxyCleanup, unittest.TestCase):
     agent_config = None  # {"connect": {...}} for the agent, or None
 
     @classmethod
@@ -52,15 +52,8 @@ class MeshCase(unittest.TestCase):
         cls.agent.cleanup()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
-    def setUp(self):
-        self.proxies, self.backends = [], []
-
     def tearDown(self):
-        for p in self.proxies:
-            p.stop()
-        for b in self.backends:
-            b.stop()
-        self.agent.request("PUT", "/v1/agent/service/deregister/api-proxy")
+        super().tearDown()
         intentions, _ = self.agent.get_json("/v1/connect/intentions")
         for i in intentions:
             self.agent.request("DELETE", "/v1/connect/intentions/" + i["ID"])
@@ -78,6 +71,7 @@ class MeshCase(unittest.TestCase):
         self.proxies.append(b)
         status, _, text = self.agent.request("PUT", "/v1/agent/service/register", {
             "Name": "api", "ID": "api-proxy", "Address": "127.0.0.1", "Port": b.inbound})
+        self.registered.append("api-proxy")
         self.assertEqual(status, 200, text)
         self.assertTrue(wait_until(lambda: b.metric("cairn_proxy_intentions_index") > 0),
                         b.read_log())

@@ -17,7 +17,7 @@ import unittest
 
 from cairn_agent import CAIRN, Agent, wait_until
 from connect_util import write
-from proxy_support import Backend, Proxy, exchange
+from proxy_support import Backend, Proxy, ProxyCleanup, exchange
 
 LEAF_TTL = 10  # seconds (connect.leaf_cert_ttl's minimum)
 
@@ -32,7 +32,7 @@ def norm_serial(s):
     return s.replace(":", "").upper().lstrip("0")
 
 
-class ProxyMeshTest(unittest.TestCase):
+class ProxyMeshTest(ProxyCleanup, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="cairn-proxy-mesh-")
@@ -51,17 +51,6 @@ class ProxyMeshTest(unittest.TestCase):
     @classmethod
     def roots(cls):
         return cls.agent.get_json("/v1/agent/connect/ca/roots")[0]
-
-    def setUp(self):
-        self.proxies, self.backends, self.registered = [], [], []
-
-    def tearDown(self):
-        for p in self.proxies:
-            p.stop()
-        for b in self.backends:
-            b.stop()
-        for sid in self.registered:
-            self.agent.request("PUT", "/v1/agent/service/deregister/" + sid)
 
     def register(self, body):
         status, _, text = self.agent.request("PUT", "/v1/agent/service/register", body)

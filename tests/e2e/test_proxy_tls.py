@@ -12,7 +12,7 @@ import unittest
 
 from cairn_agent import Agent, wait_until
 from pki import Pki
-from proxy_support import Backend, Proxy, exchange
+from proxy_support import Backend, Proxy, ProxyCleanup, exchange
 
 TD = "spiffe://11111111-2222-3333-4444-555555555555.cairn/ns/default/dc/dc1/svc/"
 
@@ -22,7 +22,7 @@ def mesh_leaf(pki, ca, name, service):
     return pki.leaf(ca, name, "URI:" + TD + service, cn=service)
 
 
-class ProxyTlsTest(unittest.TestCase):
+class ProxyTlsTest(ProxyCleanup, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="cairn-proxy-tls-")
@@ -39,16 +39,6 @@ class ProxyTlsTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.agent.cleanup()
         shutil.rmtree(cls.dir, ignore_errors=True)
-
-    def setUp(self):
-        self.proxies, self.backends = [], []
-
-    def tearDown(self):
-        for p in self.proxies:
-            p.stop()
-        for b in self.backends:
-            b.stop()
-        self.agent.request("PUT", "/v1/agent/service/deregister/api-proxy")
 
     def intentions_in_force(self, proxy):
         """An inbound TLS proxy refuses everything until the agent's intentions arrive."""
@@ -70,6 +60,7 @@ class ProxyTlsTest(unittest.TestCase):
         self.intentions_in_force(b)
         status, _, text = self.agent.request("PUT", "/v1/agent/service/register", {
             "Name": "api", "ID": "api-proxy", "Address": "127.0.0.1", "Port": b.inbound})
+        self.registered.append("api-proxy")
         self.assertEqual(status, 200, text)
         a = Proxy(["-service", "web", "-http-addr", self.agent.addr, "-upstream", "api:0"] +
                   self.tls_args(self.web, "api") + list(a_args))
