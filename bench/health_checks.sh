@@ -64,6 +64,7 @@
 #         AGENT_CPU=1 TARGET_CPU=0 (netns: 0 and 1) QUIET_WAIT=120 (before each run, wait at most this long for the
 #         machine to be idle) THREADS=1 (print each agent thread's CPU on stderr) FLOOR_SECONDS=30
 #         LOCK= (a file held with flock during each run, so that builds wait between runs, not during)
+#         PERF_OUT= (path prefix: after each measured window, `perf record -g` the agent PERF_SECONDS=20)
 # Per-run lines go to stderr, a markdown table (median (min-max) of REPS runs) to stdout.
 # Every process started is stopped by PID (trap), and each is bounded in time by
 # itself too (`timeout` around the agent and the registration, -max-seconds for the targets).
@@ -100,6 +101,8 @@ esac
 QUIET_WAIT=${QUIET_WAIT:-120}
 THREADS=${THREADS:-1}
 FLOOR_SECONDS=${FLOOR_SECONDS:-30}
+PERF_OUT=${PERF_OUT:-}         # a path prefix: profile the agent with perf after each measured window
+PERF_SECONDS=${PERF_SECONDS:-20} # for that long (perf runs on TARGET_CPU's side of the machine)
 LOCK=${LOCK:-}  # a file to hold with flock during each run (e.g. /work/build.lock: no build meanwhile)
 HZ=$(getconf CLK_TCK)
 # Upper bound on one run's life (register + warm-up + measurement + slack); the agent and the targets
@@ -378,6 +381,11 @@ run_one() { # $1 label, $2 set (http|tcp|both); sets LINE
   if [[ $THREADS == 1 ]]; then
     join <(echo "$th0") <(echo "$th1") | awk -v s="$secs" -v hz="$HZ" \
       '{d=$3-$2; if (d>0) printf "#     agent thread %s: %.2f %% of a core\n", $1, 100*d/hz/s}' >&2
+  fi
+  if [[ -n "$PERF_OUT" ]]; then # after the measured window, so it does not count in it
+    perf record -q -F 997 -g -p "$CAIRN_PID" -o "$PERF_OUT.$1" -- sleep "$PERF_SECONDS" >/dev/null 2>&1 ||
+      echo "#   perf record failed" >&2
+    echo "#   profile of the agent: $PERF_OUT.$1 (perf report -i $PERF_OUT.$1)" >&2
   fi
   stop_pid "$CAIRN_PID"; stop_pid "$AGENT_PID"; CAIRN_PID=""; AGENT_PID=""
   floor "$n_http" "$n_tcp"

@@ -13,9 +13,13 @@
 // thread while it sleeps, they are run at its next enter. -close reset links
 // an SO_LINGER {1, 0} socket command (Linux 6.7) before each close of a
 // connection that was made, as the agent's reset close through the ring.
+// As the agent's ring, it turns TCP_QUICKACK off before the connect (the
+// handshake's last ACK rides on the request, or on the FIN of a TCP probe
+// closed with a FIN) and on again after the request.
 // Prints the same line as health_floor.
 #include <liburing.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -25,14 +29,18 @@
 #include <string_view>
 #include <vector>
 
-#include "health/uring_linger.hpp"
+#include "health/uring_setsockopt.hpp"
 #include "health_floor_common.hpp"
 
 namespace {
 
 constexpr unsigned kSlots = 8192;
 
-enum Stage : uint64_t { kSocket, kConnect, kSend, kRecv, kClose, kLinger };
+enum Stage : uint64_t { kSocket, kConnect, kSend, kRecv, kClose, kLinger, kQuickAck };
+using cairn::health::kQuickAckOff;
+using cairn::health::kQuickAckOn;
+using cairn::health::prepLingerReset;
+using cairn::health::prepQuickAck;
 
 struct Probe {
   bool used = false;
@@ -104,6 +112,12 @@ int main(int argc, char** argv) {
     io_uring_prep_socket_direct(e, AF_INET, SOCK_STREAM, 0, slot, 0);  // no CLOEXEC: direct
     e->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
     e->user_data = tag(slot, kSocket);
+    const bool delayAck = http || !reset;
+    if (delayAck) {
+      e = sqe();
+      prepQuickAck(e, slot, &kQuickAckOff);
+      e->user_data = tag(slot, kQuickAck);
+    }
     e = sqe();
     io_uring_prep_connect(e, static_cast<int>(slot),
                           reinterpret_cast<const sockaddr*>(&targets[port]), sizeof(sockaddr_in));
@@ -116,6 +130,9 @@ int main(int argc, char** argv) {
     e->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
     e->user_data = tag(slot, kSend);
     e = sqe();
+    prepQuickAck(e, slot, &kQuickAckOn);
+    e->user_data = tag(slot, kQuickAck);
+    e = sqe();
     io_uring_prep_recv(e, static_cast<int>(slot), p.buf, sizeof p.buf, 0);
     e->flags |= IOSQE_FIXED_FILE;
     e->user_data = tag(slot, kRecv);
@@ -124,7 +141,7 @@ int main(int argc, char** argv) {
     probes[slot].failed = !good;
     if (reset && good) {
       io_uring_sqe* e = sqe();
-      cairn::health::prepLingerReset(e, slot);
+      prepLingerReset(e, slot);
       e->user_data = tag(slot, kLinger);
     }
     io_uring_sqe* e = sqe();
@@ -159,6 +176,13 @@ int main(int argc, char** argv) {
       int res = cqe->res;
       Probe& p = probes[slot];
       switch (stage) {
+        case kQuickAck:
+          if (res < 0 && res != -ECANCELED) {
+            std::fprintf(stderr, "health_floor_uring: TCP_QUICKACK through io_uring: %s\n",
+                         std::strerror(-res));
+            return 1;
+          }
+          break;
         case kLinger:
           if (res < 0) {
             std::fprintf(stderr, "health_floor_uring: SO_LINGER through io_uring: %s\n",

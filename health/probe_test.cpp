@@ -6,6 +6,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -199,9 +200,14 @@ class EndingTarget {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // How the connection ended; waits for it.
   std::string ending() {
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
     return ending_;
   }
+  // Segments the target's end of the connection received: for an HTTP
+  // target up to the end of the request, for a TCP target up to the end of
+  // the connection. And the segments it sent again. After ending().
+  unsigned segmentsIn() const { return segmentsIn_; }
+  unsigned retransmits() const { return retransmits_; }
 
  private:
   static bool readable(int fd) {
@@ -221,6 +227,7 @@ class EndingTarget {
         if (n <= 0) return ::close(fd), "request cut short";
         got.append(buf, static_cast<size_t>(n));
       }
+      segmentsIn_ = tcpInfo(fd).segmentsIn;
       static constexpr std::string_view kAnswer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
       if (::send(fd, kAnswer.data(), kAnswer.size(), MSG_NOSIGNAL) !=
           static_cast<ssize_t>(kAnswer.size()))
@@ -238,14 +245,42 @@ class EndingTarget {
       ending = n == 0 ? "fin" : errno == ECONNRESET ? "reset" : strerror(errno);
       break;
     }
+    TcpCounts counts = tcpInfo(fd);
+    if (kind == kTcp) segmentsIn_ = counts.segmentsIn;
+    retransmits_ = counts.retransmits;
     ::close(fd);
     return ending;
+  }
+  struct TcpCounts {
+    unsigned segmentsIn = 0;
+    unsigned retransmits = 0;
+  };
+  // glibc's struct tcp_info stops before the kernel's tcpi_segs_in (RFC
+  // 4898 SegsIn, Linux 4.2): read the kernel's layout as bytes.
+  static TcpCounts tcpInfo(int fd) {
+    static_assert(offsetof(tcp_info, tcpi_total_retrans) == 100);
+    constexpr size_t kSegsIn = 140;  // after 4 u64 rates/counters and tcpi_segs_out
+    unsigned char info[256]{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &len) != 0 || len < kSegsIn + 4) {
+      ADD_FAILURE() << "TCP_INFO: " << strerror(errno) << ", " << len << " bytes";
+      return {};
+    }
+    TcpCounts c;
+    uint32_t v = 0;
+    std::memcpy(&v, info + kSegsIn, sizeof v);
+    c.segmentsIn = v;
+    std::memcpy(&v, info + offsetof(tcp_info, tcpi_total_retrans), sizeof v);
+    c.retransmits = v;
+    return c;
   }
 
   int lfd_ = -1;
   uint16_t port_ = 0;
   std::thread thread_;
   std::string ending_;
+  unsigned segmentsIn_ = 0;
+  unsigned retransmits_ = 0;
 };
 
 std::string endingOf(ProbeClose c) {
@@ -476,6 +511,29 @@ TEST_P(ProbeTest, TcpConnectionEndsAsConfigured) {
   EXPECT_EQ(r.status, HealthStatus::kPassing) << r.output;
   EXPECT_EQ(r.output, "TCP connect " + t.address() + ": Success");
   EXPECT_EQ(t.ending(), endingOf(GetParam().close));
+}
+
+// A ring probe delays the handshake's last ACK so that it rides on the
+// request (HTTP) or on the FIN (TCP, closed with a FIN): the target receives
+// SYN and request (or SYN and FIN), not SYN, ACK and request. The answer is
+// acknowledged at once again (no retransmission by the target while the
+// prober has not yet read it). Epoll probes, and TCP probes that reset (the
+// target must see the connection before the RST), keep the plain handshake.
+TEST_P(ProbeTest, RingProbesSaveTheHandshakeAck) {
+  for (bool closeFirst : {false, true}) {
+    EndingTarget t(EndingTarget::kHttp, closeFirst);
+    auto r = http(httpSpec("http://" + t.address() + "/health", 5s));
+    EXPECT_EQ(r.status, HealthStatus::kPassing) << r.output;
+    EXPECT_EQ(t.ending(), endingOf(GetParam().close));
+    EXPECT_EQ(t.segmentsIn(), GetParam().ring ? 2u : 3u) << "target closed first: " << closeFirst;
+    EXPECT_EQ(t.retransmits(), 0u) << "target closed first: " << closeFirst;
+  }
+  EndingTarget t(EndingTarget::kTcp);
+  auto r = tcpProbe(tcpSpec(t.address()));
+  EXPECT_EQ(r.status, HealthStatus::kPassing) << r.output;
+  EXPECT_EQ(t.ending(), endingOf(GetParam().close));
+  bool saved = GetParam().ring && GetParam().close == ProbeClose::kFin;
+  EXPECT_EQ(t.segmentsIn(), saved ? 2u : 3u);  // SYN [ACK] FIN, or SYN ACK RST
 }
 
 // With the ring asked for, plain HTTP and TCP probes to IP literals go
