@@ -26,10 +26,12 @@ class ForwardLoad:
     """WRITERS writers (registrations) and READERS readers (default, ReadIndex
     reads) through one server, each loop bounded in count and in time (until
     stop_after()). results: (writer, id, started, ended, status, body);
-    reads: (started, ended, status, body); times from time.monotonic()."""
+    reads: (started, ended, status, body); times from time.monotonic().
+    `server` has request(method, path, body, timeout) -> (status, headers, body)."""
 
-    def __init__(self, server, writers=WRITERS, readers=READERS):
+    def __init__(self, server, writers=WRITERS, readers=READERS, id_prefix="w"):
         self.server = server
+        self.id_prefix = id_prefix
         self.results = []
         self.reads = []
         self.first_ack = threading.Event()
@@ -57,7 +59,7 @@ class ForwardLoad:
         for i in range(MAX_WRITES):
             if time.monotonic() >= self._stop_at:
                 return
-            sid = "w%d-%d" % (w, i)
+            sid = "%s%d-%d" % (self.id_prefix, w, i)
             started = time.monotonic()
             try:
                 status, _, body = self.server.request("PUT", "/v1/agent/service/register",
