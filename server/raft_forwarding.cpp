@@ -6,6 +6,14 @@
 // "outcome unknown" error (never re-sent: a write is not idempotent), its
 // unconfirmed ReadIndex requests are asked again, and new proposals and
 // reads wait until a leader is reachable again.
+//
+// A leader can also go silent with its connections open (a stopped
+// process, a partition that drops packets): nothing is lost at the socket
+// level, and the answers simply never come. Raft is what notices: this
+// server's election timeout passes (no leader), or it hears of a new leader
+// or term. The requests sent under the old leader and term are then failed
+// or asked again the same way (leader_change.hpp), within an election
+// timeout or two of the silence instead of after proposalTimeout.
 #include "common/log.hpp"
 #include "server/raft_replicator.hpp"
 
@@ -59,6 +67,50 @@ void RaftReplicator::failLostForwards(const std::vector<std::string>& ids) {
         "lost the connection to the leader address={}; failed {} forwarded writes whose "
         "outcome is unknown",
         address, failed);
+}
+
+LeaderTerm RaftReplicator::leaderTerm() const {
+  return {node_->softState().lead, node_->raft().term()};
+}
+
+std::vector<std::string> RaftReplicator::takeLeaderChange() {
+  LeaderTerm now = leaderTerm();
+  if (now == seen_) return {};
+  seen_ = now;
+  std::vector<std::string> moved;
+  for (const auto& [id, p] : pending_)
+    if (leaderMoved(p.sentUnder, now)) moved.push_back(id);
+  // A read the old leader confirmed (index set) is served once applied;
+  // one it did not is asked again, and a late answer finds nothing.
+  for (auto it = readsInFlight_.begin(); it != readsInFlight_.end();) {
+    if (it->second.index == 0 && leaderMoved(it->second.sentUnder, now)) {
+      readsWithoutLeader_.push_front(std::move(it->second));
+      it = readsInFlight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return moved;
+}
+
+void RaftReplicator::failMovedForwards(const std::vector<std::string>& ids) {
+  size_t failed = 0;
+  std::string address;
+  for (const auto& id : ids) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;  // applied meanwhile, or already failed
+    address = it->second.forwardedTo;
+    it->second.done(unavailable(
+        movedWriteMessage(it->second.sentUnder, seen_, cfg_.raftId, it->second.forwardedTo)));
+    pending_.erase(it);
+    ++failed;
+  }
+  if (failed > 0)
+    log::get("raft")->warn(
+        "the leader changed or went silent old_leader={} leader={} term={}; failed {} writes "
+        "whose outcome is unknown",
+        address.empty() ? "self" : address,
+        seen_.lead == raft::kNone ? "none" : formatServerId(seen_.lead), seen_.term, failed);
 }
 
 std::optional<std::string> RaftReplicator::proposalTarget() {

@@ -71,7 +71,14 @@ Result<std::unique_ptr<RaftReplicator>> RaftReplicator::create(const RaftReplica
   // Peers may connect as soon as the transport listens; their hellos and
   // messages wait on mu_ until transport_ and the addresses are set.
   std::unique_lock wiring(r->mu_);
-  auto t = Transport::create({cfg.bindAddress, cfg.port, 4096, cfg.tls}, *r);
+  Transport::Config tc;
+  tc.bindAddress = cfg.bindAddress;
+  tc.port = cfg.port;
+  tc.tls = cfg.tls;
+  // A frame that waited this long for a peer that is down or not reading
+  // is stale (a newer heartbeat or append exists, or a new term began).
+  tc.maxFrameAge = 2 * cfg.tick * cfg.electionTicks;
+  auto t = Transport::create(tc, *r);
   if (!t.ok()) return t.error();
   r->transport_ = std::move(*t);
   // The advertised address carries the port actually bound (port 0 in tests).
@@ -136,8 +143,12 @@ void RaftReplicator::propose(std::string command, Done done) {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       auto now = std::chrono::steady_clock::now();
-      incoming_.push_back({std::move(command), std::move(done), now + cfg_.proposalTimeout,
-                           now + cfg_.noLeaderTimeout, ""});
+      incoming_.push_back({std::move(command),
+                           std::move(done),
+                           now + cfg_.proposalTimeout,
+                           now + cfg_.noLeaderTimeout,
+                           "",
+                           {}});
       cv_.notify_one();
       return;
     }
@@ -204,7 +215,7 @@ void RaftReplicator::readBarrier(std::function<void(Status)> done) {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       incomingReads_.push_back(
-          {std::move(done), std::chrono::steady_clock::now() + cfg_.noLeaderTimeout, 0, ""});
+          {std::move(done), std::chrono::steady_clock::now() + cfg_.noLeaderTimeout, 0, "", {}});
       cv_.notify_one();
       return;
     }
@@ -355,6 +366,7 @@ void RaftReplicator::run() {
       Status st = node_->propose(id + p.command);
       if (!st.ok()) break;
       p.forwardedTo = *target;
+      p.sentUnder = leaderTerm();
       pending_.emplace(id, std::move(p));
       waitingForLeader_.pop_front();
     }
@@ -376,6 +388,7 @@ void RaftReplicator::run() {
       std::string ctx = proposalId(cfg_.raftId, nextRead_++);
       node_->readIndex(ctx);
       readsWithoutLeader_.front().forwardedTo = *target;
+      readsWithoutLeader_.front().sentUnder = leaderTerm();
       readsInFlight_.emplace(ctx, std::move(readsWithoutLeader_.front()));
       readsWithoutLeader_.pop_front();
     }
@@ -403,8 +416,11 @@ void RaftReplicator::run() {
       nextTick += cfg_.tick;
       if (nextTick < now) nextTick = now + cfg_.tick;
     }
+    std::vector<std::string> movedForwards;
+    if (node_) movedForwards = takeLeaderChange();
     while (node_ && node_->hasReady()) handleReady();
     failLostForwards(lostForwards);
+    failMovedForwards(movedForwards);
     if (node_) {
       reconcileMembers(now);
       maybePublishLiveness(now);

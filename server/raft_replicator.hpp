@@ -7,11 +7,12 @@
 // A proposal made on a follower is forwarded to the leader by the core and
 // acknowledged once this server has applied it (read-your-writes here). It
 // is forwarded only while this server's connection to the leader is up; if
-// that connection is lost before the answer, the proposal fails at once
-// (its outcome is unknown: the leader may have committed it), not after
-// proposalTimeout. It is never sent again: a write is not idempotent. A
-// ReadIndex request lost that way is asked again of the next reachable
-// leader.
+// that connection is lost before the answer, or the leader goes silent
+// without closing it (this server's election timeout passes, or it hears of
+// a new leader or term), the proposal fails at once (its outcome is
+// unknown: the leader may have committed it), not after proposalTimeout.
+// It is never sent again: a write is not idempotent. A ReadIndex request
+// lost either way is asked again of the next reachable leader.
 //
 // Membership: servers find each other through hellos (each lists the
 // servers its sender knows). The leader adds a server it hears from that is
@@ -36,6 +37,7 @@
 #include "raft/rawnode.hpp"
 #include "registry/catalog.hpp"
 #include "registry/replicator.hpp"
+#include "server/leader_change.hpp"
 #include "server/transport.hpp"
 #include "storage/db.hpp"
 #include "storage/raft_storage.hpp"
@@ -118,6 +120,14 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   // are applied (those that are among them still succeed).
   std::vector<std::string> takeLinkChanges(std::deque<std::pair<std::string, bool>> changes);
   void failLostForwards(const std::vector<std::string>& ids);
+  // Once a round (driver thread), after the core has stepped and ticked: if
+  // the leader or term differs from the last round's, puts the reads sent
+  // under another leader or term and not yet confirmed back in line, and
+  // returns the ids of the proposals sent under another, to fail (as
+  // takeLinkChanges's) with failMovedForwards.
+  std::vector<std::string> takeLeaderChange();
+  void failMovedForwards(const std::vector<std::string>& ids);
+  LeaderTerm leaderTerm() const;
   // Where a proposal made now would go: "" for this server (the leader),
   // else the leader's address; nullopt while no leader is reachable.
   std::optional<std::string> proposalTarget();
@@ -153,6 +163,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
     std::chrono::steady_clock::time_point deadline;
     std::chrono::steady_clock::time_point leaderDeadline;
     std::string forwardedTo;  // the leader's address; "" when proposed as leader
+    LeaderTerm sentUnder;     // the leader and term it was proposed under
   };
 
   RaftReplicatorConfig cfg_;
@@ -170,6 +181,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
     std::chrono::steady_clock::time_point deadline;
     uint64_t index = 0;       // set once the leader has confirmed it
     std::string forwardedTo;  // as Proposal's
+    LeaderTerm sentUnder;     // as Proposal's
   };
   std::deque<ReadWait> incomingReads_;
   std::deque<raft::Message> inbox_;
@@ -201,6 +213,7 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
 
   // Driver thread only.
   std::set<std::string> linksUp_;  // addresses with an established outbound connection
+  LeaderTerm seen_;                // the leader and term as of the last round
   std::deque<Proposal> waitingForLeader_;
   std::map<std::string, Proposal> pending_;  // by proposal id
   uint64_t nextProposal_ = 1;

@@ -13,7 +13,6 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,6 +20,7 @@
 
 #include "common/log.hpp"
 #include "common/tls_context.hpp"
+#include "server/send_queue.hpp"
 
 namespace cairn::server {
 namespace {
@@ -233,20 +233,23 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
   std::string body_;
 };
 
-// Sends frames to one peer address, reconnecting with backoff.
+// Sends frames to one peer address, reconnecting with backoff. Frames wait
+// in a bounded SendQueue (count, bytes, age) while the peer is unreachable
+// or not reading; the hello is not queued but written first on every
+// connection, so no bound ever drops it.
 //
 // Every handler carries the generation of the connection it was started
 // for; retry() starts a new generation, so the handlers of a dead
 // connection (a failed write and a failed read may both report) do nothing.
 class Outbound : public std::enable_shared_from_this<Outbound> {
  public:
-  Outbound(asio::io_context& ioc, Shared& shared, std::string address, size_t maxQueue,
+  Outbound(asio::io_context& ioc, Shared& shared, std::string address, SendQueue::Limits limits,
            std::function<std::string()> hello)
       : ioc_(ioc),
         shared_(shared),
         timer_(ioc),
         address_(std::move(address)),
-        maxQueue_(maxQueue),
+        queue_(limits),
         hello_(std::move(hello)) {}
 
   void start() { connect(); }
@@ -256,8 +259,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     timer_.cancel();
   }
   void enqueue(std::string frame) {
-    if (queue_.size() >= maxQueue_) queue_.pop_front();  // Raft copes with loss
-    queue_.push_back(std::move(frame));
+    queue_.push(std::move(frame), Clock::now());  // bounded: Raft copes with loss
     if (connected_ && !writing_) writeNext();
   }
   // The peer is up again (it connected to us): if waiting out a backoff,
@@ -272,7 +274,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   }
   void resendHello() {
     if (connected_) {
-      queue_.push_front(hello_());
+      helloDue_ = true;
       if (!writing_) writeNext();
     }
   }
@@ -319,7 +321,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     shared_.handler.onLink(address_, true);
     backoff_ = std::chrono::milliseconds(50);
     watchForClose(gen_);
-    queue_.push_front(hello_());
+    helloDue_ = true;
     writeNext();
   }
   // The peer never writes on this connection, so a read ends only when the
@@ -355,17 +357,15 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     });
   }
   void writeNext() {
-    if (queue_.empty()) {
+    // Everything queued (up to 1 MiB) in one write, after the hello if due.
+    auto batch = std::make_shared<std::string>(helloDue_ ? hello_() : std::string());
+    helloDue_ = false;
+    *batch += queue_.takeBatch(1u << 20, Clock::now());
+    if (batch->empty()) {
       writing_ = false;
       return;
     }
     writing_ = true;
-    // Batch everything queued into one write.
-    auto batch = std::make_shared<std::string>();
-    while (!queue_.empty() && batch->size() < (1u << 20)) {
-      *batch += queue_.front();
-      queue_.pop_front();
-    }
     stream_->write(asio::buffer(*batch),
                    [self = shared_from_this(), batch, gen = gen_](error_code ec, size_t) {
                      if (!self->current(gen)) return;
@@ -379,16 +379,16 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   std::unique_ptr<Stream> stream_;
   asio::steady_timer timer_;  // backoff, or the handshake's deadline
   std::string address_;
-  size_t maxQueue_;
+  SendQueue queue_;
   std::function<std::string()> hello_;
-  std::deque<std::string> queue_;
   std::array<unsigned char, 64> readBuf_{};
   uint64_t gen_ = 0;
   bool connected_ = false;
   bool writing_ = false;
   bool stopped_ = false;
   bool timedOut_ = false;
-  bool waiting_ = false;  // a backoff timer is pending
+  bool waiting_ = false;   // a backoff timer is pending
+  bool helloDue_ = false;  // written first by the next writeNext()
   std::chrono::milliseconds backoff_{50};
 };
 
@@ -477,10 +477,12 @@ class TransportImpl final : public Transport {
   std::shared_ptr<Outbound> outbound(const std::string& address) {
     auto it = out_.find(address);
     if (it != out_.end()) return it->second;
-    auto o = std::make_shared<Outbound>(ioc_, shared_, address, cfg_.maxQueuedFrames, [this] {
-      std::lock_guard lock(helloMu_);
-      return hello_;
-    });
+    auto o = std::make_shared<Outbound>(
+        ioc_, shared_, address,
+        SendQueue::Limits{cfg_.maxQueuedFrames, cfg_.maxQueuedBytes, cfg_.maxFrameAge}, [this] {
+          std::lock_guard lock(helloMu_);
+          return hello_;
+        });
     out_[address] = o;
     o->start();
     return o;

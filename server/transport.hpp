@@ -2,7 +2,10 @@
 // (it sends), inbound connections receive. Frames are length-prefixed,
 // bounded and validated; a bad frame closes that connection only.
 // Connections reconnect with backoff. Raft tolerates the loss of any
-// message, so a full send queue drops rather than blocks.
+// message, so a full send queue drops rather than blocks, and a frame that
+// waited longer than maxFrameAge for a peer that is down or not reading (a
+// stopped process, a partition) is dropped rather than sent late: the queue
+// of a dead or silent peer stays bounded in memory and in staleness.
 //
 // With `tls` set, every connection is mutual TLS (1.2 or later): each side
 // presents its certificate and verifies the peer's against the configured
@@ -51,7 +54,12 @@ class Transport {
   struct Config {
     std::string bindAddress = "127.0.0.1";
     uint16_t port = 0;
+    // Per peer; the oldest frames are dropped past these (see SendQueue).
     size_t maxQueuedFrames = 4096;
+    // Above a Raft in-flight window of appends (64 of 1 MiB), so a healthy
+    // pipeline never reaches it: a backstop for memory.
+    size_t maxQueuedBytes = 128u << 20;
+    std::chrono::milliseconds maxFrameAge{2000};
     // Mutual TLS on every connection when set (its role is forced to kBoth
     // and verifyPeer to true). Unset: plain TCP.
     std::optional<tls::TlsConfig> tls = std::nullopt;

@@ -50,6 +50,12 @@ class Recorder final : public Transport::Handler {
     std::lock_guard lock(mu_);
     return messages_.size();
   }
+  std::vector<uint64_t> terms() const {
+    std::lock_guard lock(mu_);
+    std::vector<uint64_t> out;
+    for (const auto& m : messages_) out.push_back(m.term);
+    return out;
+  }
 
  private:
   mutable std::mutex mu_;
@@ -133,9 +139,12 @@ class TransportTlsTest : public ::testing::Test {
   }
 
   // A transport with `tls` (plain TCP when unset) that says hello as `id`.
-  Node& start(std::optional<tls::TlsConfig> tls, raft::NodeId id) {
+  Node& start(std::optional<tls::TlsConfig> tls, raft::NodeId id, uint16_t port = 0,
+              std::chrono::milliseconds maxFrameAge = std::chrono::seconds(2)) {
     auto n = std::make_unique<Node>();
     Transport::Config cfg;
+    cfg.port = port;
+    cfg.maxFrameAge = maxFrameAge;
     cfg.tls = std::move(tls);
     cfg.handshakeTimeout = std::chrono::milliseconds(300);
     auto t = Transport::create(cfg, n->handler);
@@ -246,6 +255,32 @@ TEST_F(TransportTlsTest, LinkGoesUpOnConnectAndDownWhenThePeerGoes) {
     EXPECT_TRUE(eventually([&] { return a.handler.links().size() == 2; }));
     EXPECT_EQ(a.handler.links(), (Links{{bAddr, true}, {bAddr, false}}));
   }
+}
+
+// Frames queued for a peer that is down (or not reading) are dropped once
+// older than maxFrameAge instead of reaching it stale when it comes back;
+// the hello, sent first on every connection, is never dropped.
+TEST_F(TransportTlsTest, FramesQueuedLongerThanMaxFrameAgeAreDroppedNotSent) {
+  Node& a = start(std::nullopt, 1, 0, std::chrono::milliseconds(200));
+  Node& gone = start(std::nullopt, 2);
+  const uint16_t port = gone.transport->port();
+  const std::string bAddr = gone.address();
+  gone.transport.reset();  // down: a's connections are refused
+  for (int i = 0; i < 5; ++i) {
+    auto m = appendMessage(1, 2);
+    m.term = 1;
+    a.transport->send(bAddr, m);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // they age past 200 ms
+  Node& b = start(std::nullopt, 2, port);                       // back on the same address
+  ASSERT_TRUE(eventually([&] { return !a.handler.links().empty(); }));
+  auto fresh = appendMessage(1, 2);
+  fresh.term = 2;
+  a.transport->send(bAddr, fresh);
+  // In order on one connection: had the old frames been sent, they came first.
+  ASSERT_TRUE(eventually([&] { return b.handler.messages() >= 1; }));
+  EXPECT_EQ(b.handler.terms(), std::vector<uint64_t>{2});
+  EXPECT_GE(b.handler.hellos(), 1u);
 }
 
 TEST_F(TransportTlsTest, BadFilesFailCreateNamingTheFile) {
