@@ -96,7 +96,7 @@ void OwnNodeKeeper::run() {
                     : Clock::duration{0};
       lastRepair = now;
       notBefore = now + holdoff;
-      logger->info("registered this server's own again (node {})", self_.name);
+      logger->info("repaired this server's own registrations (node {})", self_.name);
     }
     registered = true;
     attempt = -1;

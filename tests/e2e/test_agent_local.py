@@ -66,6 +66,7 @@ class Api:
 class AgentLocalStateTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="cairn-agent-local-")
+        os.mkdir(os.path.join(self.tmp, "data"))
         self.agent = Agent(data_dir=os.path.join(self.tmp, "data"), node="al").start()
         self.api = Api(self.agent)
 
@@ -170,6 +171,9 @@ class ClusterAgentLocalStateTest(unittest.TestCase):
     def tearDown(self):
         for x in self.s:
             x.stop(signal.SIGKILL)
+        if os.environ.get("KEEP"):
+            print(self.root)
+            return
         shutil.rmtree(self.root, ignore_errors=True)
 
     def test_every_server_gets_its_own_registrations_back(self):
@@ -179,6 +183,9 @@ class ClusterAgentLocalStateTest(unittest.TestCase):
         names = {x.name for x in self.s}
         self.assertTrue(wait_until(lambda: names <= {n["Node"] for n in Api(leader).get(
             "/v1/catalog/nodes")}, timeout=20))
+        # The mesh CA is in the snapshot (else the leader makes one after the restore).
+        self.assertTrue(wait_until(lambda: Api(leader).get("/v1/agent/connect/ca/roots")["Roots"],
+                                   timeout=20))
         for x in self.s:
             Api(x).put("/v1/agent/service/register", service("early-" + x.name, 7000, [TTL]))
             Api(x).put("/v1/agent/service/register", service("gone-" + x.name, 7001, [TTL]))
