@@ -4,13 +4,15 @@ seconds and with their checks, when a restore of an older snapshot loses
 them (also after the server restarted in between: the record is in its data
 dir); one deregistered through the agent API stays gone even when the
 restored snapshot has it; what the catalog API put on the node is not
-brought back; a check that survived the restore keeps its status; and once
+brought back, nor is a service reaped by DeregisterCriticalServiceAfter; a
+check that survived the restore keeps its status; and once
 repaired the catalog takes no more writes (cairn_catalog_applied_index
 stays still)."""
 import json
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import time
 import unittest
@@ -160,6 +162,19 @@ class AgentLocalStateTest(unittest.TestCase):
                                    timeout=REPAIR_SECONDS),
                         "not repaired after a restart: %s" % (got[-1:],))
         self.assert_quiet()
+
+    def test_a_service_reaped_by_deregister_critical_service_after_stays_gone(self):
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()
+        self.api.put("/v1/agent/service/register", {
+            "Name": "reaped", "Port": port,
+            "Check": {"TCP": "127.0.0.1:%d" % port, "Interval": "1s",
+                      "DeregisterCriticalServiceAfter": "2s"}})
+        self.assertTrue(wait_until(lambda: "reaped" not in self.api.node_state("al")[0], 15))
+        self.assert_quiet()
+        self.assertNotIn("reaped", self.api.node_state("al")[0])
 
 
 class ClusterAgentLocalStateTest(unittest.TestCase):
