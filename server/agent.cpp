@@ -517,6 +517,7 @@ class Agent {
     local_.reset();
     raft_.reset();
     catalog_.reset();
+    if (localState_) localState_->flush();
     localState_.reset();  // after the Api and the keeper that use it
     if (db_) (void)db_->syncCatalog();
     db_.reset();

@@ -15,12 +15,26 @@ Result<std::unique_ptr<AgentLocalStore>> AgentLocalStore::open(storage::Db& db, 
   return s;
 }
 
-void AgentLocalStore::persist(const std::vector<LocalRow>& rows) {
+void AgentLocalStore::persist(std::vector<LocalRow> rows) {
   ++version_;
+  if (pending_.empty())
+    pending_ = std::move(rows);
+  else
+    pending_.insert(pending_.end(), std::make_move_iterator(rows.begin()),
+                    std::make_move_iterator(rows.end()));
+}
+
+void AgentLocalStore::flush() {
+  std::lock_guard order(flushMu_);
+  std::vector<LocalRow> rows;
+  {
+    std::lock_guard lock(mu_);
+    rows.swap(pending_);
+  }
   if (rows.empty()) return;
   std::vector<storage::Db::MetaWrite> writes;
   writes.reserve(rows.size());
-  for (const auto& r : rows) writes.push_back({r.key, r.value});
+  for (auto& r : rows) writes.push_back({std::move(r.key), std::move(r.value)});
   if (Status st = db_.writeMeta(writes, false); !st.ok())
     log::get("agent")->error("agent local state not saved in the data dir: {}", st.error().message);
 }
@@ -43,6 +57,7 @@ bool AgentLocalStore::knows(const std::string& serviceId, const std::string& che
 }
 
 bool AgentLocalStore::intact(const registry::View& v) {
+  flush();
   const auto* e = v.nodes.find(node_);
   if (!e) return false;
   std::lock_guard lock(mu_);

@@ -198,6 +198,7 @@ TEST_F(OwnNodeTest, KeepsTheAgentLocalStateToo) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(cat_->appliedIndex(), index) << "a steady state must not write";
   keeper_.reset();
+  local_->flush();
   local_.reset();
   auto reopened = std::move(AgentLocalStore::open(*db_, kSelf.name).value());
   EXPECT_EQ(reopened->services(), 1u);
