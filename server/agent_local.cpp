@@ -247,7 +247,8 @@ LocalRepair planLocalRepair(const registry::View& v, const std::string& node,
         it->second.checks.push_back(repairedCheck(want, current));
         continue;
       }
-      if (!v.nodeServices.find(instanceKey(node, want.serviceId))) continue;  // nowhere to go
+      if (removed.count(want.serviceId) || !v.nodeServices.find(instanceKey(node, want.serviceId)))
+        continue;  // nowhere to go
     }
     loose.checks.push_back(repairedCheck(want, current));
   }
