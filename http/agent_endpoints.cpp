@@ -94,6 +94,9 @@ Outcome Api::agentServiceRegister(const Request& req, const std::string&) {
   // No per-VM agent: the caller is the service's host, unless it is local.
   if (reg->service.address.empty() && !isLoopback(req.remoteAddr))
     reg->service.address = req.remoteAddr;
+  registry::RegisterCommand defined = cmd;
+  defined.service = reg->service;
+  defined.checks = reg->checks;
   // Re-registering keeps the current status of an unchanged check, as the
   // instance's health should not flap because its definition was re-sent.
   auto view = hub_.view();
@@ -106,15 +109,40 @@ Outcome Api::agentServiceRegister(const Request& req, const std::string&) {
   }
   cmd.service = reg->service;
   cmd.checks = reg->checks;
-  return write(cmd, okEmpty);
+  return agentRegister(std::move(cmd), std::move(defined));
+}
+
+Outcome Api::agentRegister(registry::RegisterCommand cmd, registry::RegisterCommand defined) {
+  if (!opts_.agentLocal) return write(cmd, okEmpty);
+  return write(cmd, [sink = opts_.agentLocal, defined = std::move(defined)](uint64_t index) {
+    sink->registered(defined);
+    return okEmpty(index);
+  });
+}
+
+Outcome Api::agentDeregister(const std::string& serviceId, const std::string& checkId) {
+  registry::DeregisterCommand cmd{self_.nodeName, serviceId, checkId};
+  if (!opts_.agentLocal) return write(cmd, okEmpty);
+  uint64_t at = hub_.view()->index;
+  return write(cmd, okEmpty, [&] { opts_.agentLocal->deregistering(serviceId, checkId, at); });
+}
+
+bool Api::agentHasService(const std::string& id) const {
+  return hub_.view()->nodeServices.find(instanceKey(self_.nodeName, id)) ||
+         (opts_.agentLocal && opts_.agentLocal->knows(id, ""));
+}
+
+bool Api::agentHasCheck(const std::string& id) const {
+  return hub_.view()->checks.find(instanceKey(self_.nodeName, id)) ||
+         (opts_.agentLocal && opts_.agentLocal->knows("", id));
 }
 
 Outcome Api::agentServiceDeregister(const Request&, const std::string& id) {
-  if (!hub_.view()->nodeServices.find(instanceKey(self_.nodeName, id)))
+  if (!agentHasService(id))
     return Response::text(404,
                           "Unknown service ID \"" + id +
                               "\". Ensure that the service ID is passed, not the service name.");
-  return write(registry::DeregisterCommand{self_.nodeName, id, ""}, okEmpty);
+  return agentDeregister(id, "");
 }
 
 namespace {
@@ -152,16 +180,17 @@ registry::Check maintenanceCheck(const Request& req, std::string checkId, std::s
 Outcome Api::agentServiceMaintenance(const Request& req, const std::string& id) {
   auto enable = maintenanceEnable(req);
   if (!enable.ok()) return Response::text(400, enable.error().message);
-  if (!hub_.view()->nodeServices.find(instanceKey(self_.nodeName, id)))
-    return Response::text(404, "Unknown service ID \"" + id + "\"");
+  bool known = *enable ? hub_.view()->nodeServices.find(instanceKey(self_.nodeName, id)) != nullptr
+                       : agentHasService(id);
+  if (!known) return Response::text(404, "Unknown service ID \"" + id + "\"");
   std::string checkId = "_service_maintenance:" + id;
-  if (!*enable) return write(registry::DeregisterCommand{self_.nodeName, "", checkId}, okEmpty);
+  if (!*enable) return agentDeregister("", checkId);
   registry::RegisterCommand cmd;
   cmd.node.name = self_.nodeName;
   cmd.skipNodeUpdate = true;
   cmd.checks.push_back(
       maintenanceCheck(req, std::move(checkId), "Service Maintenance Mode", id, "service"));
-  return write(cmd, okEmpty);
+  return agentRegister(cmd, cmd);
 }
 
 // PUT /v1/agent/maintenance?enable=true|false&reason=: the whole node (this
@@ -171,14 +200,14 @@ Outcome Api::agentMaintenance(const Request& req, const std::string&) {
   if (!enable.ok()) return Response::text(400, enable.error().message);
   const std::string checkId = "_node_maintenance";
   if (!*enable) {
-    if (!hub_.view()->checks.find(instanceKey(self_.nodeName, checkId))) return okEmpty(0);
-    return write(registry::DeregisterCommand{self_.nodeName, "", checkId}, okEmpty);
+    if (!agentHasCheck(checkId)) return okEmpty(0);
+    return agentDeregister("", checkId);
   }
   registry::RegisterCommand cmd;
   cmd.node.name = self_.nodeName;
   cmd.skipNodeUpdate = true;
   cmd.checks.push_back(maintenanceCheck(req, checkId, "Node Maintenance Mode", "", "node"));
-  return write(cmd, okEmpty);
+  return agentRegister(cmd, cmd);
 }
 
 Outcome Api::agentChecks(const Request& req, const std::string&) {
@@ -215,13 +244,12 @@ Outcome Api::agentCheckRegister(const Request& req, const std::string&) {
   cmd.node.name = self_.nodeName;
   cmd.skipNodeUpdate = true;
   cmd.checks.push_back(std::move(*c));
-  return write(cmd, okEmpty);
+  return agentRegister(cmd, cmd);
 }
 
 Outcome Api::agentCheckDeregister(const Request&, const std::string& id) {
-  if (!hub_.view()->checks.find(instanceKey(self_.nodeName, id)))
-    return Response::text(404, "Unknown check ID \"" + id + "\"");
-  return write(registry::DeregisterCommand{self_.nodeName, "", id}, okEmpty);
+  if (!agentHasCheck(id)) return Response::text(404, "Unknown check ID \"" + id + "\"");
+  return agentDeregister("", id);
 }
 
 Outcome Api::agentCheckTtl(const Request& req, const std::string& id, registry::HealthStatus s) {

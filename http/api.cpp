@@ -326,7 +326,8 @@ Outcome Api::query(const Request& req, std::vector<std::string> keys,
   return b;
 }
 
-Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk) {
+Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk,
+                   const std::function<void()>& beforePropose) {
   // A server that does not apply the command's version would skip it and
   // keep a different catalog: refuse here, before anything is committed.
   if (tCall)
@@ -340,6 +341,7 @@ Outcome Api::write(const registry::Command& cmd, std::function<Response(uint64_t
         "version " +
         std::to_string(have) + ": upgrade every server, or retry if one has just started"));
   std::string bytes = registry::encodeCommand(cmd);
+  if (beforePropose) beforePropose();
   return Deferred{[this, bytes = std::move(bytes),
                    onOk = std::move(onOk)](std::function<void(Response)> respond) mutable {
     replicator_.propose(std::move(bytes), [respond = std::move(respond), onOk](Result<uint64_t> r) {

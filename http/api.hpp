@@ -47,6 +47,27 @@ struct ConnectOptions {
   std::function<int64_t()> now;
 };
 
+// Told what this server's /v1/agent endpoints register and deregister (the
+// agent's "local state", kept by server/agent_local_store.hpp), so that the
+// server can bring it back when the catalog loses it. Thread-safe: called
+// on HTTP and replicator threads; must not block for long.
+class AgentLocalSink {
+ public:
+  virtual ~AgentLocalSink() = default;
+  // After `cmd` (a service with its checks, or checks alone, as defined:
+  // statuses as registered) has been applied.
+  virtual void registered(const registry::RegisterCommand& cmd) = 0;
+  // Before a deregistration of a service (serviceId set) or a check is
+  // proposed, so that nothing brings it back meanwhile; `viewIndex` is the
+  // catalog index the request was checked against.
+  virtual void deregistering(const std::string& serviceId, const std::string& checkId,
+                             uint64_t viewIndex) = 0;
+  // True when the service (serviceId set) or check was registered through
+  // the agent API and not deregistered since: a deregistration is taken
+  // even while the catalog has lost it.
+  virtual bool knows(const std::string& serviceId, const std::string& checkId) const = 0;
+};
+
 struct ApiOptions {
   std::chrono::milliseconds defaultWait{5 * 60 * 1000};
   std::chrono::milliseconds maxWait{10 * 60 * 1000};
@@ -70,6 +91,8 @@ struct ApiOptions {
   // ACL enforcement (off by default).
   AclOptions acl;
   ConnectOptions connect{};
+  // Null: the agent endpoints' registrations are not recorded.
+  AgentLocalSink* agentLocal = nullptr;
 };
 
 class LeafCache;
@@ -105,10 +128,20 @@ class Api final : public Handler {
                 std::function<uint64_t(const View&)> indexOf,
                 std::function<Response(const View&)> render);
   // A write: proposes cmd and answers with onOk once applied here.
-  Outcome write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk);
+  // `beforePropose` runs once the command is allowed, just before it is proposed.
+  Outcome write(const registry::Command& cmd, std::function<Response(uint64_t)> onOk,
+                const std::function<void()>& beforePropose = {});
   // A TTL check's report: passed to opts_.onTtlReport, written if it changes
   // `current`.
   Outcome ttlReport(const registry::Check& current, registry::CheckStatusCommand cmd);
+  // Writes through the agent endpoints, told to opts_.agentLocal: `cmd` is
+  // proposed, `defined` (the same, with the statuses as registered) recorded
+  // once applied; a deregistration is recorded before it is proposed.
+  Outcome agentRegister(registry::RegisterCommand cmd, registry::RegisterCommand defined);
+  Outcome agentDeregister(const std::string& serviceId, const std::string& checkId);
+  // In the catalog on this node, or in opts_.agentLocal.
+  bool agentHasService(const std::string& id) const;
+  bool agentHasCheck(const std::string& id) const;
   void addIndexHeaders(Response& r, uint64_t index) const;
   Outcome dispatch(const Route& r, const Request& req, const std::string& arg);
   // With ACLs on: checks what route r needs of `caller` (resolved from

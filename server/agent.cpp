@@ -26,6 +26,7 @@
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "registry/catalog.hpp"
+#include "server/agent_local_store.hpp"
 #include "server/ca_keeper.hpp"
 #include "server/config.hpp"
 #include "server/config_services.hpp"
@@ -100,6 +101,23 @@ Result<uint64_t> proposeSync(registry::Replicator& r, const registry::Command& c
   return f.get();
 }
 
+// Proposes every command at once (the replicator takes them in one batch:
+// one Raft append), then waits for all; the first failure, if any.
+Status proposeAll(registry::Replicator& r, const std::vector<registry::Command>& cmds) {
+  std::vector<std::promise<Result<uint64_t>>> done(cmds.size());
+  std::vector<std::future<Result<uint64_t>>> results;
+  results.reserve(cmds.size());
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    results.push_back(done[i].get_future());
+    r.propose(registry::encodeCommand(cmds[i]),
+              [&p = done[i]](Result<uint64_t> res) { p.set_value(std::move(res)); });
+  }
+  Status first;
+  for (auto& f : results)
+    if (auto res = f.get(); !res.ok() && first.ok()) first = res.error();
+  return first;
+}
+
 class Agent {
  public:
   Agent(std::vector<std::string> args, ParsedAgentArgs parsed)
@@ -140,6 +158,9 @@ class Agent {
       return fail(defs.error().message);
     else if (Status st = refuseScriptChecks(*defs, cfg_.enableScriptChecks); !st.ok())
       return fail(st.error().message);
+    auto local = AgentLocalStore::open(*db_, cfg_.nodeName);
+    if (!local.ok()) return fail(local.error().message);
+    localState_ = std::move(*local);
     if (Status st = startReplication(); !st.ok()) return fail(st.error().message);
     if (local_) {
       // One server: writes are immediate, so the node is there before HTTP opens.
@@ -147,14 +168,18 @@ class Agent {
       if (Status st = syncConfigDefinitions(); !st.ok()) return fail(st.error().message);
     }
     // A cluster may not have a leader yet: the keeper registers in the
-    // background, and again whenever the node goes missing (a restore).
+    // background, and again whenever the node goes missing (a restore), or
+    // what was registered through this server's agent API.
     ownNode_ = std::make_unique<OwnNodeKeeper>(
         catalog_->watches(), OwnNode{cfg_.nodeName, cfg_.nodeId, cfg_.advertiseAddr},
         [this] {
           Status st = registerSelf();
           return st.ok() ? syncConfigDefinitions() : st;
         },
-        OwnNodeKeeper::Options{.registered = local_ != nullptr});
+        OwnNodeKeeper::Options{
+            .registered = local_ != nullptr,
+            .intact = [this](const registry::View& v) { return localState_->intact(v); },
+            .repair = [this] { return repairLocalState(); }});
 
     http::AgentIdentity id{cfg_.nodeName,      cfg_.nodeId,     cfg_.datacenter,
                            cfg_.advertiseAddr, cfg_.serverPort, CAIRN_VERSION};
@@ -173,6 +198,7 @@ class Agent {
       }).detach();
     };
     apiOpts.loads = loads_.get();
+    apiOpts.agentLocal = localState_.get();
     apiOpts.enableScriptChecks = cfg_.enableScriptChecks;
     apiOpts.acl = aclOptions(cfg_.acl);
     int64_t leafTtl = std::chrono::duration_cast<std::chrono::seconds>(
@@ -398,6 +424,18 @@ class Agent {
     return db_->putMeta("config_checks", encodeIdSet(defs->checkIds));
   }
 
+  // Brings back what the catalog lost of the agent's local state, in one
+  // batch of writes. Called by the own-node keeper's thread.
+  Status repairLocalState() {
+    LocalRepair plan = localState_->plan(*catalog_->watches().view());
+    localState_->forget(plan);
+    if (plan.writes.empty()) return {};
+    if (Status st = proposeAll(*replicator_, plan.writes); !st.ok()) return st;
+    log::get("agent")->info("agent local state: {} writes to the catalog (services {}, checks {})",
+                            plan.writes.size(), localState_->services(), localState_->checks());
+    return {};
+  }
+
   void reload() {
     auto logger = log::get("agent");
     auto parsed = parseAgentArgs(args_);
@@ -479,6 +517,8 @@ class Agent {
     local_.reset();
     raft_.reset();
     catalog_.reset();
+    if (localState_) localState_->flush();
+    localState_.reset();  // after the Api and the keeper that use it
     if (db_) (void)db_->syncCatalog();
     db_.reset();
     if (tempDir_) {
@@ -497,6 +537,9 @@ class Agent {
   std::unique_ptr<RaftReplicator> raft_;
   registry::Replicator* replicator_ = nullptr;
   uint16_t serverPort_ = 0;
+  // What this server's agent API registered and deregistered (used by the
+  // Api and the keeper; reset before the Db).
+  std::unique_ptr<AgentLocalStore> localState_;
   // Registers this server's node, and again when it goes missing; stops
   // before the replicator it proposes to.
   std::unique_ptr<OwnNodeKeeper> ownNode_;

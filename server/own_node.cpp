@@ -36,6 +36,10 @@ void OwnNodeKeeper::stop() {
   cv_.notify_all();
 }
 
+bool OwnNodeKeeper::allIntact(const registry::View& v) const {
+  return ownNodeIntact(v, self_) && (!opts_.intact || opts_.intact(v));
+}
+
 bool OwnNodeKeeper::pause(Clock::duration d) {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, d, [this] { return stop_; });
@@ -51,7 +55,7 @@ void OwnNodeKeeper::run() {
   Clock::time_point lastRepair{};
   Clock::time_point notBefore{};  // of the next repair
   for (int attempt = 0;; ++attempt) {
-    if (registered && ownNodeIntact(*hub_.view(), self_)) {
+    if (registered && allIntact(*hub_.view())) {
       attempt = -1;
       if (!pause(opts_.pollInterval)) return;
       continue;
@@ -59,15 +63,24 @@ void OwnNodeKeeper::run() {
     if (registered) {
       if (auto now = Clock::now(); now < notBefore) {
         if (!pause(notBefore - now)) return;
-        if (ownNodeIntact(*hub_.view(), self_)) continue;
+        if (allIntact(*hub_.view())) continue;
       }
-      if (attempt == 0)
+    }
+    const bool nodeMissing = !registered || !ownNodeIntact(*hub_.view(), self_);
+    if (registered && attempt == 0) {
+      if (nodeMissing)
         logger->warn(
             "this server's node {} is missing from the catalog (replaced by a snapshot restore, "
             "or deregistered): registering it again",
             self_.name);
+      else
+        logger->warn(
+            "the catalog has lost or changed services or checks registered through this "
+            "server's agent API (node {}), or holds one deregistered through it: repairing",
+            self_.name);
     }
-    Status st = registerAll_();
+    Status st = nodeMissing ? registerAll_() : Status();
+    if (st.ok() && opts_.repair) st = opts_.repair();
     if (!st.ok()) {
       if (attempt % 10 == 0)
         logger->info("waiting for the cluster to register this node: {}", st.error().message);
@@ -83,7 +96,7 @@ void OwnNodeKeeper::run() {
                     : Clock::duration{0};
       lastRepair = now;
       notBefore = now + holdoff;
-      logger->info("registered this server's node {} again", self_.name);
+      logger->info("repaired this server's own registrations (node {})", self_.name);
     }
     registered = true;
     attempt = -1;

@@ -6,6 +6,11 @@
 // address under our name) — a snapshot restore replaced the catalog, or an
 // operator deregistered it — they are registered again.
 //
+// Besides the node, the keeper can keep more of this server's own (the
+// services and checks registered through its agent API, agent_local.hpp):
+// Options::intact says whether the view holds them, Options::repair writes
+// what is missing, after the node's registration when that was needed too.
+//
 // Steady state costs no Raft write: the view is read (a pointer load and a
 // lookup) every `pollInterval`, and a registration is proposed only when
 // something is missing. Repairs that follow each other within a minute back
@@ -52,6 +57,10 @@ class OwnNodeKeeper {
     // True when the first registration is done already (a one-server agent
     // registers before it serves).
     bool registered = false;
+    // More that must hold (both or neither set). Called on the keeper's
+    // thread; `repair` blocks until its writes are applied or failed.
+    std::function<bool(const registry::View&)> intact;
+    std::function<Status()> repair;
   };
 
   OwnNodeKeeper(registry::WatchHub& hub, OwnNode self, std::function<Status()> registerAll,
@@ -66,6 +75,7 @@ class OwnNodeKeeper {
 
  private:
   void run();
+  bool allIntact(const registry::View& v) const;
   // Sleeps for `d` or until stop(); false once stopped.
   bool pause(std::chrono::steady_clock::duration d);
 

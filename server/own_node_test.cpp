@@ -8,6 +8,7 @@
 
 #include "registry/command.hpp"
 #include "registry/snapshot_file.hpp"
+#include "server/agent_local_store.hpp"
 #include "server/local_replicator.hpp"
 #include "storage/db.hpp"
 
@@ -31,6 +32,12 @@ registry::RegisterCommand nodeCommand(const OwnNode& n, bool withCheck) {
     r.checks.push_back(c);
   }
   return r;
+}
+
+OwnNodeKeeper::Options fastPoll() {
+  OwnNodeKeeper::Options o;
+  o.pollInterval = std::chrono::milliseconds(10);
+  return o;
 }
 
 // Polls `pred` until it holds or 10 s pass.
@@ -57,6 +64,7 @@ class OwnNodeTest : public ::testing::Test {
   }
   void TearDown() override {
     keeper_.reset();
+    local_.reset();
     rep_.reset();
     cat_.reset();
     db_.reset();
@@ -70,7 +78,7 @@ class OwnNodeTest : public ::testing::Test {
   }
 
   // Starts the keeper; its registrations are counted in registrations_.
-  void startKeeper() {
+  void startKeeper(OwnNodeKeeper::Options opts = fastPoll()) {
     keeper_ = std::make_unique<OwnNodeKeeper>(
         cat_->watches(), kSelf,
         [this]() -> Status {
@@ -78,7 +86,7 @@ class OwnNodeTest : public ::testing::Test {
           auto r = write(nodeCommand(kSelf, true));
           return r.ok() ? Status() : Status(r.error());
         },
-        OwnNodeKeeper::Options{std::chrono::milliseconds(10), false});
+        std::move(opts));
   }
   bool intact() { return ownNodeIntact(*cat_->view(), kSelf); }
 
@@ -86,6 +94,7 @@ class OwnNodeTest : public ::testing::Test {
   std::unique_ptr<storage::Db> db_;
   std::unique_ptr<registry::Catalog> cat_;
   std::unique_ptr<LocalReplicator> rep_;
+  std::unique_ptr<AgentLocalStore> local_;  // used by keeper_
   std::unique_ptr<OwnNodeKeeper> keeper_;
   std::atomic<int> registrations_{0};
 };
@@ -147,6 +156,55 @@ TEST_F(OwnNodeTest, RegistersAgainAfterADeregistration) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
 }
 
+// The agent's local state rides on the same keeper: a service registered
+// through the agent API and then lost comes back in one repair, without
+// registering the node again; nothing is written while it is there.
+TEST_F(OwnNodeTest, KeepsTheAgentLocalStateToo) {
+  local_ = std::move(AgentLocalStore::open(*db_, kSelf.name).value());
+  OwnNodeKeeper::Options opts = fastPoll();
+  opts.intact = [this](const registry::View& v) { return local_->intact(v); };
+  opts.repair = [this]() -> Status {
+    for (const auto& w : local_->plan(*cat_->view()).writes)
+      if (auto r = write(w); !r.ok()) return r.error();
+    return {};
+  };
+  startKeeper(std::move(opts));
+  ASSERT_TRUE(eventually([&] { return intact(); }));
+  registry::RegisterCommand svc;
+  svc.node.name = kSelf.name;
+  svc.skipNodeUpdate = true;
+  svc.service = registry::Service{};
+  svc.service->name = "web";
+  registry::Check c;
+  c.checkId = "web-ttl";
+  c.name = "web-ttl";
+  c.serviceId = "web";
+  c.type = "ttl";
+  c.definition.ttl = "10s";
+  svc.checks.push_back(c);
+  ASSERT_TRUE(write(svc).ok());
+  local_->registered(svc);
+  ASSERT_TRUE(write(registry::CheckStatusCommand{kSelf.name, "web-ttl",
+                                                 registry::HealthStatus::kPassing, "fine"})
+                  .ok());
+  ASSERT_TRUE(write(registry::DeregisterCommand{kSelf.name, "", "web-ttl"}).ok());
+  auto back = [&] {
+    return cat_->view()->checks.find(registry::instanceKey(kSelf.name, "web-ttl"));
+  };
+  // Counted once the repair's writes are applied.
+  ASSERT_TRUE(eventually([&] { return back() != nullptr && keeper_->repairs() == 1; }));
+  EXPECT_EQ(registrations_.load(), 1) << "the node was there";
+  uint64_t index = cat_->appliedIndex();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(cat_->appliedIndex(), index) << "a steady state must not write";
+  keeper_.reset();
+  local_->flush();
+  local_.reset();
+  auto reopened = std::move(AgentLocalStore::open(*db_, kSelf.name).value());
+  EXPECT_EQ(reopened->services(), 1u);
+  EXPECT_EQ(reopened->checks(), 1u);
+}
+
 TEST_F(OwnNodeTest, StopEndsAKeeperThatCannotRegister) {
   keeper_ = std::make_unique<OwnNodeKeeper>(
       cat_->watches(), kSelf,
@@ -154,7 +212,7 @@ TEST_F(OwnNodeTest, StopEndsAKeeperThatCannotRegister) {
         ++registrations_;
         return Status(unavailable("No cluster leader"));
       },
-      OwnNodeKeeper::Options{std::chrono::milliseconds(10), false});
+      fastPoll());
   ASSERT_TRUE(eventually([&] { return registrations_.load() >= 1; }));
   auto start = std::chrono::steady_clock::now();
   keeper_.reset();

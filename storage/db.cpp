@@ -220,4 +220,33 @@ Status Db::putMeta(std::string_view key, std::string_view value) {
   return {};
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Db::scanMeta(std::string_view prefix) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cfs[kMeta]));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (k.substr(0, prefix.size()) != prefix) break;
+    out.emplace_back(std::string(k), it->value().ToString());
+  }
+  if (!it->status().ok()) return fromStatus(it->status(), "scan meta");
+  return out;
+}
+
+Status Db::writeMeta(const std::vector<MetaWrite>& writes, bool sync) {
+  rocksdb::WriteBatch batch;
+  for (const auto& w : writes) {
+    rocksdb::Slice key(w.key.data(), w.key.size());
+    if (w.value)
+      batch.Put(impl_->cfs[kMeta], key, rocksdb::Slice(w.value->data(), w.value->size()));
+    else
+      batch.Delete(impl_->cfs[kMeta], key);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  auto s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return fromStatus(s, "write meta");
+  return {};
+}
+
 }  // namespace cairn::storage

@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -68,6 +70,15 @@ class Db {
   // Small metadata values (node ID, cluster ID, ...).
   Result<std::string> getMeta(std::string_view key);  // "" when absent
   Status putMeta(std::string_view key, std::string_view value);
+  // Every metadata key that starts with `prefix`, with its value, in key order.
+  Result<std::vector<std::pair<std::string, std::string>>> scanMeta(std::string_view prefix);
+  // Puts (value set) and deletes (no value) in one batch. Not synced unless
+  // `sync`: the write survives the process, not a power loss.
+  struct MetaWrite {
+    std::string key;
+    std::optional<std::string> value;
+  };
+  Status writeMeta(const std::vector<MetaWrite>& writes, bool sync);
 
   struct Impl;
   // Internal to storage/ (Impl is defined in db_impl.hpp).

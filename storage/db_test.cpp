@@ -34,6 +34,21 @@ TEST_F(DbTest, LogAppendReadTruncate) {
   EXPECT_EQ(db->readLog(0, 10)->size(), 1u);
 }
 
+TEST_F(DbTest, MetaPrefixScanAndBatchWriteSurviveReopen) {
+  {
+    auto db = std::move(Db::open(dir).value());
+    ASSERT_TRUE(db->writeMeta({{"p/b", "2"}, {"p/a", "1"}, {"q", "x"}, {"p/c", "3"}}, false).ok());
+    ASSERT_TRUE(db->writeMeta({{"p/c", std::nullopt}}, true).ok());
+  }
+  auto db = std::move(Db::open(dir).value());
+  auto rows = db->scanMeta("p/");
+  ASSERT_TRUE(rows.ok());
+  using Rows = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(*rows, (Rows{{"p/a", "1"}, {"p/b", "2"}}));
+  EXPECT_EQ(*db->getMeta("q"), "x");
+  EXPECT_TRUE(db->scanMeta("z/")->empty());
+}
+
 TEST_F(DbTest, CatalogSurvivesReopen) {
   {
     auto db = std::move(Db::open(dir).value());

@@ -181,16 +181,18 @@ class SnapshotTest(unittest.TestCase):
                 self.assertEqual(w.answered_index(10), now_at, w.path)
             self.assertLess(time.monotonic() - restored_at, 15)
             # Exactly the source's catalog, and the target's own node, which
-            # it registers again within seconds (no restart); the "legacy"
-            # service registered on it before is gone.
+            # it registers again within seconds (no restart), with the
+            # "legacy" service registered through its agent API before.
             self.assertEqual(agent_catalog(target, exclude_nodes={"target"}), self.want)
             self.assertTrue(wait_until(lambda: "target" in node_names(lambda p: target.get_json(p)[0]),
                                        timeout=5), "the agent's own node did not come back")
             self.assertLess(time.monotonic() - restored_at, 20)
             self.assertEqual(agent_catalog(target, exclude_nodes={"target"}), self.want)
+            self.assertTrue(wait_until(lambda: "legacy" in target.get_json(
+                "/v1/catalog/node/target")[0]["Services"], timeout=5), "legacy did not come back")
             node = target.get_json("/v1/catalog/node/target")[0]
             self.assertEqual(node["Node"]["Address"], "127.0.0.1")
-            self.assertEqual(node["Services"], {})
+            self.assertEqual(set(node["Services"]), {"legacy"})
             checks = target.get_json("/v1/health/node/target")[0]
             self.assertEqual([c["CheckID"] for c in checks], ["serfHealth"])
 
@@ -299,6 +301,9 @@ class ClusterSnapshotTest(unittest.TestCase):
                 lambda p: json.loads(x.request("GET", p + "?stale")[2])), timeout=5),
                 "%s lacks server nodes" % x.name)
         self.assertLess(time.monotonic() - restored_at, 10)
+        # "old", registered through the leader's agent API, comes back too.
+        self.assertTrue(wait_until(lambda: "old" in json.loads(
+            follower.request("GET", "/v1/catalog/services?stale")[2]), timeout=5))
         self.want = server_catalog(follower)
         self.assertEqual(set(self.want["nodes"]), servers | {"source", "ext-0", "ext-1", "ext-2"})
 
