@@ -37,14 +37,7 @@ std::vector<std::string> RaftReplicator::takeLinkChanges(
     for (const auto& [id, p] : pending_)
       if (p.forwardedTo == address) lost.push_back(id);
     // A late answer to the old request finds nothing and is ignored.
-    for (auto it = readsInFlight_.begin(); it != readsInFlight_.end();) {
-      if (it->second.index == 0 && it->second.forwardedTo == address) {
-        readsWithoutLeader_.push_front(std::move(it->second));
-        it = readsInFlight_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    askReadsAgain([&](const ReadWait& r) { return r.forwardedTo == address; });
   }
   return lost;
 }
@@ -69,6 +62,17 @@ void RaftReplicator::failLostForwards(const std::vector<std::string>& ids) {
         address, failed);
 }
 
+void RaftReplicator::askReadsAgain(const std::function<bool(const ReadWait&)>& lost) {
+  for (auto it = readsInFlight_.begin(); it != readsInFlight_.end();) {
+    if (it->second.index == 0 && lost(it->second)) {
+      readsWithoutLeader_.push_front(std::move(it->second));
+      it = readsInFlight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 LeaderTerm RaftReplicator::leaderTerm() const {
   return {node_->softState().lead, node_->raft().term()};
 }
@@ -82,14 +86,7 @@ std::vector<std::string> RaftReplicator::takeLeaderChange() {
     if (leaderMoved(p.sentUnder, now)) moved.push_back(id);
   // A read the old leader confirmed (index set) is served once applied;
   // one it did not is asked again, and a late answer finds nothing.
-  for (auto it = readsInFlight_.begin(); it != readsInFlight_.end();) {
-    if (it->second.index == 0 && leaderMoved(it->second.sentUnder, now)) {
-      readsWithoutLeader_.push_front(std::move(it->second));
-      it = readsInFlight_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  askReadsAgain([&](const ReadWait& r) { return leaderMoved(r.sentUnder, now); });
   return moved;
 }
 

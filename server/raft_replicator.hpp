@@ -27,6 +27,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -220,6 +221,9 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   uint64_t lastSnapshot_ = 0;
   std::deque<ReadWait> readsWithoutLeader_;
   std::map<std::string, ReadWait> readsInFlight_;  // by ReadIndex context
+  // Puts the reads in flight that their leader has not confirmed and that
+  // `lost` picks back in line, to be asked again (driver thread).
+  void askReadsAgain(const std::function<bool(const ReadWait&)>& lost);
   uint64_t nextRead_ = 1;
   std::atomic<int64_t> lastContactNs_{0};
   std::atomic<uint32_t> clusterCommandVersion_{
