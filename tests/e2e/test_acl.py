@@ -11,7 +11,7 @@ import time
 import unittest
 
 from cairn_agent import CAIRN, Agent, wait_until
-from test_cluster import start_three, stop_all
+from test_cluster import start_three
 
 ANON = "00000000-0000-0000-0000-000000000002"
 
@@ -139,11 +139,8 @@ class ClusterAcl(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-acl-cluster-")
         config = {"acl": {"enabled": True, "default_policy": "deny"}}
-        self.s, led = start_three(self.root, config)
+        self.s, led = start_three(self.root, config, test=self)
         self.assertTrue(led, "no leader elected")
-
-    def tearDown(self):
-        stop_all(self.s, self.root)
 
     def retry(self, fn, timeout=20):
         # Right after the election the cluster may still be settling (command

@@ -180,7 +180,7 @@ class AgentLocalStateTest(unittest.TestCase):
 class ClusterAgentLocalStateTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-agent-local-cluster-")
-        self.s, led = start_three(self.root)
+        self.s, led = start_three(self.root, test=self)
         self.assertTrue(led, "no leader")
 
     def tearDown(self):

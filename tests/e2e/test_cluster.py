@@ -86,10 +86,14 @@ class Server:
         return {e["ServiceID"] for e in json.loads(body)}
 
 
-def start_three(root, config=None):
+def start_three(root, config=None, test=None):
     """Servers s1, s2, s3 under root, each joining those started before it;
-    returns them once all three know a leader (None if none within 20 s)."""
+    returns them once all three know a leader (None if none within 20 s).
+    With `test` (a TestCase), stop_all is registered as its cleanup at once,
+    so the servers stop even when setUp fails after this (no tearDown then)."""
     s = [Server("s%d" % i, root, config) for i in range(1, 4)]
+    if test is not None:
+        test.addCleanup(stop_all, s, root)
     s[0].start()
     s[1].start([s[0].server_addr])
     s[2].start([s[0].server_addr, s[1].server_addr])
@@ -101,7 +105,8 @@ def stop_all(servers, root):
     for), then remove root with their data dirs and logs."""
     for x in servers:
         x.stop(signal.SIGKILL)
-    shutil.rmtree(root, ignore_errors=True)
+    if not os.environ.get("KEEP"):  # KEEP=1: leave the logs for a look
+        shutil.rmtree(root, ignore_errors=True)
 
 
 class ClusterTest(unittest.TestCase):
@@ -109,12 +114,9 @@ class ClusterTest(unittest.TestCase):
         self.root = tempfile.mkdtemp(prefix="cairn-cluster-")
         # Small snapshot settings so that a lagging follower needs one.
         config = {"raft_snapshot_threshold": 40, "raft_trailing_logs": 10}
-        self.s, led = start_three(self.root, config)
+        self.s, led = start_three(self.root, config, test=self)
         self.assertTrue(led, "no leader elected")
         self.acked = set()
-
-    def tearDown(self):
-        stop_all(self.s, self.root)
 
     def joins(self, me):
         return [x.server_addr for x in self.s if x is not me]

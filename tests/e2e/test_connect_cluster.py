@@ -11,19 +11,16 @@ import unittest
 
 from cairn_agent import wait_until
 from connect_util import verify, write
-from test_cluster import start_three, stop_all
+from test_cluster import start_three
 
 
 class ConnectClusterTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-connect-cluster-")
-        self.s, led = start_three(self.root)
+        self.s, led = start_three(self.root, test=self)
         self.assertTrue(led, "no leader")
         self.assertTrue(wait_until(lambda: all(self.root_id(x) for x in self.s), timeout=20),
                         "no CA on every server")
-
-    def tearDown(self):
-        stop_all(self.s, self.root)
 
     def roots(self, server):
         try:

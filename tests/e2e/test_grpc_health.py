@@ -13,7 +13,7 @@ import unittest
 from cairn_agent import Agent, AgentChecks, wait_until
 from grpc_health_server import NOT_SERVING, SERVING, HealthServer
 from pki import Pki
-from test_cluster import start_three, stop_all
+from test_cluster import start_three
 
 
 class GrpcCheckTest(AgentChecks, unittest.TestCase):
@@ -156,11 +156,8 @@ class GrpcClusterTest(unittest.TestCase):
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-e2e-grpc-cluster-")
-        self.s, led = start_three(self.root)
+        self.s, led = start_three(self.root, test=self)
         self.assertTrue(led, "no leader elected")
-
-    def tearDown(self):
-        stop_all(self.s, self.root)
 
     def status_everywhere(self, check_id):
         out = []

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from cairn_agent import wait_until
-from test_cluster import start_three, stop_all
+from test_cluster import start_three
 
 CHECKS = 6
 
@@ -57,14 +57,13 @@ class CountingTarget:
 class HealthClusterTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-health-cluster-")
-        self.s, led = start_three(self.root)
+        self.s, led = start_three(self.root, test=self)
         self.assertTrue(led, "no leader elected")
         self.target = None
 
     def tearDown(self):
         if self.target:
             self.target.stop()
-        stop_all(self.s, self.root)
 
     def metric(self, server, name):
         try:

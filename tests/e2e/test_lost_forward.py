@@ -12,7 +12,7 @@ import time
 import unittest
 
 from cairn_agent import wait_until
-from test_cluster import start_three, stop_all
+from test_cluster import start_three
 
 WRITERS = 8
 READERS = 2
@@ -100,11 +100,8 @@ class ForwardLoad:
 class LostForwardTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-lostfwd-")
-        self.s, led = start_three(self.root)
+        self.s, led = start_three(self.root, test=self)
         self.assertTrue(led, "no leader")
-
-    def tearDown(self):
-        stop_all(self.s, self.root)
 
     def test_writes_through_a_follower_are_answered_soon_after_the_leader_is_killed(self):
         addr = self.s[0].leader()

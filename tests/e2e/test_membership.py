@@ -12,7 +12,7 @@ import time
 import unittest
 
 from cairn_agent import CAIRN, wait_until
-from test_cluster import Server, start_three, stop_all
+from test_cluster import Server, start_three
 
 
 def cli(server, *args):
@@ -25,11 +25,8 @@ class MembershipTest(unittest.TestCase):
         self.root = tempfile.mkdtemp(prefix="cairn-members-")
         config = {"raft_snapshot_threshold": 40, "raft_trailing_logs": 10}
         self.config = config
-        self.s, led = start_three(self.root, config)
+        self.s, led = start_three(self.root, config, test=self)
         self.assertTrue(led, "no leader elected")
-
-    def tearDown(self):
-        stop_all(self.s, self.root)
 
     def live(self):
         return [x for x in self.s if x.proc and x.proc.poll() is None]

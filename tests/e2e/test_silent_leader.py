@@ -31,7 +31,7 @@ ANSWER_WITHIN_S = 5.0  # every request answered this soon after the freeze (or i
 class SilentLeaderTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="cairn-silent-")
-        self.s, led = start_three(self.root)
+        self.s, led = start_three(self.root, test=self)
         self.assertTrue(led, "no leader")
 
     def tearDown(self):

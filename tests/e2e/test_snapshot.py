@@ -17,7 +17,7 @@ import unittest
 import urllib.parse
 
 from cairn_agent import CAIRN, Agent, wait_until
-from test_cluster import start_three, stop_all
+from test_cluster import start_three
 
 N = int(os.environ.get("CAIRN_E2E_SNAPSHOT_SERVICES", "60"))
 
@@ -259,11 +259,10 @@ class ClusterSnapshotTest(unittest.TestCase):
         r = cli("snapshot", "save", self.file, addr=self.source.addr)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.want = agent_catalog(self.source)
-        self.s, led = start_three(self.root)
+        self.s, led = start_three(self.root, test=self)
         self.assertTrue(led, "no leader")
 
     def tearDown(self):
-        stop_all(self.s, self.root)
         self.source.cleanup()
 
     def test_restore_through_a_follower_reaches_every_server(self):
