@@ -42,19 +42,31 @@ std::vector<std::string> RaftReplicator::takeLinkChanges(
   return lost;
 }
 
-void RaftReplicator::failLostForwards(const std::vector<std::string>& ids) {
+size_t RaftReplicator::failPending(const std::vector<std::string>& ids,
+                                   const std::function<std::string(const Proposal&)>& why,
+                                   std::string* address) {
   size_t failed = 0;
-  std::string address;
   for (const auto& id : ids) {
     auto it = pending_.find(id);
     if (it == pending_.end()) continue;  // applied meanwhile, or already failed
-    address = it->second.forwardedTo;
-    it->second.done(unavailable("the connection to the leader at " + address +
-                                " was lost before the write was acknowledged; its outcome is "
-                                "unknown: the leader may have committed it"));
+    *address = it->second.forwardedTo;
+    it->second.done(unavailable(why(it->second)));
     pending_.erase(it);
     ++failed;
   }
+  return failed;
+}
+
+void RaftReplicator::failLostForwards(const std::vector<std::string>& ids) {
+  std::string address;
+  size_t failed = failPending(
+      ids,
+      [](const Proposal& p) {
+        return "the connection to the leader at " + p.forwardedTo +
+               " was lost before the write was acknowledged; its outcome is "
+               "unknown: the leader may have committed it";
+      },
+      &address);
   if (failed > 0)
     log::get("raft")->warn(
         "lost the connection to the leader address={}; failed {} forwarded writes whose "
@@ -91,17 +103,13 @@ std::vector<std::string> RaftReplicator::takeLeaderChange() {
 }
 
 void RaftReplicator::failMovedForwards(const std::vector<std::string>& ids) {
-  size_t failed = 0;
   std::string address;
-  for (const auto& id : ids) {
-    auto it = pending_.find(id);
-    if (it == pending_.end()) continue;  // applied meanwhile, or already failed
-    address = it->second.forwardedTo;
-    it->second.done(unavailable(
-        movedWriteMessage(it->second.sentUnder, seen_, cfg_.raftId, it->second.forwardedTo)));
-    pending_.erase(it);
-    ++failed;
-  }
+  size_t failed = failPending(
+      ids,
+      [this](const Proposal& p) {
+        return movedWriteMessage(p.sentUnder, seen_, cfg_.raftId, p.forwardedTo);
+      },
+      &address);
   if (failed > 0)
     log::get("raft")->warn(
         "the leader changed or went silent old_leader={} leader={} term={}; failed {} writes "

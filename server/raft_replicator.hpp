@@ -224,6 +224,11 @@ class RaftReplicator final : public registry::Replicator, private Transport::Han
   // Puts the reads in flight that their leader has not confirmed and that
   // `lost` picks back in line, to be asked again (driver thread).
   void askReadsAgain(const std::function<bool(const ReadWait&)>& lost);
+  // Fails the pending proposals among `ids` (those still pending) with
+  // why(proposal); *address: the leader the last one went to. Returns how
+  // many failed.
+  size_t failPending(const std::vector<std::string>& ids,
+                     const std::function<std::string(const Proposal&)>& why, std::string* address);
   uint64_t nextRead_ = 1;
   std::atomic<int64_t> lastContactNs_{0};
   std::atomic<uint32_t> clusterCommandVersion_{
